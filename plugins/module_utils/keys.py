@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) alicloud.kms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one entry point of the core: options in, key records out. Every face calls list_keys."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.alicloud.kms.plugins.module_utils.connection import DEFAULT_REGION, Connection, check_region
+from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils.lister import list_region
+from ansible_collections.alicloud.kms.plugins.module_utils.query import FILTER_OPTIONS, KeyQuery
+
+MAX_PARALLEL_REGIONS = 8
+
+
+class KeyRequest(object):
+    """Everything a face asked for, validated as a whole before the first request."""
+
+    def __init__(self, options, environ=None, log=None):
+        self.query = KeyQuery.from_options(options)
+        self.connection = Connection(options, environ=environ, log=log)
+        self.regions = _check_regions(options.get("regions"), options.get("region"))
+        if not self.regions and not self.connection.region:
+            raise KmsOptionError("region", "no region given; set region (or ALICLOUD_REGION) or regions")
+        self.facets = _check_facets(options.get("facets"))
+        self.details = bool(options.get("details"))
+
+    def resolve_regions(self):
+        """The regions to list; `all` and explicit lists are checked against DescribeRegions."""
+        if not self.regions:
+            return [self.connection.region]
+        entry = self.connection.region or DEFAULT_REGION
+        body = self.connection.call(entry, "DescribeRegions")
+        known = [r.get("RegionId") for r in (body.get("Regions") or {}).get("Region") or [] if isinstance(r, dict)]
+        if self.regions == ["all"]:
+            return known
+        unknown = [r for r in self.regions if r not in known]
+        if unknown:
+            raise KmsOptionError("regions", "%s not offered by KMS; valid regions are %s" % (
+                ", ".join(unknown), ", ".join(known)))
+        return self.regions
+
+    def run(self):
+        regions = self.resolve_regions()
+
+        def one(region):
+            return list_region(self.connection, region, self.query, self.facets, self.details)
+
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_REGIONS, max(1, len(regions)))) as pool:
+            return [record for records in pool.map(one, regions) for record in records]
+
+
+def _check_regions(regions, region):
+    if regions is None:
+        return None
+    if isinstance(regions, str):
+        regions = [r.strip() for r in regions.split(",")]
+    if not isinstance(regions, (list, tuple)) or not regions:
+        raise KmsOptionError("regions", "must be a non-empty list of region IDs, or [all]")
+    if region:
+        raise KmsOptionError("regions", "region and regions are mutually exclusive; use one of them")
+    if "all" in regions:
+        if len(regions) > 1:
+            raise KmsOptionError("regions", "'all' cannot be combined with named regions")
+        return ["all"]
+    return list(dict.fromkeys(check_region(r, "regions") for r in regions))
+
+
+def _check_facets(facets):
+    facets = facets or []
+    for facet in facets:
+        if facet not in FILTER_OPTIONS:
+            raise KmsOptionError("facets", "unknown facet %r; allowed values are %s" % (facet, ", ".join(FILTER_OPTIONS)))
+    return list(dict.fromkeys(facets))
+
+
+def list_keys(options, environ=None, log=None):
+    """Validate options, then list keys across regions. Raises KmsOptionError or KmsError."""
+    return KeyRequest(options, environ=environ, log=log).run()

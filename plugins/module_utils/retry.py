@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) alicloud.kms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which failures are worth another attempt, and how long to wait before it."""
+
+from __future__ import annotations
+
+import random
+import time
+
+from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError
+
+RETRYABLE_CODES = frozenset((
+    "Rejected.Throttling", "ServiceUnavailableTemporary", "ServiceUnavailable", "InternalFailure",
+    "InternalError", "ConnectionError", "MalformedResponse",
+))
+BASE_DELAY = 0.2  # seconds; doubles per attempt
+MAX_DELAY = 10.0
+
+
+def is_retryable(error):
+    """Throttling, 5xx, dropped connections and garbled bodies; never another 4xx."""
+    code = error.code or ""
+    return (code in RETRYABLE_CODES or code.startswith("Throttling")
+            or (error.status is not None and (error.status == 429 or error.status >= 500)))
+
+
+def backoff(attempt, retry_after=None, rand=random.random):
+    """Full-jitter exponential backoff; the service's own x-acs-retry-after wins when given."""
+    if retry_after:
+        return min(retry_after, MAX_DELAY)
+    return rand() * min(MAX_DELAY, BASE_DELAY * (2 ** attempt))
+
+
+def call_with_retries(func, max_retries, sleep=time.sleep, on_retry=None):
+    """Call func() until it succeeds, fails for good, or max_retries extra attempts are spent.
+
+    func raises KmsError; the final error reports how many attempts were made.
+    """
+    attempt = 0
+    while True:
+        try:
+            return func()
+        except KmsError as error:
+            attempt += 1
+            if not is_retryable(error) or attempt > max_retries:
+                error.attempts = attempt
+                error.args = (error._text(),)
+                raise
+            if on_retry is not None:
+                on_retry(error)
+            sleep(backoff(attempt - 1, getattr(error, "retry_after", None)))

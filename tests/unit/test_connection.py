@@ -1,0 +1,112 @@
+"""Connection: option validation, environment precedence, endpoints, SDK error mapping."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from alibabacloud_tea_openapi import exceptions as sdk
+from darabonba.exceptions import RetryError, UnretryableException
+from darabonba.policy.retry import RetryPolicyContext
+
+from ansible_collections.alicloud.kms.plugins.module_utils.connection import Connection, _to_kms_error
+from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils.keys import KeyRequest
+
+
+def conn(environ=None, **options):
+    return Connection(options, environ=environ or {})
+
+
+def test_endpoints_follow_region_network_and_override():
+    assert conn(region="cn-hangzhou").endpoint_for("cn-shanghai") == "kms.cn-shanghai.aliyuncs.com"
+    assert conn(network="vpc").endpoint_for("cn-shanghai") == "kms-vpc.cn-shanghai.aliyuncs.com"
+    assert conn(endpoint="kms.{region}.internal:8443").endpoint_for("eu-central-1") == "kms.eu-central-1.internal:8443"
+
+
+def test_explicit_options_win_over_alicloud_names_which_win_over_sdk_names():
+    env = {"ALICLOUD_REGION": "cn-beijing", "ALIBABA_CLOUD_REGION_ID": "cn-shenzhen",
+           "ALIBABA_CLOUD_ACCESS_KEY_ID": "sdk-id", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sdk-secret"}
+    assert conn(env).region == "cn-beijing"
+    assert conn(env, region="cn-hangzhou").region == "cn-hangzhou"
+    assert conn({"ALIBABA_CLOUD_REGION_ID": "cn-shenzhen"}).region == "cn-shenzhen"
+    assert conn(env)._credential_values["access_key_id"] == "sdk-id"
+    env["ALICLOUD_ACCESS_KEY"], env["ALICLOUD_SECRET_KEY"] = "ali-id", "ali-secret"
+    assert conn(env)._credential_values["access_key_id"] == "ali-id"
+
+
+@pytest.mark.parametrize("options, option, text", [
+    ({"region": "cn_hangzhou"}, "region", "not a region ID"),
+    ({"region": "Hangzhou"}, "region", "cn-hangzhou"),
+    ({"endpoint": "https://kms.cn-hangzhou.aliyuncs.com/path"}, "endpoint", "not host[:port]"),
+    ({"endpoint": "kms.cn-hangzhou.aliyuncs.com/v1"}, "endpoint", "without scheme or path"),
+    ({"network": "private"}, "network", "public, vpc"),
+    ({"protocol": "ftp"}, "protocol", "https, http"),
+    ({"http_proxy": "proxy:3128"}, "http_proxy", "scheme://host[:port]"),
+    ({"connect_timeout": 0}, "connect_timeout", "from 0.1 to 600"),
+    ({"read_timeout": "soon"}, "read_timeout", "a number"),
+    ({"max_retries": -1}, "max_retries", "an integer from 0 to 20"),
+    ({"rate_limit": 0}, "rate_limit", "from 0.1 to 1000"),
+    ({"access_key_id": "id"}, "access_key_secret", "given together"),
+    ({"access_key_secret": "s3cr3t"}, "access_key_id", "given together"),
+])
+def test_bad_connection_options(options, option, text):
+    with pytest.raises(KmsOptionError) as info:
+        Connection(options, environ={})
+    assert info.value.option == option and text in str(info.value)
+    assert "s3cr3t" not in str(info.value)
+
+
+@pytest.mark.parametrize("options, option, text", [
+    ({}, "region", "no region given"),
+    ({"regions": ["cn-hangzhou", "nowhere"]}, "regions", "not a region ID"),
+    ({"regions": ["all", "cn-hangzhou"]}, "regions", "'all' cannot be combined"),
+    ({"regions": []}, "regions", "non-empty list"),
+    ({"regions": ["cn-hangzhou"], "region": "cn-shanghai"}, "regions", "mutually exclusive"),
+    ({"region": "cn-hangzhou", "facets": ["colour"]}, "facets", "key_state, key_spec"),
+])
+def test_bad_request_options(options, option, text):
+    with pytest.raises(KmsOptionError) as info:
+        KeyRequest(options, environ={})
+    assert info.value.option == option and text in str(info.value)
+
+
+def test_service_errors_keep_code_message_request_id_and_status():
+    exc = sdk.ClientException(status_code=400, code="InvalidParameter", message="code: 400, bad request id: R1",
+                              request_id="R1", data={"Code": "InvalidParameter", "Message": "The specified parameter is not valid.",
+                                                     "RequestId": "R1", "HostId": "kms.cn-hangzhou.aliyuncs.com"})
+    error = _to_kms_error(exc, "cn-hangzhou", "ListKeys")
+    assert (error.code, error.request_id, error.status, error.region) == ("InvalidParameter", "R1", 400, "cn-hangzhou")
+    assert str(error) == ("ListKeys failed in region cn-hangzhou: InvalidParameter: "
+                          "The specified parameter is not valid. (RequestId: R1)")
+
+
+def test_throttling_carries_retry_after_in_seconds():
+    exc = sdk.ThrottlingException(status_code=429, code="Rejected.Throttling", message="m", request_id="R2",
+                                  retry_after=1500, data={"Code": "Rejected.Throttling", "Message": "slow", "RequestId": "R2"})
+    error = _to_kms_error(exc, "cn-hangzhou", "ListKeys")
+    assert error.retry_after == 1.5 and error.status == 429
+
+
+def test_transport_errors_never_quote_the_signed_url():
+    leak = "HTTPConnectionPool(host='kms.cn-hangzhou.aliyuncs.com', port=80): Max retries exceeded with url: " \
+           "/?AccessKeyId=LTAIid&Signature=c2lnbmF0dXJl&SecurityToken=TOKEN123 (Caused by ...)"
+    error = _to_kms_error(UnretryableException(RetryPolicyContext(exception=RetryError(leak))), "cn-hangzhou", "ListKeys")
+    assert error.code == "ConnectionError"
+    for secret in ("Signature", "c2lnbmF0dXJl", "TOKEN123", "LTAIid"):
+        assert secret not in str(error)
+
+
+def test_a_garbled_body_is_a_malformed_response():
+    try:
+        json.loads("{\"Keys\": [")
+    except json.JSONDecodeError as exc:
+        error = _to_kms_error(UnretryableException(RetryPolicyContext(exception=exc)), "cn-hangzhou", "ListKeys")
+    assert error.code == "MalformedResponse"
+
+
+def test_module_defaults_agree_with_the_core():
+    from ansible_collections.alicloud.kms.plugins.module_utils.connection import DEFAULTS
+    from ansible_collections.alicloud.kms.plugins.module_utils.module import ARGUMENT_SPEC
+    for name, default in DEFAULTS.items():
+        assert ARGUMENT_SPEC[name]["default"] == default, name

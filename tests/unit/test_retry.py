@@ -1,0 +1,74 @@
+"""Retry policy: what is retried, how long it waits, how the final error reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError
+from ansible_collections.alicloud.kms.plugins.module_utils.retry import backoff, call_with_retries, is_retryable
+
+
+@pytest.mark.parametrize("code, status, retryable", [
+    ("Rejected.Throttling", 429, True),
+    ("Throttling.User", 400, True),
+    ("ServiceUnavailableTemporary", 503, True),
+    ("InternalFailure", 500, True),
+    ("ConnectionError", None, True),
+    ("MalformedResponse", None, True),
+    ("SomethingNew", 502, True),
+    ("InvalidParameter", 400, False),
+    ("SignatureDoesNotMatch", 400, False),
+    ("InvalidAccessKeyId.NotFound", 404, False),
+    ("Forbidden.NoPermission", 403, False),
+])
+def test_only_throttling_5xx_and_transport_errors_are_retried(code, status, retryable):
+    assert is_retryable(KmsError(code, "m", status=status)) is retryable
+
+
+def test_backoff_is_jittered_exponential_and_capped():
+    assert backoff(0, rand=lambda: 1.0) == pytest.approx(0.2)
+    assert backoff(3, rand=lambda: 1.0) == pytest.approx(1.6)
+    assert backoff(30, rand=lambda: 1.0) == 10.0
+    assert backoff(3, rand=lambda: 0.0) == 0.0
+
+
+def test_retry_after_from_the_service_wins():
+    assert backoff(0, retry_after=2.5, rand=lambda: 0.0) == 2.5
+
+
+def test_gives_up_after_max_retries_and_says_how_many_attempts():
+    calls, sleeps = [], []
+
+    def fail():
+        calls.append(1)
+        raise KmsError("Rejected.Throttling", "slow down", request_id="R1", region="cn-hangzhou", action="ListKeys", status=429)
+
+    with pytest.raises(KmsError) as info:
+        call_with_retries(fail, 3, sleep=sleeps.append)
+    assert len(calls) == 4 and len(sleeps) == 3
+    assert str(info.value) == ("ListKeys failed in region cn-hangzhou: Rejected.Throttling: slow down "
+                               "(RequestId: R1) after 4 attempts")
+
+
+def test_client_errors_fail_at_once():
+    calls = []
+
+    def fail():
+        calls.append(1)
+        raise KmsError("InvalidParameter", "bad", status=400)
+
+    with pytest.raises(KmsError):
+        call_with_retries(fail, 5, sleep=lambda s: None)
+    assert len(calls) == 1
+
+
+def test_success_after_transient_failures():
+    outcomes = iter([KmsError("InternalFailure", "x", status=500), KmsError("ConnectionError", "reset"), "ok"])
+
+    def flaky():
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    assert call_with_retries(flaky, 5, sleep=lambda s: None) == "ok"
