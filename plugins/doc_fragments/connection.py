@@ -14,8 +14,9 @@ options:
     description:
       - The region to list keys in, for example C(cn-hangzhou).
       - Falls back to the E(ALICLOUD_REGION), then E(ALIBABA_CLOUD_REGION_ID) environment variable.
-      - Mutually exclusive with O(regions). When O(regions) is used, O(region) (or the environment) only picks the
-        endpoint that answers C(DescribeRegions); C(cn-hangzhou) when unset.
+      - When O(regions) is also given, O(regions) is listed and O(region) only picks the endpoint that answers
+        C(DescribeRegions) (C(cn-hangzhou) when unset), so a region in C(module_defaults) or the environment
+        does not get in the way of O(regions).
     type: str
   regions:
     description:
@@ -120,8 +121,8 @@ options:
   region:
     description:
       - The region to list keys in, for example C(cn-hangzhou).
-      - Mutually exclusive with O(regions). When O(regions) is used, O(region) only picks the
-        endpoint that answers C(DescribeRegions); C(cn-hangzhou) when unset.
+      - When O(regions) is also given, O(regions) is listed and O(region) only picks the endpoint that answers
+        C(DescribeRegions) (C(cn-hangzhou) when unset).
     type: str
     env:
       - name: ALICLOUD_REGION

@@ -11,6 +11,7 @@ from ansible_collections.alicloud.kms.plugins.module_utils.connection import DEF
 from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils.lister import list_region
 from ansible_collections.alicloud.kms.plugins.module_utils.query import FILTER_OPTIONS, KeyQuery
+from ansible_collections.alicloud.kms.plugins.module_utils.records import add_metadata, make_record, parse_arn
 
 MAX_PARALLEL_REGIONS = 8
 
@@ -21,9 +22,7 @@ class KeyRequest(object):
     def __init__(self, options, environ=None, log=None):
         self.query = KeyQuery.from_options(options)
         self.connection = Connection(options, environ=environ, log=log)
-        self.regions = _check_regions(options.get("regions"), options.get("region"))
-        if not self.regions and not self.connection.region:
-            raise KmsOptionError("region", "no region given; set region (or ALICLOUD_REGION) or regions")
+        self.regions = _check_regions(options.get("regions"))
         self.facets = _check_facets(options.get("facets"))
         self.details = bool(options.get("details"))
 
@@ -43,6 +42,8 @@ class KeyRequest(object):
         return self.regions
 
     def run(self):
+        if not self.regions and not self.connection.region:
+            raise KmsOptionError("region", "no region given; set region (or ALICLOUD_REGION) or regions")
         regions = self.resolve_regions()
 
         def one(region):
@@ -51,16 +52,31 @@ class KeyRequest(object):
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_REGIONS, max(1, len(regions)))) as pool:
             return [record for records in pool.map(one, regions) for record in records]
 
+    def describe(self, refs):
+        """One record with KeyMetadata per key ID, ARN or alias, in the order given (DescribeKey each)."""
+        targets = [(ref, parse_arn(ref)[0] or self.connection.region) for ref in refs]
+        unplaced = [ref for ref, region in targets if not region]
+        if unplaced:
+            raise KmsOptionError("region", "%s: a key ID or alias is resolved in one region; set region, "
+                                 "or give the key's ARN" % ", ".join(unplaced))
 
-def _check_regions(regions, region):
+        def one(target):
+            ref, region = target
+            metadata = self.connection.call(region, "DescribeKey", {"KeyId": ref}).get("KeyMetadata") or {}
+            item = {"KeyId": metadata.get("KeyId") or ref, "KeyArn": metadata.get("Arn")}
+            return add_metadata(make_record(item, region), metadata)
+
+        with ThreadPoolExecutor(max_workers=MAX_PARALLEL_REGIONS) as pool:
+            return list(pool.map(one, targets))
+
+
+def _check_regions(regions):
     if regions is None:
         return None
     if isinstance(regions, str):
         regions = [r.strip() for r in regions.split(",")]
     if not isinstance(regions, (list, tuple)) or not regions:
         raise KmsOptionError("regions", "must be a non-empty list of region IDs, or [all]")
-    if region:
-        raise KmsOptionError("regions", "region and regions are mutually exclusive; use one of them")
     if "all" in regions:
         if len(regions) > 1:
             raise KmsOptionError("regions", "'all' cannot be combined with named regions")

@@ -1,53 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alicloud.kms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What key_info and key_facts share: the argument spec and one run of the core."""
+"""What key_info and key_facts share: one run of the core, failures turned into task failures."""
 
 from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.alicloud.kms.plugins.module_utils.argspec import ARGUMENT_SPEC
 from ansible_collections.alicloud.kms.plugins.module_utils.connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT
 from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError, KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils.keys import list_keys
 
-_LIST = dict(type="list", elements="str")
-# Mirrors doc_fragments/connection.py and filters.py; validate-modules checks that they agree.
-ARGUMENT_SPEC = dict(
-    region=dict(type="str"),
-    regions=_LIST,
-    access_key_id=dict(type="str", no_log=False),
-    access_key_secret=dict(type="str", no_log=True),
-    security_token=dict(type="str", no_log=True),
-    profile=dict(type="str"),
-    assume_role_arn=dict(type="str"),
-    assume_role_session_name=dict(type="str", default="ansible-alicloud-kms"),
-    endpoint=dict(type="str"),
-    network=dict(type="str", choices=["public", "vpc"], default="public"),
-    protocol=dict(type="str", choices=["https", "http"], default="https"),
-    http_proxy=dict(type="str"),
-    https_proxy=dict(type="str"),
-    validate_certs=dict(type="bool", default=True),
-    connect_timeout=dict(type="float", default=5),
-    read_timeout=dict(type="float", default=30),
-    max_retries=dict(type="int", default=5),
-    rate_limit=dict(type="float", default=40),
-    key_state=_LIST,
-    key_spec=_LIST,
-    key_usage=_LIST,
-    protection_level=_LIST,
-    creator_type=_LIST,
-    dkms_instance_id=_LIST,
-    filters=dict(type="list", elements="dict"),
-    page_size=dict(type="int", default=100),
-    facets=_LIST,
-    details=dict(type="bool", default=False),
-)
-
 
 def new_module():
     # Reading only: check mode changes nothing, so it runs the same listing.
-    return AnsibleModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=[("region", "regions")], supports_check_mode=True)
+    return AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 
 
 def module_records(module):

@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) alicloud.kms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The option names and types every face accepts, in AnsibleModule's argument_spec form."""
+
+from __future__ import annotations
+
+_LIST = dict(type="list", elements="str")
+# Mirrors doc_fragments/connection.py and filters.py; validate-modules checks that they agree.
+ARGUMENT_SPEC = dict(
+    region=dict(type="str"),
+    regions=_LIST,
+    access_key_id=dict(type="str", no_log=False),
+    access_key_secret=dict(type="str", no_log=True),
+    security_token=dict(type="str", no_log=True),
+    profile=dict(type="str"),
+    assume_role_arn=dict(type="str"),
+    assume_role_session_name=dict(type="str", default="ansible-alicloud-kms"),
+    endpoint=dict(type="str"),
+    network=dict(type="str", choices=["public", "vpc"], default="public"),
+    protocol=dict(type="str", choices=["https", "http"], default="https"),
+    http_proxy=dict(type="str"),
+    https_proxy=dict(type="str"),
+    validate_certs=dict(type="bool", default=True),
+    connect_timeout=dict(type="float", default=5),
+    read_timeout=dict(type="float", default=30),
+    max_retries=dict(type="int", default=5),
+    rate_limit=dict(type="float", default=40),
+    key_state=_LIST,
+    key_spec=_LIST,
+    key_usage=_LIST,
+    protection_level=_LIST,
+    creator_type=_LIST,
+    dkms_instance_id=_LIST,
+    filters=dict(type="list", elements="dict"),
+    page_size=dict(type="int", default=100),
+    facets=_LIST,
+    details=dict(type="bool", default=False),
+)
+
+OPTION_NAMES = tuple(ARGUMENT_SPEC)

@@ -1,0 +1,100 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) alicloud.kms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: key_facts
+short_description: Set facts about Alibaba Cloud KMS keys for later tasks and plays
+version_added: 0.1.0
+description:
+  - Lists KMS keys exactly as M(alicloud.kms.key_info) does, with the same options, and stores them as host
+    facts, so later tasks, and later plays through C(hostvars), read them without asking the service again.
+  - Sets C(alicloud_kms_keys) (the key records), C(alicloud_kms_key_ids) and C(alicloud_kms_key_arns).
+author:
+  - alicloud.kms contributors
+requirements:
+  - alibabacloud-tea-openapi
+  - alibabacloud-credentials
+extends_documentation_fragment:
+  - alicloud.kms.connection
+  - alicloud.kms.filters
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; in check mode it gathers the same facts.
+  diff_mode:
+    support: none
+  facts:
+    support: full
+seealso:
+  - module: alicloud.kms.key_info
+"""
+
+EXAMPLES = r"""
+- name: Gather the keys scheduled for deletion
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Set alicloud_kms_* facts
+      alicloud.kms.key_facts:
+        regions: [cn-hangzhou, cn-shanghai]
+        key_state: PendingDeletion
+
+    - name: A later task reads them as variables
+      ansible.builtin.debug:
+        msg: "{{ alicloud_kms_key_ids | length }} keys are pending deletion"
+
+- name: A later play reads them through hostvars
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Use the facts gathered on localhost
+      ansible.builtin.debug:
+        msg: "{{ hostvars['localhost'].alicloud_kms_key_arns }}"
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: The facts set for the host.
+  returned: always
+  type: dict
+  contains:
+    alicloud_kms_keys:
+      description:
+        - One record per key, the same records M(alicloud.kms.key_info) returns as C(keys).
+        - Each has C(key_id), C(key_arn), C(region), C(account_id), plus the O(facets) asked for and, with O(details=true),
+          the C(KeyMetadata) fields in snake_case.
+      type: list
+      elements: dict
+      sample: [{"key_id": "08c33a6f-4e0a-4a1b-a3fa-7ddfa1d4b001", "region": "cn-hangzhou", "account_id": "123456",
+                "key_arn": "acs:kms:cn-hangzhou:123456:key/08c33a6f-4e0a-4a1b-a3fa-7ddfa1d4b001"}]
+    alicloud_kms_key_ids:
+      description: The key IDs, in the order of C(alicloud_kms_keys).
+      type: list
+      elements: str
+      sample: [08c33a6f-4e0a-4a1b-a3fa-7ddfa1d4b001]
+    alicloud_kms_key_arns:
+      description: The key ARNs, in the order of C(alicloud_kms_keys).
+      type: list
+      elements: str
+      sample: ["acs:kms:cn-hangzhou:123456:key/08c33a6f-4e0a-4a1b-a3fa-7ddfa1d4b001"]
+"""
+
+from ansible_collections.alicloud.kms.plugins.module_utils.module import module_records, new_module
+
+
+def main():
+    module = new_module()
+    keys = module_records(module)
+    module.exit_json(changed=False, ansible_facts=dict(
+        alicloud_kms_keys=keys,
+        alicloud_kms_key_ids=[k["key_id"] for k in keys],
+        alicloud_kms_key_arns=[k["key_arn"] for k in keys],
+    ))
+
+
+if __name__ == "__main__":
+    main()
