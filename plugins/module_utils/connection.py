@@ -58,7 +58,7 @@ DEFAULTS = {
 }
 CHOICES = {"network": ("public", "vpc"), "protocol": ("https", "http")}
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
+_REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 _ENDPOINT = re.compile(r"^[A-Za-z0-9.{}_-]+(:[0-9]{1,5})?$")
 _PROXY = re.compile(r"^(https?|socks5h?)://[^/\s]+/?$")
 # Transport errors may quote the request URL; V1-signed URLs carry credentials.

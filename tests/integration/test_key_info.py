@@ -1,0 +1,161 @@
+"""key_info end to end: ansible-playbook against the emulator."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+
+import pytest
+from alibabacloud_kms20160120 import models as kms_models
+from alibabacloud_kms20160120.client import Client as OfficialClient
+from alibabacloud_tea_openapi import utils_models
+
+from conftest import BIN, DEMO_KEY, ROOT, truth
+
+
+def key_info(ansible, args=(), save_as="r", **options):
+    return ansible.play([{"alicloud.kms.key_info": options, "register": save_as, "ignore_errors": True}], save=[save_as], args=args)
+
+
+def test_lists_exactly_the_keys_the_filters_select_over_many_pages(ansible, emulator):
+    result = key_info(ansible, region="cn-hangzhou", key_state=["Enabled", "Disabled"], key_spec=["Aliyun_AES_256", "RSA_2048"], page_size=2)
+    expected = truth(emulator, "cn-hangzhou", key_state={"Enabled", "Disabled"}, key_spec={"Aliyun_AES_256", "RSA_2048"})
+    assert len(expected) > 4, "the seed must need several pages"
+    r = result["r"]
+    assert r["key_ids"] == [k.key_id for k in expected]
+    assert r["key_arns"] == [k.arn for k in expected]
+    assert r["total_count"] == len(expected) and r["changed"] is False
+    assert r["keys"][0] == {"key_id": expected[0].key_id, "key_arn": expected[0].arn, "region": "cn-hangzhou",
+                            "account_id": expected[0].account_id}
+    listed = [q for q in emulator.stats()["requests"] if q["action"] == "ListKeys"]
+    assert len(listed) == math.ceil(len(expected) / 2)
+    assert sorted(int(q["page_number"]) for q in listed) == list(range(1, len(listed) + 1))
+
+
+def test_check_mode_lists_the_same_keys(ansible, emulator):
+    result = key_info(ansible, args=["--check"], region="cn-shanghai", key_state="Enabled")
+    assert result["r"]["key_ids"] == [k.key_id for k in truth(emulator, "cn-shanghai", key_state={"Enabled"})]
+
+
+def test_the_official_client_and_key_info_list_the_same_keys(ansible, emulator):
+    filters = [{"Key": "KeyUsage", "Values": ["SIGN/VERIFY"]}, {"Key": "KeyState", "Values": ["Enabled"]},
+               {"Key": "KeyState", "Values": ["Disabled", "PendingDeletion"]}]
+    client = OfficialClient(utils_models.Config(access_key_id=DEMO_KEY[0], access_key_secret=DEMO_KEY[1], region_id="cn-hangzhou",
+                                                protocol="http", http_proxy=emulator.url))
+    official, page = [], 1
+    while True:
+        body = client.list_keys(kms_models.ListKeysRequest(filters=json.dumps(filters), page_number=page, page_size=3)).body
+        official += [k.key_arn for k in body.keys.key]
+        if page * 3 >= body.total_count:
+            break
+        page += 1
+    result = key_info(ansible, region="cn-hangzhou", key_usage=["SIGN/VERIFY"], key_state=["Enabled"],
+                      filters=[{"key": "KeyState", "values": ["Disabled", "PendingDeletion"]}])
+    assert official and result["r"]["key_arns"] == official
+
+
+def test_regions_are_listed_together_and_every_record_names_its_region(ansible, emulator):
+    result = key_info(ansible, regions=["cn-hangzhou", "ap-southeast-1"], key_state="Enabled")
+    expected = truth(emulator, "cn-hangzhou", key_state={"Enabled"}) + truth(emulator, "ap-southeast-1", key_state={"Enabled"})
+    assert result["r"]["key_ids"] == [k.key_id for k in expected]
+    assert {k["region"] for k in result["r"]["keys"]} == {"cn-hangzhou", "ap-southeast-1"}
+    assert emulator.stats()["by_action"]["DescribeRegions"] == 1
+
+
+def test_all_regions_come_from_describe_regions(ansible, emulator):
+    result = key_info(ansible, regions="all")
+    account = emulator.backend.default_account
+    assert result["r"]["total_count"] == sum(len(keys) for keys in account.keys.values())
+
+
+def test_an_unknown_region_fails_with_the_valid_ones(ansible, emulator):
+    result = key_info(ansible, regions=["cn-hangzhou", "mars-north-1"])
+    assert result["r"]["failed"]
+    assert "regions: mars-north-1 not offered by KMS; valid regions are " in result["r"]["msg"]
+    assert "cn-shanghai" in result["r"]["msg"]
+    assert emulator.stats()["by_action"] == {"DescribeRegions": 1}
+
+
+def test_the_flattened_reference_body_reads_the_same(ansible, emulator):
+    emulator.set_faults(flat_keys=True)
+    result = key_info(ansible, region="cn-hangzhou", page_size=5)
+    assert result["r"]["key_ids"] == [k.key_id for k in truth(emulator, "cn-hangzhou")]
+
+
+def test_a_direct_endpoint_reaches_the_default_region(ansible, emulator):
+    result = ansible.play([{"alicloud.kms.key_info": {"region": "cn-hangzhou", "endpoint": "127.0.0.1:%d" % emulator.port},
+                            "register": "r"}], save=["r"], http_proxy=None)
+    assert result["r"]["total_count"] == len(truth(emulator, "cn-hangzhou"))
+
+
+def test_transient_faults_and_throttling_still_give_the_complete_list(ansible, emulator):
+    emulator.set_faults(error_rate_503=0.3, error_rate_500=0.1, qps=10, random_seed=7)
+    result = ansible.play([{"alicloud.kms.key_info": {"region": "cn-hangzhou", "page_size": 1}, "register": "r"}],
+                          save=["r"], max_retries=10)
+    assert result.rc == 0, result.stdout
+    assert result["r"]["key_ids"] == [k.key_id for k in truth(emulator, "cn-hangzhou")]
+    outcomes = emulator.stats()["by_outcome"]
+    assert set(outcomes) - {"200"}, "faults were injected"
+
+
+BAD_INPUT = [
+    ({"key_state": ["enabled"]}, "key_state: unknown value 'enabled' (did you mean 'Enabled'?)"),
+    ({"key_usage": ["ENCRYPT"]}, "key_usage: unknown value 'ENCRYPT'; allowed values are ENCRYPT/DECRYPT, SIGN/VERIFY"),
+    ({"protection_level": ["FIRMWARE"]}, "protection_level: unknown value 'FIRMWARE'; allowed values are SOFTWARE, HSM"),
+    ({"creator_type": ["Admin"]}, "creator_type: unknown value 'Admin'; allowed values are User, Service"),
+    ({"key_spec": ["S%d" % i for i in range(11)]}, "key_spec: at most 10 values are allowed per filter key, got 11"),
+    ({"filters": [{"key": "K%d" % i, "values": ["v"]} for i in range(11)]}, "filters: at most 10 filter keys are allowed, got 11"),
+    ({"page_size": 0}, "page_size: must be an integer from 1 to 100, got 0"),
+    ({"page_size": 500}, "page_size: must be an integer from 1 to 100, got 500"),
+    ({"dkms_instance_id": ["i-123"]}, "dkms_instance_id: 'i-123' is not a KMS instance ID; expected the form kst-xxxx"),
+    ({"filters": [{"values": ["Enabled"]}]}, "filters[0]: 'key' is required"),
+    ({"filters": [{"key": "KeyState", "values": "Enabled"}]}, "filters[0]: 'values' must be a list of strings"),
+    ({"region": "cn_hangzhou"}, "region: 'cn_hangzhou' is not a region ID"),
+    ({"regions": ["cn-hangzhou", "Shanghai"]}, "regions: 'Shanghai' is not a region ID"),
+    ({"endpoint": "http://127.0.0.1:8080/kms"}, "endpoint: 'http://127.0.0.1:8080/kms' is not host[:port]"),
+    ({"network": "intranet"}, "value of network must be one of: public, vpc, got: intranet"),
+    ({"facets": ["colour"]}, "facets: unknown facet 'colour'; allowed values are key_state, key_spec"),
+]
+
+
+@pytest.mark.parametrize("options, message", BAD_INPUT, ids=[m.split(":")[0].split()[-1] for _o, m in BAD_INPUT])
+def test_bad_input_fails_before_any_request(ansible, emulator, options, message):
+    options = dict({"region": "cn-hangzhou"}, **options)
+    if "regions" in options:
+        del options["region"]
+    result = key_info(ansible, **options)
+    assert result["r"]["failed"] is True
+    assert message in result["r"]["msg"]
+    assert emulator.stats()["total"] == 0
+
+
+def test_a_wrong_secret_fails_with_the_service_code_and_request_id_and_never_shows_the_secret(ansible, emulator):
+    secret = "Wr0ng-S3cret-Value-4a7f9e"
+    result = ansible.play([{"alicloud.kms.key_info": {"region": "cn-hangzhou"}, "register": "r", "ignore_errors": True}],
+                          save=["r"], args=["-vvvv"], access_key_secret=secret)
+    r = result["r"]
+    assert r["failed"] and r["error"]["code"] == "SignatureDoesNotMatch"
+    assert r["error"]["request_id"] and "(RequestId: %s)" % r["error"]["request_id"] in r["msg"]
+    assert secret not in result.stdout + result.stderr + json.dumps(r)
+
+
+def test_ansible_doc_renders_every_option(ansible):
+    from ansible_collections.alicloud.kms.plugins.module_utils.argspec import ARGUMENT_SPEC
+    for module in ("alicloud.kms.key_info", "alicloud.kms.key_facts"):
+        proc = ansible.run([str(BIN / "ansible-doc"), "--json", module])
+        assert proc.returncode == 0, proc.stderr
+        doc = json.loads(proc.stdout)[module]["doc"]
+        assert set(doc["options"]) == set(ARGUMENT_SPEC)
+        assert all(option["description"] for option in doc["options"].values())
+    text = ansible.run([str(BIN / "ansible-doc"), "alicloud.kms.key_info"]).stdout
+    assert "key_state" in text and "ALICLOUD_ACCESS_KEY" in text
+
+
+def test_the_official_client_sees_what_the_emulator_verifies(emulator):
+    # Sanity of the harness itself: a real signed request from the official SDK is accepted.
+    client = OfficialClient(utils_models.Config(access_key_id=DEMO_KEY[0], access_key_secret=DEMO_KEY[1], region_id="cn-shanghai",
+                                                protocol="http", http_proxy=emulator.url))
+    body = client.list_keys(kms_models.ListKeysRequest(page_size=100)).body
+    assert body.total_count == len(truth(emulator, "cn-shanghai"))
+    assert subprocess.run([str(BIN / "python"), "-c", "import ansible_collections"], cwd=str(ROOT / ".collections")).returncode == 0
