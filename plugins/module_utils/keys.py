@@ -8,7 +8,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.alicloud.kms.plugins.module_utils.connection import DEFAULT_REGION, Connection, check_region
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError, KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils.lister import list_region
 from ansible_collections.alicloud.kms.plugins.module_utils.query import FILTER_OPTIONS, KeyQuery
 from ansible_collections.alicloud.kms.plugins.module_utils.records import add_metadata, make_record, parse_arn
@@ -41,13 +41,20 @@ class KeyRequest(object):
                 ", ".join(unknown), ", ".join(known)))
         return self.regions
 
-    def run(self):
+    def run(self, on_region_error=None):
+        """Records of every region; on_region_error(error), when given, turns a failed region into a skipped one."""
         if not self.regions and not self.connection.region:
             raise KmsOptionError("region", "no region given; set region (or ALICLOUD_REGION) or regions")
         regions = self.resolve_regions()
 
         def one(region):
-            return list_region(self.connection, region, self.query, self.facets, self.details)
+            try:
+                return list_region(self.connection, region, self.query, self.facets, self.details)
+            except KmsError as error:
+                if on_region_error is None:
+                    raise
+                on_region_error(error)
+                return []
 
         with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_REGIONS, max(1, len(regions)))) as pool:
             return [record for records in pool.map(one, regions) for record in records]

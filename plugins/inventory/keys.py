@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) alicloud.kms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: keys
+short_description: Alibaba Cloud KMS keys as inventory hosts
+version_added: 0.1.0
+description:
+  - One inventory host per KMS key, so that compliance and audit plays run over keys and report per key.
+  - Hostvars are the key record (C(key_id), C(key_arn), C(region), C(account_id), the O(facets) asked for and,
+    with O(details=true), the C(KeyMetadata) fields in snake_case), plus C(ansible_connection=local) and the
+    controller's Python, so a play over keys needs no SSH. O(compose) can override both.
+  - Every host is in the group C(alicloud_kms_keys) and in C(region_<region>) (dashes become underscores,
+    for example C(region_cn_shanghai)); O(keyed_groups) and O(groups) add more.
+  - The configuration file must end in C(kms_keys.yml) or C(kms_keys.yaml).
+  - The raw records are cached when O(cache=true); groups are rebuilt from them on every run, and
+    C(--flush-cache) reads the service again.
+author:
+  - alicloud.kms contributors
+requirements:
+  - alibabacloud-tea-openapi
+  - alibabacloud-credentials
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+  - alicloud.kms.connection.plugins
+  - alicloud.kms.filters
+options:
+  plugin:
+    description: The name of this plugin; makes the file an C(alicloud.kms.keys) inventory source.
+    required: true
+    type: str
+    choices: [alicloud.kms.keys]
+  hostname:
+    description:
+      - The inventory hostname of each key. V(key_id) or V(key_arn), another field of the record, or a Jinja2
+        expression over the record, for example C(region ~ '/' ~ key_id).
+    type: str
+    default: key_id
+  strict_permissions:
+    description:
+      - What to do when a region cannot be listed (denied, unreachable, failing after retries).
+      - V(true) fails the inventory; V(false) warns, naming the region, the Code and the RequestId, and keeps
+        the keys of the other regions.
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+# demo.kms_keys.yml: every key of three regions, grouped by region, state and spec
+plugin: alicloud.kms.keys
+regions: [cn-hangzhou, cn-shanghai, ap-southeast-1]
+facets: [key_state, key_spec]
+keyed_groups:
+  - key: key_state
+    prefix: state
+  - key: key_spec
+    prefix: spec
+groups:
+  hsm_or_signing: key_spec.startswith('RSA') or key_spec.startswith('EC')
+compose:
+  short_id: key_id[:8]
+
+# all.kms_keys.yml: every region, cached for an hour, keep going when one region is denied
+# plugin: alicloud.kms.keys
+# regions: all
+# strict_permissions: false
+# cache: true
+# cache_plugin: ansible.builtin.jsonfile
+# cache_connection: ~/.cache/alicloud-kms-inventory
+# cache_timeout: 3600
+"""
+
+import sys
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.display import Display
+
+from ansible_collections.alicloud.kms.plugins.plugin_utils.options import key_request, run_request
+
+display = Display()
+GROUP = "alicloud_kms_keys"
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+
+    NAME = "alicloud.kms.keys"
+
+    def verify_file(self, path):
+        return super().verify_file(path) and path.endswith(("kms_keys.yml", "kms_keys.yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache=cache)
+        config = self._read_config_data(path) or {}
+        unknown = sorted(set(config) - set(self._options))
+        if unknown:
+            raise AnsibleParserError("%s: unknown option(s) %s; see ansible-doc -t inventory alicloud.kms.keys" % (
+                path, ", ".join(unknown)))
+        # Validate before the cache is consulted, so bad options fail even when a cache would answer.
+        request = key_request(self, AnsibleParserError)
+        cache_key = self.get_cache_key(path)
+        use_cache = self.get_option("cache") and cache
+        records = None
+        if use_cache:
+            try:
+                records = self._cache[cache_key]
+            except KeyError:
+                pass
+        if records is None:
+            on_error = None if self.get_option("strict_permissions") else _warn_region
+            records = run_request(lambda: request.run(on_region_error=on_error), AnsibleParserError)
+            if self.get_option("cache"):
+                self._cache[cache_key] = records
+        self._populate(records)
+
+    def _hostname(self, record):
+        name = self.get_option("hostname")
+        if name in record:
+            return record[name]
+        try:
+            return self._compose(name, record)
+        except Exception as error:  # pylint: disable=broad-except
+            raise AnsibleParserError("hostname: cannot evaluate %r for key %s: %s" % (name, record["key_id"], error)) from None
+
+    def _populate(self, records):
+        strict = self.get_option("strict")
+        self.inventory.add_group(GROUP)
+        for record in records:
+            host = self._hostname(record)
+            region_group = self.inventory.add_group("region_" + (record["region"] or "unknown").replace("-", "_"))
+            self.inventory.add_host(host, group=GROUP)
+            self.inventory.add_host(host, group=region_group)
+            # The controller's own Python: plays over keys run locally, without interpreter discovery.
+            hostvars = dict(record, ansible_connection="local", ansible_python_interpreter=sys.executable)
+            for name, value in hostvars.items():
+                self.inventory.set_variable(host, name, value)
+            self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
+
+
+def _warn_region(error):
+    display.warning("alicloud.kms.keys: skipped region %s: %s (strict_permissions is false)" % (error.region, error))

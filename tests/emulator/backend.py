@@ -1,0 +1,330 @@
+"""State and rules of the KMS emulator: accounts, access keys, keys and the API semantics.
+
+Pure Python, no HTTP: the server translates requests into calls on Backend and Backend
+answers with plain dicts (without RequestId) or raises ApiError.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import threading
+import uuid
+
+API_VERSION = '2016-01-20'
+
+KEY_STATES = ('Enabled', 'Disabled', 'PendingDeletion', 'PendingImport')
+KEY_SPECS = ('Aliyun_AES_256', 'Aliyun_SM4', 'RSA_2048', 'EC_P256', 'EC_P256K', 'EC_SM2')
+KEY_USAGES = ('ENCRYPT/DECRYPT', 'SIGN/VERIFY')
+PROTECTION_LEVELS = ('SOFTWARE', 'HSM')
+CREATOR_TYPES = ('User', 'Service')
+
+# ListKeys filter key -> Key attribute it matches.
+FILTER_KEYS = {
+    'KeyState': 'key_state',
+    'KeySpec': 'key_spec',
+    'KeyUsage': 'key_usage',
+    'ProtectionLevel': 'protection_level',
+    'CreatorType': 'creator_type',
+    'DKMSInstanceId': 'dkms_instance_id',
+}
+MAX_FILTER_PAIRS = 10
+MAX_FILTER_VALUES = 10
+
+DEFAULT_REGIONS = ('cn-hangzhou', 'cn-shanghai', 'cn-beijing', 'cn-shenzhen', 'cn-hongkong', 'ap-southeast-1', 'eu-central-1', 'us-west-1')
+
+# Fixed namespace so omitted key ids are the same on every run.
+KEY_ID_NAMESPACE = uuid.UUID('6f0c5d7e-8a43-4d0b-9a55-6b6d1c3e2f10')
+
+
+class ApiError(Exception):
+    """An error the API returns to the caller: HTTP status, Code and Message."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+        super().__init__(f'{status} {code}: {message}')
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def invalid_parameter(name: str, why: str = '') -> ApiError:
+    detail = f' ({why})' if why else ''
+    return ApiError(400, 'InvalidParameter', f'The specified parameter {name} is not valid{detail}.')
+
+
+@dataclasses.dataclass
+class Key:
+    """One customer master key with the DescribeKey fields (snake_case)."""
+
+    key_id: str
+    account_id: str
+    region: str
+    key_state: str = 'Enabled'
+    key_spec: str = 'Aliyun_AES_256'
+    key_usage: str = 'ENCRYPT/DECRYPT'
+    protection_level: str = 'SOFTWARE'
+    creator_type: str = 'User'
+    creator: str = ''
+    dkms_instance_id: str = ''
+    description: str = ''
+    creation_date: str = '2023-01-01T00:00:00Z'
+    origin: str = 'Aliyun_KMS'
+    automatic_rotation: str = 'Disabled'
+    rotation_interval: str = ''
+    last_rotation_date: str = ''
+    next_rotation_date: str = ''
+    deletion_protection: str = 'Disabled'
+    deletion_protection_description: str = ''
+    delete_date: str = ''
+    material_expire_time: str = ''
+    primary_key_version: str = ''
+
+    @property
+    def arn(self) -> str:
+        return f'acs:kms:{self.region}:{self.account_id}:key/{self.key_id}'
+
+    def list_entry(self) -> dict:
+        return {'KeyId': self.key_id, 'KeyArn': self.arn}
+
+    def metadata(self) -> dict:
+        return {
+            'CreationDate': self.creation_date,
+            'Description': self.description,
+            'KeyId': self.key_id,
+            'KeyState': self.key_state,
+            'KeyUsage': self.key_usage,
+            'KeySpec': self.key_spec,
+            'ProtectionLevel': self.protection_level,
+            'Origin': self.origin,
+            'Creator': self.creator,
+            'CreatorType': self.creator_type,
+            'Arn': self.arn,
+            'DeleteDate': self.delete_date,
+            'MaterialExpireTime': self.material_expire_time,
+            'AutomaticRotation': self.automatic_rotation,
+            'LastRotationDate': self.last_rotation_date,
+            'NextRotationDate': self.next_rotation_date,
+            'RotationInterval': self.rotation_interval,
+            'PrimaryKeyVersion': self.primary_key_version,
+            'DeletionProtection': self.deletion_protection,
+            'DeletionProtectionDescription': self.deletion_protection_description,
+            'DKMSInstanceId': self.dkms_instance_id,
+        }
+
+
+KEY_FIELDS = frozenset(f.name for f in dataclasses.fields(Key)) - {'account_id', 'region'}
+
+
+@dataclasses.dataclass
+class AccessKey:
+    id: str
+    secret: str
+    account_id: str
+    security_token: str = ''
+
+    def __repr__(self) -> str:
+        # Never let a secret reach a log or a test failure message.
+        return f'AccessKey(id={self.id!r}, account_id={self.account_id!r})'
+
+
+@dataclasses.dataclass
+class Account:
+    account_id: str
+    access_keys: list = dataclasses.field(default_factory=list)
+    keys: dict = dataclasses.field(default_factory=dict)  # region -> [Key] in creation order
+    created: int = 0  # keys ever created; feeds deterministic ids of keys added later
+
+
+def make_key(account_id: str, region: str, index: int, spec: dict) -> Key:
+    """Build a Key from a seed record (snake_case fields), filling consistent defaults."""
+    unknown = set(spec) - KEY_FIELDS
+    if unknown:
+        raise ValueError(f'unknown key field(s) in seed: {", ".join(sorted(unknown))}')
+    fields = dict(spec)
+    digest = uuid.uuid5(KEY_ID_NAMESPACE, f'{account_id}/{region}/{index}')
+    if not fields.get('key_id'):
+        if fields.get('dkms_instance_id'):
+            # Keys in a dedicated KMS instance use the key-<region><hex> form, like the real service.
+            fields['key_id'] = f'key-{region_abbr(region)}{digest.hex[:21]}'
+        else:
+            fields['key_id'] = str(digest)
+    if 'key_usage' not in fields and fields.get('key_spec') in ('EC_P256', 'EC_P256K'):
+        fields['key_usage'] = 'SIGN/VERIFY'  # these specs cannot encrypt
+    if not fields.get('creation_date'):
+        fields['creation_date'] = (datetime.datetime(2023, 1, 1) + datetime.timedelta(hours=index)).strftime('%Y-%m-%dT%H:%M:%SZ')
+    key = Key(account_id=account_id, region=region, **fields)
+    if not key.creator:
+        key.creator = account_id if key.creator_type == 'User' else 'Kms'
+    if key.key_state == 'PendingImport' and 'origin' not in spec:
+        key.origin = 'EXTERNAL'
+    if not key.primary_key_version and key.key_state != 'PendingImport':
+        key.primary_key_version = str(uuid.uuid5(KEY_ID_NAMESPACE, f'{key.key_id}/v1'))
+    if key.automatic_rotation == 'Enabled':
+        key.rotation_interval = key.rotation_interval or '31536000s'
+        key.last_rotation_date = key.last_rotation_date or key.creation_date
+        key.next_rotation_date = key.next_rotation_date or _plus_year(key.last_rotation_date)
+    elif not key.last_rotation_date and key.key_state != 'PendingImport':
+        key.last_rotation_date = key.creation_date  # the real API reports creation for never-rotated keys
+    if key.key_state == 'PendingDeletion' and not key.delete_date:
+        key.delete_date = '2026-12-31T00:00:00Z'
+    if key.deletion_protection == 'Enabled' and not key.deletion_protection_description:
+        key.deletion_protection_description = 'protected by policy'
+    return key
+
+
+REGION_ABBRS = {'cn-hangzhou': 'hzz', 'cn-shanghai': 'shh', 'cn-beijing': 'bjb', 'cn-shenzhen': 'szz', 'cn-hongkong': 'hkg', 'ap-southeast-1': 'sgp'}
+
+
+def region_abbr(region: str) -> str:
+    """Three letters as in real instance and key ids (kst-hzz..., key-hzz...)."""
+    if region in REGION_ABBRS:
+        return REGION_ABBRS[region]
+    parts = region.split('-')
+    word = parts[1] if len(parts) > 1 else parts[0]
+    return (word[:2] + 'z').lower()
+
+
+def _plus_year(date: str) -> str:
+    try:
+        return f'{int(date[:4]) + 1}{date[4:]}'
+    except ValueError:
+        return date
+
+
+def parse_int(params: dict, name: str, default: int, low: int, high: int | None) -> int:
+    raw = params.get(name)
+    if raw is None or raw == '':
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise invalid_parameter(name, 'not an integer') from None
+    if value < low or (high is not None and value > high):
+        raise invalid_parameter(name, 'out of range')
+    return value
+
+
+def parse_filters(raw: str | None) -> dict:
+    """Filters JSON -> {attribute: set of allowed values}; repeated keys union their values."""
+    if raw is None or not raw.strip():
+        return {}
+    try:
+        pairs = json.loads(raw)
+    except ValueError:
+        raise invalid_parameter('Filters', 'malformed JSON') from None
+    if not isinstance(pairs, list):
+        raise invalid_parameter('Filters', 'must be a JSON list')
+    if len(pairs) > MAX_FILTER_PAIRS:
+        raise invalid_parameter('Filters', f'at most {MAX_FILTER_PAIRS} key-value pairs')
+    allowed = {}
+    for pair in pairs:
+        if not isinstance(pair, dict) or set(pair) - {'Key', 'Values'}:
+            raise invalid_parameter('Filters', 'each pair must be {"Key": ..., "Values": [...]}')
+        name, values = pair.get('Key'), pair.get('Values')
+        if name not in FILTER_KEYS:
+            raise invalid_parameter('Filters', 'unknown Key')
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise invalid_parameter('Filters', 'Values must be a list of strings')
+        if len(values) > MAX_FILTER_VALUES:
+            raise invalid_parameter('Filters', f'at most {MAX_FILTER_VALUES} values per pair')
+        if values:  # an empty list constrains nothing
+            allowed.setdefault(FILTER_KEYS[name], set()).update(values)
+    return allowed
+
+
+class Backend:
+    """All accounts and their keys; thread-safe."""
+
+    def __init__(self, regions=None):
+        self.lock = threading.RLock()
+        self.accounts: dict[str, Account] = {}
+        self.access_keys: dict[str, AccessKey] = {}
+        self.regions: list[str] = list(regions or DEFAULT_REGIONS)
+
+    # --- state -----------------------------------------------------------------------------
+    def add_account(self, account_id: str) -> Account:
+        account_id = str(account_id)
+        if len(account_id) != 16 or not account_id.isdigit():
+            raise ValueError(f'account id must be 16 digits: {account_id!r}')
+        with self.lock:
+            return self.accounts.setdefault(account_id, Account(account_id))
+
+    def add_access_key(self, account_id: str, key_id: str, secret: str, security_token: str = '') -> AccessKey:
+        with self.lock:
+            account = self.add_account(account_id)
+            access_key = AccessKey(str(key_id), str(secret), account.account_id, str(security_token or ''))
+            self.access_keys[access_key.id] = access_key
+            account.access_keys.append(access_key)
+            return access_key
+
+    def add_keys(self, account_id: str, region: str, specs) -> list[Key]:
+        with self.lock:
+            account = self.add_account(account_id)
+            if region not in self.regions:
+                self.regions.append(region)
+            added = []
+            for spec in specs:
+                key = make_key(account.account_id, region, account.created, spec)
+                account.created += 1
+                if self.find_key(account.account_id, region, key.key_id):
+                    raise ValueError(f'duplicate key id {key.key_id}')
+                account.keys.setdefault(region, []).append(key)
+                added.append(key)
+            return added
+
+    def delete_keys(self, account_id: str, region: str, count: int) -> list[Key]:
+        """Remove the oldest keys: the ones a paginating client has most likely already seen."""
+        with self.lock:
+            keys = self.accounts[account_id].keys.get(region, [])
+            removed, keys[:] = keys[:count], keys[count:]
+            return removed
+
+    def find_key(self, account_id: str, region: str, key_id_or_arn: str) -> Key | None:
+        with self.lock:
+            for key in self.accounts[account_id].keys.get(region, []):
+                if key_id_or_arn in (key.key_id, key.arn):
+                    return key
+            return None
+
+    @property
+    def default_account(self) -> Account:
+        return next(iter(self.accounts.values()))
+
+    # --- API -------------------------------------------------------------------------------
+    def list_keys(self, account_id: str, region: str, params: dict) -> dict:
+        page_number = parse_int(params, 'PageNumber', 1, 1, None)
+        page_size = parse_int(params, 'PageSize', 10, 1, 100)
+        allowed = parse_filters(params.get('Filters'))
+        with self.lock:
+            keys = [k for k in self.accounts[account_id].keys.get(region, [])
+                    if all(getattr(k, attr) in values for attr, values in allowed.items())]
+        start = (page_number - 1) * page_size
+        page = keys[start:start + page_size]
+        return {
+            'Keys': {'Key': [k.list_entry() for k in page]},
+            'TotalCount': len(keys),
+            'PageNumber': page_number,
+            'PageSize': page_size,
+        }
+
+    def describe_key(self, account_id: str, region: str, params: dict) -> dict:
+        key_id = params.get('KeyId')
+        if not key_id:
+            raise ApiError(400, 'MissingParameter', 'The input parameter KeyId that is mandatory for processing this request is not supplied.')
+        key = self.find_key(account_id, region, key_id)
+        if key is None:
+            raise ApiError(404, 'Forbidden.KeyNotFound', 'The specified Key is not found.')
+        return {'KeyMetadata': key.metadata()}
+
+    def describe_regions(self, account_id: str, region: str, params: dict) -> dict:  # pylint: disable=unused-argument
+        with self.lock:
+            return {'Regions': {'Region': [{'RegionId': r} for r in self.regions]}}
+
+    ACTIONS = {'ListKeys': list_keys, 'DescribeKey': describe_key, 'DescribeRegions': describe_regions}
+
+    def call(self, action: str, account_id: str, region: str, params: dict) -> dict:
+        handler = self.ACTIONS.get(action)
+        if handler is None:
+            raise ApiError(404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.')
+        return handler(self, account_id, region, params)

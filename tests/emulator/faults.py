@@ -1,0 +1,156 @@
+"""Fault injection: settings, reproducible random decisions and per account/region throttling."""
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+import time
+
+RATES = ('error_rate_503', 'error_rate_500', 'drop_rate', 'malformed_rate')
+
+
+@dataclasses.dataclass
+class FaultSettings:
+    latency_ms: float = 0
+    latency_jitter_ms: float = 0
+    qps: float | None = None  # per account and region; None or 0 = unlimited
+    retry_after_ms: int | None = None  # sent as x-acs-retry-after on throttling replies (the SDK reads milliseconds)
+    error_rate_503: float = 0
+    error_rate_500: float = 0
+    drop_rate: float = 0
+    malformed_rate: float = 0
+    deny_regions: list = dataclasses.field(default_factory=list)
+    flat_keys: bool = False
+    mutate_after_page: dict | None = None  # {"page": k, "add": n, "delete": m, "region": r}
+    random_seed: int = 0
+
+
+FAULT_NAMES = tuple(f.name for f in dataclasses.fields(FaultSettings))
+
+
+@dataclasses.dataclass
+class Decision:
+    """Everything random about one request, drawn up front so runs replay given the seed."""
+
+    latency_s: float
+    drop: bool
+    error_503: bool
+    error_500: bool
+    malformed: bool
+    malformed_html: bool
+
+
+class TokenBucket:
+    """Holds up to one second of requests and refills continuously at `rate` per second."""
+
+    def __init__(self, rate: float, clock=time.monotonic):
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
+        self.clock = clock
+        self.stamp = clock()
+
+    def take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def _check(name: str, value):
+    """Validate and normalise one setting; raise ValueError with a readable reason."""
+    if name in RATES:
+        value = float(value or 0)
+        if not 0 <= value <= 1:
+            raise ValueError(f'{name} must be between 0 and 1')
+    elif name in ('latency_ms', 'latency_jitter_ms'):
+        value = float(value or 0)
+        if value < 0:
+            raise ValueError(f'{name} must not be negative')
+    elif name == 'qps':
+        value = float(value) if value else None
+        if value is not None and value < 0:
+            raise ValueError('qps must not be negative')
+    elif name == 'retry_after_ms':
+        value = int(value) if value else None
+    elif name == 'deny_regions':
+        value = [value] if isinstance(value, str) else list(value or [])
+    elif name == 'flat_keys':
+        value = value.strip().lower() in ('1', 'true', 'yes', 'on') if isinstance(value, str) else bool(value)
+    elif name == 'mutate_after_page':
+        if value:
+            unknown = set(value) - {'page', 'add', 'delete', 'region'}
+            if unknown or 'page' not in value:
+                raise ValueError('mutate_after_page takes page (required), add, delete, region')
+            value = {'page': int(value['page']), 'add': int(value.get('add', 0)), 'delete': int(value.get('delete', 0)),
+                     'region': value.get('region')}
+        else:
+            value = None
+    elif name == 'random_seed':
+        value = int(value or 0)
+    else:
+        raise ValueError(f'unknown fault setting {name!r}; known: {", ".join(FAULT_NAMES)}')
+    return value
+
+
+class Faults:
+    """Current fault settings plus the state they need (random generator, token buckets)."""
+
+    def __init__(self, **settings):
+        self.lock = threading.Lock()
+        self.settings = FaultSettings()
+        self.rng = random.Random(0)
+        self.buckets: dict[tuple, TokenBucket] = {}
+        self.update(**settings)
+
+    def update(self, **settings) -> dict:
+        with self.lock:
+            checked = {name: _check(name, value) for name, value in settings.items()}
+            self.settings = dataclasses.replace(self.settings, **checked)
+            if 'qps' in checked:
+                self.buckets.clear()
+            if 'random_seed' in checked:
+                self.rng.seed(self.settings.random_seed)
+            return self.as_dict()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.rng.seed(self.settings.random_seed)
+            self.buckets.clear()
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self.settings)
+
+    def decide(self) -> Decision:
+        with self.lock:
+            s, draw = self.settings, [self.rng.random() for dummy in range(6)]
+        return Decision(
+            latency_s=max(0.0, s.latency_ms + (2 * draw[0] - 1) * s.latency_jitter_ms) / 1000,
+            drop=draw[1] < s.drop_rate,
+            error_503=draw[2] < s.error_rate_503,
+            error_500=draw[3] < s.error_rate_500,
+            malformed=draw[4] < s.malformed_rate,
+            malformed_html=draw[5] < 0.5,
+        )
+
+    def allow(self, account_id: str, region: str) -> bool:
+        """False when the account's token bucket for this region is empty."""
+        with self.lock:
+            if not self.settings.qps:
+                return True
+            bucket = self.buckets.get((account_id, region))
+            if bucket is None:
+                bucket = self.buckets[(account_id, region)] = TokenBucket(self.settings.qps)
+            return bucket.take()
+
+    def take_mutation(self, page_number: int) -> dict | None:
+        """The pending mutation if this page triggers it; it fires once."""
+        with self.lock:
+            mutation = self.settings.mutate_after_page
+            if mutation and mutation['page'] == page_number:
+                self.settings.mutate_after_page = None
+                return mutation
+            return None

@@ -1,0 +1,310 @@
+"""The HTTP front of the KMS emulator: wire parsing, auth, faults, stats, access log, control API."""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from .backend import API_VERSION, ApiError
+from .faults import Faults
+from .seeding import build_backend, generate_keys
+from .signing import Authenticator, WireRequest
+
+CONTROL_PREFIX = '/_emulator/'
+HOST_RE = re.compile(r'^kms(?:-vpc)?\.(?P<region>[a-z0-9-]+)\.aliyuncs\.com(?::\d+)?$', re.IGNORECASE)
+JSON_TYPE = 'application/json;charset=utf-8'
+HTML_PAGE = b'<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>Tengine</body></html>'
+MAX_RECORDED_REQUESTS = 100000
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+class Stats:
+    """Request counts for tests; never holds signatures, secrets or tokens."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.total, self.by_action, self.by_region, self.by_outcome, self.requests = 0, {}, {}, {}, []
+
+    def reset(self) -> None:
+        with self.lock:
+            self.total, self.by_action, self.by_region, self.by_outcome, self.requests = 0, {}, {}, {}, []
+
+    def record(self, entry: dict) -> None:
+        with self.lock:
+            self.total += 1
+            for counter, name in ((self.by_action, entry['action']), (self.by_region, entry['region']), (self.by_outcome, str(entry['status']))):
+                counter[name] = counter.get(name, 0) + 1
+            if len(self.requests) < MAX_RECORDED_REQUESTS:
+                self.requests.append(entry)
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            return {'total': self.total, 'by_action': dict(self.by_action), 'by_region': dict(self.by_region),
+                    'by_outcome': dict(self.by_outcome), 'requests': [dict(r) for r in self.requests]}
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection; HTTP/1.1 keep-alive, every reply with Content-Length."""
+
+    protocol_version = 'HTTP/1.1'
+    disable_nagle_algorithm = True  # without it small replies wait ~40 ms for the client's delayed ACK
+    timeout = 120  # idle keep-alive connections end eventually
+    server_version = 'Tengine'
+
+    @property
+    def emulator(self) -> Emulator:
+        return self.server.emulator
+
+    def setup(self):
+        super().setup()
+        self.emulator.connections.add(self.connection)
+
+    def finish(self):
+        self.emulator.connections.discard(self.connection)
+        super().finish()
+
+    def version_string(self):
+        return self.server_version
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        """Silence http.server's own log: its request line holds the signed query string."""
+
+    def do_GET(self):  # pylint: disable=invalid-name
+        self.dispatch()
+
+    def do_POST(self):  # pylint: disable=invalid-name
+        self.dispatch()
+
+    def dispatch(self):
+        target = urlsplit(self.path)  # proxies send the absolute form http://host/path?query
+        length = self.headers.get('Content-Length') or '0'
+        if not length.isdigit() or 'chunked' in (self.headers.get('Transfer-Encoding') or '').lower():
+            self.close_connection = True
+            return self.reply_json(411, {'Code': 'MissingContentLength', 'Message': 'A valid Content-Length is required.'})
+        body = self.rfile.read(int(length))
+        if target.path.startswith(CONTROL_PREFIX):
+            self.control(target.path[len(CONTROL_PREFIX):].strip('/'), body)
+        else:
+            self.api(target, body)
+        return None
+
+    # --- replies ---------------------------------------------------------------------------
+    def reply(self, status: int, payload: bytes, content_type: str = JSON_TYPE, headers: dict | None = None):
+        self.send_response(status)
+        self.send_header('Content-Type', content_type)
+        self.send_header('Content-Length', str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def reply_json(self, status: int, data, headers: dict | None = None):
+        self.reply(status, json.dumps(data).encode('utf-8'), headers=headers)
+
+    def drop(self):
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # --- the KMS API -----------------------------------------------------------------------
+    def api(self, target, body: bytes):
+        emulator, started, request_id = self.emulator, time.monotonic(), new_request_id()
+        host = self.headers.get('Host', '')
+        region = emulator.route(host)
+        headers = {}
+        for name, value in self.headers.items():
+            headers.setdefault(name.lower(), []).append(value)
+        form = []
+        if (self.headers.get('Content-Type') or '').startswith('application/x-www-form-urlencoded'):
+            form = parse_qsl(body.decode('utf-8', 'replace'), keep_blank_values=True)
+        wire = WireRequest(self.command, target.path or '/', parse_qsl(target.query, keep_blank_values=True), headers, body, form)
+        params = dict(wire.query + form)
+        action = params.get('Action') or wire.header('x-acs-action') or ''
+        entry = {'action': action, 'region': region, 'status': None, 'page_number': params.get('PageNumber'),
+                 'page_size': params.get('PageSize'), 'filters': params.get('Filters'), 'request_id': request_id, 'sig_version': None}
+        decision = emulator.faults.decide()
+        if decision.latency_s:
+            time.sleep(decision.latency_s)
+        if decision.drop:
+            entry['status'] = 'dropped'
+            emulator.counts.record(entry)
+            self.drop()
+        else:
+            status, payload, content_type, extra = self.answer(wire, params, action, region, request_id, decision, entry)
+            entry['status'] = status
+            emulator.counts.record(entry)  # before replying, so a client that got its answer sees it counted
+            self.reply(status, payload, content_type, {'x-acs-request-id': request_id, **extra})
+        emulator.access_log(f'{self.client_address[0]} "{self.command} {host}" region={region} action={action or "-"} '
+                            f'status={entry["status"]} request_id={request_id} {1000 * (time.monotonic() - started):.1f}ms')
+
+    def answer(self, wire, params, action, region, request_id, decision, entry):
+        """Returns (status, payload, content type, extra headers) for one API request."""
+        emulator, settings = self.emulator, self.emulator.faults.settings
+        try:
+            access_key, entry['sig_version'] = emulator.auth.authenticate(wire)
+            version = params.get('Version') or wire.header('x-acs-version')
+            if action not in emulator.backend.ACTIONS:
+                raise ApiError(404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.')
+            if version != API_VERSION:
+                raise ApiError(400, 'InvalidVersion', 'Specified parameter Version is not valid.')
+            if region in settings.deny_regions:
+                raise ApiError(403, 'Forbidden.NoPermission', 'This operation is forbidden by permission system.')
+            if not emulator.faults.allow(access_key.account_id, region):
+                extra = {'x-acs-retry-after': str(settings.retry_after_ms)} if settings.retry_after_ms else {}
+                raise ApiError(429, 'Rejected.Throttling', 'Request was denied due to request throttling.', extra)
+            if decision.error_503:
+                raise ApiError(503, 'ServiceUnavailableTemporary', 'The request has failed due to a temporary failure of the server.')
+            if decision.error_500:
+                raise ApiError(500, 'InternalFailure', 'The request processing has failed due to some unknown error.')
+            result = emulator.backend.call(action, access_key.account_id, region, params)
+        except ApiError as error:
+            return error.status, json.dumps({
+                'Code': error.code, 'Message': error.message, 'RequestId': request_id, 'HostId': self.headers.get('Host', ''),
+                'Recommend': f'https://api.aliyun.com/troubleshoot?q={error.code}&product=Kms&requestId={request_id}',
+            }).encode('utf-8'), JSON_TYPE, error.headers
+        if action == 'ListKeys':
+            if settings.flat_keys:
+                result['Keys'] = result['Keys']['Key']
+            emulator.mutate_after(result['PageNumber'], access_key.account_id, region)
+        result['RequestId'] = request_id
+        payload = json.dumps(result).encode('utf-8')
+        if decision.malformed:
+            return (200, HTML_PAGE, 'text/html', {}) if decision.malformed_html else (200, payload[:len(payload) // 2], JSON_TYPE, {})
+        return 200, payload, JSON_TYPE, {}
+
+    # --- the control API -------------------------------------------------------------------
+    def control(self, name: str, body: bytes):
+        emulator = self.emulator
+        try:
+            data = json.loads(body) if body.strip() else {}
+            if name == 'stats' and self.command == 'GET':
+                return self.reply_json(200, emulator.stats())
+            if name == 'reset' and self.command == 'POST':
+                emulator.reset()
+                return self.reply_json(200, {'reset': True})
+            if name == 'faults':
+                return self.reply_json(200, emulator.set_faults(**data) if self.command == 'POST' else emulator.faults.as_dict())
+            if name == 'keys' and self.command == 'POST':
+                added = emulator.add_keys(data['region'], data.get('keys') or [], data.get('account_id'))
+                return self.reply_json(200, {'added': [k.list_entry() for k in added]})
+            if name == 'health':
+                return self.reply_json(200, {'ok': True, 'default_region': emulator.default_region})
+            return self.reply_json(404, {'error': f'no control endpoint {self.command} {CONTROL_PREFIX}{name}'})
+        except (ValueError, TypeError, KeyError) as error:
+            return self.reply_json(400, {'error': f'{type(error).__name__}: {error}'})
+
+
+class Server(ThreadingHTTPServer):
+    """Threads per connection; quiet about clients that hang up."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return  # clients hanging up (or dropped on purpose) are not server errors
+        super().handle_error(request, client_address)
+
+
+class Emulator:
+    """The emulator in a background thread: `with Emulator(seed=...) as emu: ... emu.url ...`."""
+
+    def __init__(self, seed=None, generate=None, default_region='cn-hangzhou', host='127.0.0.1', port=0,
+                 random_seed=0, access_keys=(), log=None, **faults):
+        self.backend = build_backend(seed, generate, random_seed, access_keys)
+        self.default_region = default_region
+        self.faults = Faults(random_seed=random_seed, **faults)
+        self.auth = Authenticator(self.backend.access_keys.get)
+        self.counts = Stats()
+        self.random_seed = random_seed
+        self.connections = set()
+        self.log_lock = threading.Lock()
+        self.log_file = open(log, 'a', encoding='utf-8') if isinstance(log, (str, os.PathLike)) else None  # pylint: disable=consider-using-with
+        self.log_stream = self.log_file or log
+        self.httpd = Server((host, port), Handler)
+        self.httpd.emulator = self
+        self.thread = None
+
+    def stats(self) -> dict:
+        return self.counts.snapshot()
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f'http://{self.httpd.server_address[0]}:{self.port}'
+
+    @property
+    def access_key(self) -> tuple:
+        first = self.backend.default_account.access_keys[0]
+        return first.id, first.secret
+
+    def route(self, host: str) -> str:
+        match = HOST_RE.match(host.strip())
+        return match['region'].lower() if match else self.default_region
+
+    def start(self) -> Emulator:
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={'poll_interval': 0.1}, name='kms-emulator', daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self.thread:
+            self.httpd.shutdown()
+            self.thread.join()
+            self.thread = None
+        for connection in list(self.connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.httpd.server_close()
+        if self.log_file:
+            self.log_file.close()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        self.counts.reset()
+        self.auth.reset()
+        self.faults.reset()
+
+    def set_faults(self, **settings) -> dict:
+        return self.faults.update(**settings)
+
+    def add_keys(self, region: str, keys, account_id: str | None = None):
+        return self.backend.add_keys(account_id or self.backend.default_account.account_id, region, keys)
+
+    def mutate_after(self, page_number: int, account_id: str, region: str) -> None:
+        mutation = self.faults.take_mutation(page_number)
+        if mutation:
+            region = mutation['region'] or region
+            self.backend.delete_keys(account_id, region, mutation['delete'])
+            start = self.backend.accounts[account_id].created
+            self.backend.add_keys(account_id, region, generate_keys(region, mutation['add'], self.random_seed, start))
+
+    def access_log(self, line: str) -> None:
+        if self.log_stream is None:
+            return
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+        with self.log_lock:
+            self.log_stream.write(f'{stamp} {line}\n')
+            self.log_stream.flush()

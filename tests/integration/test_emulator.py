@@ -1,0 +1,576 @@
+"""The KMS emulator, driven by the official SDK so that its signature checks are the real ones."""
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+# pylint: disable=wrong-import-position
+from alibabacloud_kms20160120 import models as kms_models  # noqa: E402
+from alibabacloud_kms20160120.client import Client  # noqa: E402
+from alibabacloud_tea_openapi import exceptions as sdk_errors  # noqa: E402
+from alibabacloud_tea_openapi.models import Config, OpenApiRequest, Params  # noqa: E402
+from alibabacloud_tea_openapi.utils import Utils  # noqa: E402
+from darabonba.runtime import RuntimeOptions  # noqa: E402
+
+from emulator.backend import DEFAULT_REGIONS  # noqa: E402
+from emulator.seeding import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_ACCOUNT_ID  # noqa: E402
+from emulator.server import Emulator, Handler  # noqa: E402
+
+TESTS = Path(__file__).resolve().parents[1]
+DEMO_SEED = TESTS / 'emulator' / 'seeds' / 'demo.yml'
+STS_ID, STS_SECRET, STS_TOKEN = 'STS.NUKmsEmulatorDemoSts01', 'kms-emulator-sts-secret', 'CAIS-kms-emulator-demo-sts-token'
+ATTRS = {'KeyState': 'key_state', 'KeySpec': 'key_spec', 'KeyUsage': 'key_usage', 'ProtectionLevel': 'protection_level',
+         'CreatorType': 'creator_type', 'DKMSInstanceId': 'dkms_instance_id'}
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_env(monkeypatch):
+    for name in ('HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy'):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(name='demo', scope='module')
+def demo_fixture():
+    with Emulator(seed=DEMO_SEED, log=io.StringIO()) as emu:
+        yield emu
+
+
+@pytest.fixture(name='gen', scope='module')
+def gen_fixture():
+    with Emulator(generate='cn-hangzhou=150,ap-southeast-1=30', random_seed=7) as emu:
+        yield emu
+
+
+@pytest.fixture(name='fresh')
+def fresh_fixture():
+    """A private emulator for tests that change faults or state."""
+    with Emulator(generate='cn-hangzhou=30,cn-shanghai=5') as emu:
+        yield emu
+
+
+def client(emu, region='cn-hangzhou', via='proxy', v1=False, key=None, **config):
+    key_id, secret = key or emu.access_key
+    where = {'http_proxy': emu.url} if via == 'proxy' else {'endpoint': f'127.0.0.1:{emu.port}'}
+    return Client(Config(access_key_id=key_id, access_key_secret=secret, region_id=region, protocol='http',
+                         signature_algorithm='v2' if v1 else None, **where, **config))
+
+
+def call(kms, action, **query):
+    """The generic call_api path, as the collection uses it; lets tests send values the typed models would not."""
+    params = Params(action=action, version='2016-01-20', protocol='HTTPS', pathname='/', method='POST', auth_type='AK',
+                    style='RPC', req_body_type='formData', body_type='json')
+    return kms.call_api(params, OpenApiRequest(query={k: str(v) for k, v in query.items()}), RuntimeOptions())['body']
+
+
+def error_of(func, *args, **kwargs):
+    with pytest.raises(sdk_errors.AlibabaCloudException) as info:
+        func(*args, **kwargs)
+    return info.value
+
+
+def all_ids(kms, **query):
+    ids, page = [], 1
+    while True:
+        body = call(kms, 'ListKeys', PageNumber=page, PageSize=100, **query)
+        ids += [k['KeyId'] for k in body['Keys']['Key']]
+        if page * 100 >= body['TotalCount']:
+            return ids
+        page += 1
+
+
+def expected_ids(emu, region, filters):
+    """Reference semantics, written independently of the backend: AND across keys, union within a key."""
+    wanted = {}
+    for pair in filters:
+        if pair['Values']:
+            wanted.setdefault(ATTRS[pair['Key']], set()).update(pair['Values'])
+    keys = emu.backend.default_account.keys.get(region, [])
+    return [k.key_id for k in keys if all(getattr(k, attr) in values for attr, values in wanted.items())]
+
+
+def control(emu, path, data=None):
+    request = urllib.request.Request(f'{emu.url}/_emulator/{path}', method='GET' if data is None else 'POST',
+                                     data=None if data is None else json.dumps(data).encode())
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        return json.loads(reply.read())
+
+
+# --- signatures ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('v1', [False, True], ids=['v3', 'v1'])
+@pytest.mark.parametrize('via', ['proxy', 'endpoint'])
+def test_official_sdk_signatures_are_accepted(demo, v1, via):
+    kms = client(demo, via=via, v1=v1)
+    body = kms.list_keys(kms_models.ListKeysRequest(page_size=5)).body
+    assert body.total_count == 14 and len(body.keys.key) == 5
+    assert body.keys.key[0].key_arn.startswith(f'acs:kms:cn-hangzhou:{DEMO_ACCOUNT_ID}:key/')
+    assert re.fullmatch(r'[0-9A-F-]{36}', body.request_id)
+    assert demo.stats()['requests'][-1]['sig_version'] == ('v1' if v1 else 'v3')
+
+
+@pytest.mark.parametrize('v1', [False, True], ids=['v3', 'v1'])
+def test_wrong_secret_is_rejected_without_leaking(demo, v1):
+    error = error_of(client(demo, v1=v1, key=(DEMO_ACCESS_KEY_ID, 'not-the-secret')).describe_regions)
+    assert (error.status_code, error.code) == (400, 'SignatureDoesNotMatch')
+    assert error.data['Message'] == 'The request signature does not conform to Aliyun standards.'
+    assert {'Code', 'Message', 'RequestId', 'HostId', 'Recommend'} <= set(error.data)
+    assert DEMO_ACCESS_KEY_SECRET not in json.dumps(error.data) and 'POST' not in error.data['Message']
+
+
+@pytest.mark.parametrize('v1', [False, True], ids=['v3', 'v1'])
+def test_unknown_access_key(demo, v1):
+    error = error_of(client(demo, v1=v1, key=('LTAI5tNoSuchKey', 'x')).describe_regions)
+    assert (error.status_code, error.code) == (404, 'InvalidAccessKeyId.NotFound')
+    assert error.data['Message'] == 'The Access Key ID provided does not exist in our records.'
+
+
+@pytest.mark.parametrize('v1', [False, True], ids=['v3', 'v1'])
+def test_sts_token_is_required_and_must_match(demo, v1):
+    assert client(demo, v1=v1, key=(STS_ID, STS_SECRET), security_token=STS_TOKEN).describe_regions().body.regions
+    missing = error_of(client(demo, v1=v1, key=(STS_ID, STS_SECRET)).describe_regions)
+    assert (missing.status_code, missing.code) == (400, 'InvalidSecurityToken.MissingParameter')
+    wrong = error_of(client(demo, v1=v1, key=(STS_ID, STS_SECRET), security_token='CAIS-stale').describe_regions)
+    assert (wrong.status_code, wrong.code) == (400, 'InvalidSecurityToken.Mismatch')
+    assert STS_TOKEN not in json.dumps(wrong.data)
+
+
+def capture(monkeypatch, emu, kms_call):
+    """Run an SDK call and keep the exact prepared HTTP request it sent."""
+    sent = []
+    original = requests.Session.send
+
+    def recording_send(session, prepared, **kwargs):
+        sent.append(prepared.copy())
+        return original(session, prepared, **kwargs)
+
+    monkeypatch.setattr(requests.Session, 'send', recording_send)
+    kms_call()
+    monkeypatch.undo()
+    return sent[-1]
+
+
+def replay(emu, prepared, **changes):
+    prepared = prepared.copy()
+    for name, value in changes.items():
+        setattr(prepared, name, value)
+    with requests.Session() as session:
+        return session.send(prepared, proxies={'http': emu.url}, timeout=5)
+
+
+def test_replayed_request_reuses_nonce(demo, monkeypatch):
+    prepared = capture(monkeypatch, demo, client(demo, region='cn-shanghai').describe_regions)
+    reply = replay(demo, prepared)
+    assert (reply.status_code, reply.json()['Code']) == (400, 'SignatureNonceUsed')
+    assert reply.headers['Content-Type'] == 'application/json;charset=utf-8'
+
+
+def test_tampered_request_fails_signature(demo, monkeypatch):
+    prepared = capture(monkeypatch, demo, lambda: client(demo, v1=True).list_keys(kms_models.ListKeysRequest(page_size=5)))
+    reply = replay(demo, prepared, url=prepared.url.replace('PageSize=5', 'PageSize=6'))
+    assert (reply.status_code, reply.json()['Code']) == (400, 'SignatureDoesNotMatch')
+
+
+def test_same_nonce_from_sdk_v1(demo, monkeypatch):
+    monkeypatch.setattr(Utils, 'get_nonce', staticmethod(lambda: 'fixed-nonce-for-test'))
+    kms = client(demo, v1=True)
+    kms.describe_regions()
+    assert error_of(kms.describe_regions).code == 'SignatureNonceUsed'
+
+
+@pytest.mark.parametrize('v1', [False, True], ids=['v3', 'v1'])
+def test_stale_timestamp(demo, monkeypatch, v1):
+    monkeypatch.setattr(Utils, 'get_timestamp', staticmethod(lambda: '2020-01-01T00:00:00Z'))
+    error = error_of(client(demo, v1=v1).describe_regions)
+    assert (error.status_code, error.code) == (400, 'InvalidTimeStamp.Expired')
+
+
+def test_v1_parameters_in_a_form_body(demo):
+    key_id, secret = demo.access_key
+    params = {'Action': 'ListKeys', 'Version': '2016-01-20', 'Format': 'json', 'Timestamp': Utils.get_timestamp(), 'SignatureNonce': Utils.get_nonce(),
+              'SignatureMethod': 'HMAC-SHA1', 'SignatureVersion': '1.0', 'AccessKeyId': key_id, 'PageSize': '3'}
+    params['Signature'] = Utils.get_rpcsignature(params, 'POST', secret)
+    reply = requests.post(f'{demo.url}/', data=params, headers={'Host': 'kms.ap-southeast-1.aliyuncs.com'}, timeout=5)
+    assert reply.status_code == 200 and reply.json()['TotalCount'] == 6 and len(reply.json()['Keys']['Key']) == 3
+
+
+def test_unsigned_request(demo):
+    reply = requests.post(f'{demo.url}/?Action=ListKeys&Version=2016-01-20', timeout=5)
+    assert (reply.status_code, reply.json()['Code']) == (400, 'MissingSignature')
+
+
+# --- routing ---------------------------------------------------------------------------------
+
+def test_proxy_routes_by_host_to_each_region(demo):
+    for region, count in (('cn-shanghai', 10), ('ap-southeast-1', 6), ('cn-beijing', 0)):
+        body = call(client(demo, region=region), 'ListKeys', PageSize=100)
+        assert body['TotalCount'] == count
+        assert all(k['KeyArn'].startswith(f'acs:kms:{region}:') for k in body['Keys']['Key'])
+    vpc = call(client(demo, region='cn-shanghai', network='vpc'), 'ListKeys')
+    assert vpc['TotalCount'] == 10
+    assert demo.stats()['requests'][-1]['region'] == 'cn-shanghai'
+
+
+def test_direct_endpoint_uses_default_region():
+    with Emulator(seed=DEMO_SEED, default_region='cn-shanghai') as emu:
+        body = call(client(emu, region='ap-southeast-1', via='endpoint'), 'ListKeys')
+        assert body['TotalCount'] == 10 and emu.stats()['by_region'] == {'cn-shanghai': 1}
+
+
+def test_second_account_sees_only_its_keys(demo):
+    body = call(client(demo, key=('LTAI5tKmsEmulatorDemo02', 'kms-emulator-demo-secret-2')), 'ListKeys')
+    assert body['TotalCount'] == 1 and ':9876543210987654:' in body['Keys']['Key'][0]['KeyArn']
+
+
+# --- ListKeys --------------------------------------------------------------------------------
+
+def test_list_keys_defaults_and_paging(gen):
+    kms = client(gen)
+    first = call(kms, 'ListKeys')
+    assert (first['PageNumber'], first['PageSize'], first['TotalCount'], len(first['Keys']['Key'])) == (1, 10, 150, 10)
+    pages = [call(kms, 'ListKeys', PageNumber=n, PageSize=40) for n in range(1, 5)]
+    assert [len(p['Keys']['Key']) for p in pages] == [40, 40, 40, 30]
+    ids = [k['KeyId'] for p in pages for k in p['Keys']['Key']]
+    assert ids == [k.key_id for k in gen.backend.default_account.keys['cn-hangzhou']]  # creation order, no repeats
+    past = call(kms, 'ListKeys', PageNumber=9, PageSize=40)
+    assert past['Keys']['Key'] == [] and past['TotalCount'] == 150 and past['PageNumber'] == 9
+    assert len(call(kms, 'ListKeys', PageSize=100)['Keys']['Key']) == 100
+
+
+@pytest.mark.parametrize('query', [{'PageSize': 0}, {'PageSize': 101}, {'PageSize': 'ten'}, {'PageNumber': 0},
+                                   {'PageNumber': -1}, {'PageNumber': '1.5'}, {'Filters': '{"Key": "KeyState"}'},
+                                   {'Filters': '[{"Key":"KeyState","Values":["Enabled"]'}, {'Filters': '[{"Key":"Color","Values":["red"]}]'},
+                                   {'Filters': '[{"Key":"KeyState","Values":"Enabled"}]'}, {'Filters': '[{"Key":"KeyState","Values":[1]}]'}])
+def test_list_keys_invalid_parameters(gen, query):
+    error = error_of(call, client(gen), 'ListKeys', **query)
+    assert (error.status_code, error.code) == (400, 'InvalidParameter')
+
+
+FILTER_CASES = [
+    # the ListKeys.txt example: repeated KeyState entries are a union, KeySpec is ANDed
+    [{'Key': 'KeyState', 'Values': ['Enabled', 'Disabled']}, {'Key': 'KeyState', 'Values': ['PendingDeletion']},
+     {'Key': 'KeySpec', 'Values': ['Aliyun_AES_256']}],
+    [{'Key': 'KeyState', 'Values': ['Enabled', 'Disabled']}],
+    [{'Key': 'KeyUsage', 'Values': ['SIGN/VERIFY']}, {'Key': 'ProtectionLevel', 'Values': ['HSM']}],
+    [{'Key': 'CreatorType', 'Values': ['Service']}],
+    [{'Key': 'KeySpec', 'Values': ['EC_SM2', 'Aliyun_SM4']}, {'Key': 'KeyState', 'Values': []}],
+    [{'Key': 'KeyState', 'Values': ['NoSuchState']}],
+    [{'Key': 'KeyState', 'Values': []}],
+]
+
+
+@pytest.mark.parametrize('filters', FILTER_CASES)
+def test_list_keys_filter_semantics(gen, filters):
+    expected = expected_ids(gen, 'cn-hangzhou', filters)
+    assert all_ids(client(gen), Filters=json.dumps(filters)) == expected
+    if filters[0]['Values'] and filters[0]['Values'][0] != 'NoSuchState':
+        assert 0 < len(expected)
+
+
+def test_list_keys_filter_by_dkms_instance(demo):
+    kms = client(demo)
+    body = call(kms, 'ListKeys', Filters=json.dumps([{'Key': 'DKMSInstanceId', 'Values': ['kst-hzz64f0e2b5c1a7d9e3f1a2']}]))
+    assert body['TotalCount'] == 3 and all(k['KeyId'].startswith('key-hzz') for k in body['Keys']['Key'])
+
+
+def test_list_keys_filter_limits(gen):
+    kms = client(gen)
+    ten_values = [{'Key': 'KeyState', 'Values': ['Enabled'] + [f'x{i}' for i in range(9)]}]
+    assert call(kms, 'ListKeys', Filters=json.dumps(ten_values))['TotalCount'] == len(expected_ids(gen, 'cn-hangzhou', ten_values))
+    ten_pairs = [{'Key': 'KeyState', 'Values': ['Enabled']}] * 10
+    assert call(kms, 'ListKeys', Filters=json.dumps(ten_pairs))['TotalCount'] > 0
+    for too_many in ([{'Key': 'KeyState', 'Values': [f'x{i}' for i in range(11)]}], ten_pairs + ten_pairs[:1]):
+        assert error_of(call, kms, 'ListKeys', Filters=json.dumps(too_many)).code == 'InvalidParameter'
+
+
+def test_flat_keys_form(fresh):
+    fresh.set_faults(flat_keys=True)
+    body = call(client(fresh), 'ListKeys', PageSize=3)
+    assert isinstance(body['Keys'], list) and set(body['Keys'][0]) == {'KeyId', 'KeyArn'}
+
+
+def test_generator_is_deterministic_and_consistent():
+    def keys(**kwargs):
+        with Emulator(**kwargs) as emu:
+            return [k for region_keys in emu.backend.default_account.keys.values() for k in region_keys]
+
+    spec = 'cn-hangzhou=300,eu-central-1=100'
+    same, other = keys(generate=spec, random_seed=1), keys(generate=spec, random_seed=2)
+    assert same == keys(generate=spec, random_seed=1) and [k.key_id for k in same] != [k.key_id for k in other]
+    assert len({k.key_id for k in same}) == 400
+    for key in same:
+        assert key.key_usage == 'ENCRYPT/DECRYPT' or key.key_spec in ('RSA_2048', 'EC_P256', 'EC_P256K', 'EC_SM2')
+        assert key.key_usage == 'ENCRYPT/DECRYPT' or key.key_spec not in ('Aliyun_AES_256', 'Aliyun_SM4')
+        assert key.region == 'cn-hangzhou' or key.key_spec not in ('Aliyun_SM4', 'EC_SM2')
+        assert bool(key.delete_date) == (key.key_state == 'PendingDeletion')
+        assert (key.origin == 'EXTERNAL') == (key.key_state == 'PendingImport')
+        assert not key.dkms_instance_id or re.fullmatch(r'kst-[a-z]{3}[0-9a-f]{21}', key.dkms_instance_id)
+    for attr in ('key_state', 'key_spec', 'protection_level', 'creator_type', 'automatic_rotation', 'deletion_protection'):
+        assert len({getattr(k, attr) for k in same}) > 1, attr
+    assert any(k.dkms_instance_id for k in same)
+
+
+# --- DescribeKey, DescribeRegions, unknown actions -------------------------------------------
+
+def test_describe_key_by_id_and_arn(demo):
+    kms = client(demo)
+    first = call(kms, 'ListKeys', PageSize=1)['Keys']['Key'][0]
+    meta = kms.describe_key(kms_models.DescribeKeyRequest(key_id=first['KeyId'])).body.key_metadata.to_map()
+    assert meta['Arn'] == first['KeyArn'] and meta['Description'] == 'orders-db TDE'
+    assert (meta['AutomaticRotation'], meta['RotationInterval'], meta['DeletionProtection']) == ('Enabled', '31536000s', 'Enabled')
+    raw = call(kms, 'DescribeKey', KeyId=first['KeyArn'])['KeyMetadata']
+    assert raw['CreatorType'] == 'User' and raw['Creator'] == DEMO_ACCOUNT_ID and raw['Origin'] == 'Aliyun_KMS'
+    assert {'CreationDate', 'KeyState', 'KeySpec', 'KeyUsage', 'ProtectionLevel', 'DeleteDate', 'MaterialExpireTime', 'LastRotationDate',
+            'NextRotationDate', 'PrimaryKeyVersion', 'DeletionProtectionDescription', 'DKMSInstanceId'} <= set(raw)
+
+
+def test_describe_key_states(demo):
+    kms = client(demo)
+    states = {}
+    for key_id in all_ids(kms):
+        meta = call(kms, 'DescribeKey', KeyId=key_id)['KeyMetadata']
+        states.setdefault(meta['KeyState'], []).append(meta)
+    assert all(m['DeleteDate'] for m in states['PendingDeletion'])
+    assert [m['Origin'] for m in states['PendingImport']] == ['EXTERNAL']
+
+
+def test_describe_key_errors(demo):
+    kms = client(demo)
+    missing = error_of(call, kms, 'DescribeKey', KeyId='00000000-0000-0000-0000-000000000000')
+    assert (missing.status_code, missing.code) == (404, 'Forbidden.KeyNotFound')
+    elsewhere = call(client(demo, region='cn-shanghai'), 'ListKeys', PageSize=1)['Keys']['Key'][0]['KeyId']
+    assert error_of(call, kms, 'DescribeKey', KeyId=elsewhere).code == 'Forbidden.KeyNotFound'
+    assert error_of(call, kms, 'DescribeKey').status_code == 400
+
+
+def test_describe_regions(demo):
+    regions = [r.region_id for r in client(demo).describe_regions().body.regions.region]
+    assert regions[:len(DEFAULT_REGIONS)] == list(DEFAULT_REGIONS) and 'ap-southeast-1' in regions
+    with Emulator(seed={'regions': ['cn-hangzhou', 'cn-wulanchabu'], 'accounts': []}) as emu:
+        assert [r['RegionId'] for r in call(client(emu), 'DescribeRegions')['Regions']['Region']] == ['cn-hangzhou', 'cn-wulanchabu']
+
+
+def test_unknown_action_and_version(demo):
+    kms = client(demo)
+    error = error_of(call, kms, 'CreateKey')
+    assert (error.status_code, error.code) == (404, 'InvalidAction.NotFound')
+    params = Params(action='ListKeys', version='2014-05-26', protocol='HTTP', pathname='/', method='POST', auth_type='AK',
+                    style='RPC', req_body_type='formData', body_type='json')
+    with pytest.raises(sdk_errors.ClientException) as info:
+        kms.call_api(params, OpenApiRequest(query={}), RuntimeOptions())
+    assert info.value.code == 'InvalidVersion'
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+def test_throttling_per_account_and_region(fresh):
+    fresh.set_faults(qps=2, retry_after_ms=250)
+    kms = client(fresh)
+    outcomes = []
+    for dummy in range(5):
+        try:
+            call(kms, 'ListKeys')
+            outcomes.append(200)
+        except sdk_errors.ThrottlingException as error:
+            assert (error.status_code, error.code, error.retry_after) == (429, 'Rejected.Throttling', 250)
+            assert error.data['Message'] == 'Request was denied due to request throttling.'
+            outcomes.append(429)
+    assert outcomes[:2] == [200, 200] and 429 in outcomes
+    assert call(client(fresh, region='cn-shanghai'), 'ListKeys')['TotalCount'] == 5  # another region has its own bucket
+    fresh.set_faults(retry_after_ms=None)
+    while True:
+        try:
+            call(kms, 'ListKeys')
+        except sdk_errors.ClientException as error:  # without x-acs-retry-after it is a plain client error
+            assert error.code == 'Rejected.Throttling'
+            break
+    fresh.set_faults(qps=None)
+    assert call(kms, 'ListKeys')['TotalCount'] == 30
+
+
+def test_server_errors_and_reproducible_decisions(fresh):
+    kms = client(fresh)
+
+    def outcomes():
+        fresh.set_faults(random_seed=42, error_rate_503=0.3, error_rate_500=0.3)
+        result = []
+        for dummy in range(12):
+            try:
+                call(kms, 'DescribeRegions')
+                result.append(200)
+            except sdk_errors.ServerException as error:
+                assert error.code == {503: 'ServiceUnavailableTemporary', 500: 'InternalFailure'}[error.status_code]
+                result.append(error.status_code)
+        return result
+
+    first = outcomes()
+    assert {200, 500, 503} <= set(first) and outcomes() == first
+
+
+def test_deny_regions(fresh):
+    fresh.set_faults(deny_regions=['cn-shanghai'])
+    error = error_of(call, client(fresh, region='cn-shanghai'), 'ListKeys')
+    assert (error.status_code, error.code) == (403, 'Forbidden.NoPermission')
+    assert call(client(fresh), 'ListKeys')['TotalCount'] == 30
+
+
+def test_latency(fresh):
+    fresh.set_faults(latency_ms=150, latency_jitter_ms=20)
+    started = time.monotonic()
+    call(client(fresh), 'DescribeRegions')
+    assert time.monotonic() - started >= 0.12
+
+
+def test_drop(fresh):
+    kms = client(fresh)
+    fresh.set_faults(drop_rate=1)
+    with pytest.raises(Exception) as dropped:
+        call(kms, 'DescribeRegions')
+    assert not isinstance(dropped.value, sdk_errors.AlibabaCloudException)  # a connection error, no HTTP reply
+    assert requests.get(f'{fresh.url}/_emulator/health', timeout=5).ok  # the control API is never faulted
+    fresh.set_faults(drop_rate=0)
+    assert call(kms, 'DescribeRegions')['Regions']
+    assert [r['status'] for r in fresh.stats()['requests']] == ['dropped', 200]
+
+
+def test_malformed_bodies(fresh, monkeypatch):
+    seen = []
+    original = requests.Session.send
+
+    def recording_send(session, prepared, **kwargs):
+        reply = original(session, prepared, **kwargs)
+        seen.append((reply.status_code, reply.headers['Content-Type'], reply.content[:1]))
+        return reply
+
+    monkeypatch.setattr(requests.Session, 'send', recording_send)
+    fresh.set_faults(malformed_rate=1, random_seed=3)
+    kms = client(fresh)
+    for dummy in range(10):
+        with pytest.raises(Exception):  # the SDK cannot parse either shape
+            call(kms, 'ListKeys')
+    assert {status for status, dummy, dummy in seen} == {200}
+    assert {(kind, first) for dummy, kind, first in seen} == {('text/html', b'<'), ('application/json;charset=utf-8', b'{')}
+    fresh.set_faults(malformed_rate=0)
+    assert call(kms, 'ListKeys')['TotalCount'] == 30
+
+
+def test_mutate_after_page(fresh):
+    original = [k.key_id for k in fresh.backend.default_account.keys['cn-hangzhou']]
+    fresh.set_faults(mutate_after_page={'page': 1, 'add': 4, 'delete': 2})
+    kms = client(fresh)
+    before = call(kms, 'ListKeys', PageNumber=1, PageSize=10)
+    assert before['TotalCount'] == 30
+    after = call(kms, 'ListKeys', PageNumber=2, PageSize=10)
+    assert after['TotalCount'] == 32
+    assert after['Keys']['Key'][0]['KeyId'] == original[12]  # the two oldest keys went, so a naive pager skips two
+    now = all_ids(kms)
+    assert now[:28] == original[2:] and len(set(now[28:]) - set(original)) == 4
+    assert fresh.faults.as_dict()['mutate_after_page'] is None  # fires once
+    assert call(kms, 'ListKeys', PageNumber=1)['TotalCount'] == 32
+
+
+# --- control API, stats, logs, CLI -----------------------------------------------------------
+
+def test_control_api_over_http(fresh):
+    assert control(fresh, 'faults', {'qps': 5, 'deny_regions': ['us-west-1']})['qps'] == 5
+    assert control(fresh, 'faults')['deny_regions'] == ['us-west-1']
+    added = control(fresh, 'keys', {'region': 'eu-central-1', 'keys': [{'key_state': 'Disabled', 'description': 'added'}]})['added']
+    assert added[0]['KeyArn'].startswith('acs:kms:eu-central-1:')
+    assert call(client(fresh, region='eu-central-1'), 'ListKeys')['Keys']['Key'] == added
+    stats = control(fresh, 'stats')
+    assert stats['total'] == 1 and stats['by_region'] == {'eu-central-1': 1}
+    assert control(fresh, 'reset', {})['reset'] and control(fresh, 'stats')['total'] == 0
+    for path, data, status in (('faults', {'bogus': 1}, 400), ('faults', {'drop_rate': 3}, 400), ('nothing', None, 404)):
+        with pytest.raises(urllib.error.HTTPError) as info:
+            control(fresh, path, data)
+        assert info.value.code == status
+
+
+def test_stats_count_everything_without_secrets(fresh):
+    kms = client(fresh)
+    call(kms, 'ListKeys', PageNumber=2, PageSize=7, Filters='[{"Key":"KeyState","Values":["Enabled"]}]')
+    call(client(fresh, region='cn-shanghai'), 'DescribeRegions')
+    error_of(call, client(fresh, key=(DEMO_ACCESS_KEY_ID, 'wrong')), 'ListKeys')
+    stats = fresh.stats()
+    assert stats['total'] == 3
+    assert stats['by_action'] == {'ListKeys': 2, 'DescribeRegions': 1}
+    assert stats['by_region'] == {'cn-hangzhou': 2, 'cn-shanghai': 1}
+    assert stats['by_outcome'] == {'200': 2, '400': 1}
+    first = stats['requests'][0]
+    assert (first['action'], first['page_number'], first['page_size'], first['status']) == ('ListKeys', '2', '7', 200)
+    assert json.loads(first['filters']) == [{'Key': 'KeyState', 'Values': ['Enabled']}]
+    assert DEMO_ACCESS_KEY_SECRET not in json.dumps(stats) and 'Signature' not in json.dumps(stats)
+    fresh.reset()
+    assert fresh.stats()['total'] == 0
+
+
+def test_access_log_has_no_secrets(demo):
+    client(demo, v1=True, key=(STS_ID, STS_SECRET), security_token=STS_TOKEN).describe_regions()
+    client(demo).describe_regions()
+    log = demo.log_stream.getvalue()
+    assert 'action=DescribeRegions status=200' in log and 'region=cn-hangzhou' in log
+    for secret in (DEMO_ACCESS_KEY_SECRET, STS_SECRET, STS_TOKEN, 'Signature', 'ACS3-HMAC', 'Timestamp', '?'):
+        assert secret not in log
+
+
+def test_keep_alive_and_content_length(fresh):
+    assert Handler.disable_nagle_algorithm and Handler.protocol_version == 'HTTP/1.1'
+    conn = http.client.HTTPConnection('127.0.0.1', fresh.port, timeout=5)
+    try:
+        for dummy in range(3):
+            conn.request('POST', '/?Action=ListKeys')
+            reply = conn.getresponse()
+            assert reply.status == 400 and int(reply.headers['Content-Length']) == len(reply.read())
+            assert reply.headers['x-acs-request-id'] and not reply.will_close
+        assert fresh.stats()['total'] == 3 and len(fresh.connections) == 1  # one connection served all three
+    finally:
+        conn.close()
+
+
+def cli(*args, **kwargs):
+    env = dict(os.environ, PYTHONPATH=str(TESTS))
+    return subprocess.Popen([sys.executable, '-m', 'emulator', *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, **kwargs)
+
+
+def test_cli_exec_passes_connection_and_exit_status(tmp_path):
+    script = ('import os, sys; print(os.environ["KMS_EMULATOR_URL"], os.environ["KMS_EMULATOR_PORT"], os.environ["ALICLOUD_ACCESS_KEY"]);'
+              ' sys.exit(3 if os.environ["ALICLOUD_SECRET_KEY"] == "kms-emulator-demo-secret" else 1)')
+    process = cli('--seed', str(DEMO_SEED), '--log', str(tmp_path / 'access.log'), '--qps', '10', '--exec', '--', sys.executable, '-c', script)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 3, err
+    banner, child = out.splitlines()
+    port = re.fullmatch(r'KMS emulator listening on http://127\.0\.0\.1:(\d+)', banner)[1]
+    assert child == f'http://127.0.0.1:{port} {port} {DEMO_ACCESS_KEY_ID}'
+
+
+def test_cli_serves_until_sigterm():
+    process = cli('--generate', 'cn-hangzhou=12,cn-beijing=3', '--flat-keys', '--access-key', 'LTAI5tExtra:extra-secret')
+    try:
+        banner = process.stdout.readline()
+        url = re.fullmatch(r'KMS emulator listening on (http://127\.0\.0\.1:\d+)\n', banner)[1]
+        port = int(url.rsplit(':', 1)[1])
+        kms = Client(Config(access_key_id='LTAI5tExtra', access_key_secret='extra-secret', region_id='cn-beijing',
+                            protocol='http', http_proxy=url))
+        body = call(kms, 'ListKeys')
+        assert body['TotalCount'] == 3 and isinstance(body['Keys'], list)
+        assert json.loads(urllib.request.urlopen(f'{url}/_emulator/faults', timeout=5).read())['flat_keys'] is True
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0 and out == ''
+    assert '127.0.0.1 "POST kms.cn-beijing.aliyuncs.com" region=cn-beijing action=ListKeys status=200' in err
+    assert 'extra-secret' not in err and port

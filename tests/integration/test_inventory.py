@@ -1,0 +1,121 @@
+"""The keys inventory plugin through the real ansible-inventory and ansible-playbook."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from conftest import BIN, truth
+
+REGIONS = ["cn-hangzhou", "cn-shanghai"]
+
+
+def inventory(ansible, name="test.kms_keys.yml", **config):
+    settings = {"plugin": "alicloud.kms.keys", "regions": REGIONS, "protocol": "http",
+                "http_proxy": ansible.emu.url, "max_retries": 1}
+    settings.update(config)
+    path = ansible.tmp / name
+    path.write_text(yaml.safe_dump(settings))
+    return path
+
+
+def env(ansible):
+    c = ansible.connection()
+    return {"ALICLOUD_ACCESS_KEY": c["access_key_id"], "ALICLOUD_SECRET_KEY": c["access_key_secret"],
+            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1", "ANSIBLE_INVENTORY_ENABLED": "alicloud.kms.keys"}
+
+
+def _plain(data):
+    """ansible-inventory marks values from plugins as unsafe ({"__ansible_unsafe": value}); unwrap them."""
+    if isinstance(data, dict):
+        return data["__ansible_unsafe"] if set(data) == {"__ansible_unsafe"} else dict((k, _plain(v)) for k, v in data.items())
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    return data
+
+
+def listing(ansible, path, *args):
+    proc = ansible.run([str(BIN / "ansible-inventory"), "-i", str(path), "--list"] + list(args), env=env(ansible))
+    return proc, (_plain(json.loads(proc.stdout)) if proc.returncode == 0 else None)
+
+
+def test_one_host_per_key_grouped_by_region_and_keyed_groups(ansible, emulator):
+    path = inventory(ansible, facets=["key_state", "key_spec"],
+                     keyed_groups=[{"key": "key_state", "prefix": "state"}, {"key": "key_spec", "prefix": "spec"}],
+                     groups={"signing": "key_spec.startswith('RSA') or key_spec.startswith('EC')"},
+                     compose={"short_id": "key_id[:8]"})
+    proc, inv = listing(ansible, path)
+    assert proc.returncode == 0, proc.stderr
+    keys = truth(emulator, "cn-hangzhou") + truth(emulator, "cn-shanghai")
+    hostvars = inv["_meta"]["hostvars"]
+    assert sorted(inv["alicloud_kms_keys"]["hosts"]) == sorted(k.key_id for k in keys)
+    assert sorted(inv["region_cn_shanghai"]["hosts"]) == sorted(k.key_id for k in truth(emulator, "cn-shanghai"))
+    pending = [k.key_id for k in keys if k.key_state == "PendingDeletion"]
+    assert sorted(inv["state_PendingDeletion"]["hosts"]) == sorted(pending)
+    assert sorted(inv["signing"]["hosts"]) == sorted(k.key_id for k in keys if k.key_spec.startswith(("RSA", "EC")))
+    first = keys[0]
+    assert hostvars[first.key_id]["key_arn"] == first.arn
+    assert hostvars[first.key_id]["key_state"] == first.key_state
+    assert hostvars[first.key_id]["short_id"] == first.key_id[:8]
+    assert hostvars[first.key_id]["ansible_connection"] == "local"
+
+
+def test_graph_and_hostname_by_arn(ansible, emulator):
+    path = inventory(ansible, regions=["ap-southeast-1"], hostname="key_arn")
+    proc = ansible.run([str(BIN / "ansible-inventory"), "-i", str(path), "--graph"], env=env(ansible))
+    assert proc.returncode == 0, proc.stderr
+    assert "@region_ap_southeast_1:" in proc.stdout
+    assert all(k.arn in proc.stdout for k in truth(emulator, "ap-southeast-1"))
+
+
+def test_cached_runs_send_nothing_and_flush_cache_reads_again(ansible, emulator):
+    path = inventory(ansible, cache=True, cache_plugin="ansible.builtin.jsonfile", cache_connection=str(ansible.tmp / "cache"))
+    first = listing(ansible, path)[1]
+    sent = emulator.stats()["total"]
+    assert sent > 0
+    assert listing(ansible, path)[1] == first
+    assert emulator.stats()["total"] == sent
+    assert listing(ansible, path, "--flush-cache")[1] == first
+    assert emulator.stats()["total"] > sent
+
+
+def test_a_denied_region_fails_by_default(ansible, emulator):
+    emulator.set_faults(deny_regions=["cn-shanghai"])
+    proc, _inv = listing(ansible, inventory(ansible))
+    assert proc.returncode != 0
+    assert "Forbidden.NoPermission" in proc.stderr and "cn-shanghai" in proc.stderr and "RequestId" in proc.stderr
+
+
+def test_a_denied_region_is_skipped_with_a_warning_when_not_strict(ansible, emulator):
+    emulator.set_faults(deny_regions=["cn-shanghai"])
+    proc, inv = listing(ansible, inventory(ansible, strict_permissions=False))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(inv["alicloud_kms_keys"]["hosts"]) == sorted(k.key_id for k in truth(emulator, "cn-hangzhou"))
+    assert "skipped region cn-shanghai" in proc.stderr and "Forbidden.NoPermission" in proc.stderr
+
+
+def test_bad_options_name_the_file_and_the_option(ansible, emulator):
+    for config, message in [({"key_state": ["Gone"]}, "key_state: unknown value 'Gone'"),
+                            ({"colour": "blue"}, "unknown option(s) colour"),
+                            ({"regions": ["cn-hangzhou", "Nowhere"]}, "regions: 'Nowhere' is not a region ID"),
+                            ({"keyed_groups": "state"}, "Invalid keyed group entry")]:
+        path = inventory(ansible, **config)
+        proc, _inv = listing(ansible, path)
+        assert proc.returncode != 0
+        assert message in proc.stderr and str(path.name) in proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert emulator.stats()["total"] == 0
+
+
+def test_a_play_runs_over_the_keys(ansible, emulator):
+    path = inventory(ansible, regions=["cn-shanghai"], facets=["key_state"])
+    book = ansible.tmp / "over_keys.yml"
+    book.write_text(yaml.safe_dump([{"name": "per key", "hosts": "alicloud_kms_keys", "gather_facts": False, "tasks": [
+        {"ansible.builtin.ping": None},
+        {"ansible.builtin.lineinfile": {"path": str(ansible.tmp / "report.txt"), "create": True,
+                                        "line": "{{ inventory_hostname }} {{ key_state }}"}, "throttle": 1}]}]))
+    proc = ansible.run([str(BIN / "ansible-playbook"), "-i", str(path), str(book)], env=env(ansible))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = sorted((ansible.tmp / "report.txt").read_text().split("\n")[:-1])
+    assert lines == sorted("%s %s" % (k.key_id, k.key_state) for k in truth(emulator, "cn-shanghai"))
