@@ -100,6 +100,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if unknown:
             raise AnsibleParserError("%s: unknown option(s) %s; see ansible-doc -t inventory alicloud.kms.keys" % (
                 path, ", ".join(unknown)))
+        for entry in self.get_option("keyed_groups") or []:
+            if not isinstance(entry, dict) or not entry.get("key"):
+                raise AnsibleParserError("%s: keyed_groups: every entry must be a dict with at least 'key' "
+                                         "(and optionally prefix, separator, default_value), got %r" % (path, entry))
         # Validate before the cache is consulted, so bad options fail even when a cache would answer.
         request = key_request(self, AnsibleParserError)
         cache_key = self.get_cache_key(path)

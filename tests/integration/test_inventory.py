@@ -99,7 +99,7 @@ def test_bad_options_name_the_file_and_the_option(ansible, emulator):
     for config, message in [({"key_state": ["Gone"]}, "key_state: unknown value 'Gone'"),
                             ({"colour": "blue"}, "unknown option(s) colour"),
                             ({"regions": ["cn-hangzhou", "Nowhere"]}, "regions: 'Nowhere' is not a region ID"),
-                            ({"keyed_groups": "state"}, "Invalid keyed group entry")]:
+                            ({"keyed_groups": ["state"]}, "keyed_groups: every entry must be a dict")]:
         path = inventory(ansible, **config)
         proc, _inv = listing(ansible, path)
         assert proc.returncode != 0
