@@ -79,6 +79,7 @@ class Key:
     delete_date: str = ''
     material_expire_time: str = ''
     primary_key_version: str = ''
+    aliases: tuple = ()  # alias/<name>; DescribeKey accepts them in place of the key id
 
     @property
     def arn(self) -> str:
@@ -283,7 +284,7 @@ class Backend:
     def find_key(self, account_id: str, region: str, key_id_or_arn: str) -> Key | None:
         with self.lock:
             for key in self.accounts[account_id].keys.get(region, []):
-                if key_id_or_arn in (key.key_id, key.arn):
+                if key_id_or_arn in (key.key_id, key.arn) or key_id_or_arn in key.aliases:
                     return key
             return None
 
