@@ -101,8 +101,9 @@ test: venv sanity lint units integration
 # whatever python3 it finds first (here a pyenv shim that may not work)
 demo: export ANSIBLE_PYTHON_INTERPRETER := $(VENV_BIN)/python
 demo: venv collection
-	PYTHONPATH=tests "$(VENV_BIN)/python" -m emulator --seed tests/emulator/seeds/demo.yml \
-	  --exec -- "$(VENV_BIN)/ansible-playbook" playbooks/demo.yml
+	@mkdir -p build
+	PYTHONPATH=tests "$(VENV_BIN)/python" -m emulator --seed tests/emulator/seeds/demo.yml --log build/emulator.log \
+	  --exec -- "$(VENV_BIN)/ansible-playbook" -i playbooks/inventory/localhost.yml playbooks/demo.yml
 
 build: venv
 	@mkdir -p "$(DIST_DIR)"

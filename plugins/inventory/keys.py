@@ -19,7 +19,7 @@ description:
   - The raw records are cached when O(cache=true); groups are rebuilt from them on every run, and
     C(--flush-cache) reads the service again.
 author:
-  - alicloud.kms contributors
+  - alicloud.kms contributors (@alicloud-kms)
 requirements:
   - alibabacloud-tea-openapi
   - alibabacloud-credentials

@@ -16,7 +16,7 @@ description:
     own region; key IDs and aliases are resolved in O(region).
   - Use C(query()) (or C(lookup(..., wantlist=true))) to always get a list; pick a field with C(map(attribute=...)).
 author:
-  - alicloud.kms contributors
+  - alicloud.kms contributors (@alicloud-kms)
 requirements:
   - alibabacloud-tea-openapi
   - alibabacloud-credentials

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-_LIST = dict(type="list", elements="str")
+_LIST = dict(type="list", elements="str", no_log=False)
 # Mirrors doc_fragments/connection.py and filters.py; validate-modules checks that they agree.
 ARGUMENT_SPEC = dict(
     region=dict(type="str"),

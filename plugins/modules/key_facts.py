@@ -14,19 +14,28 @@ description:
     facts, so later tasks, and later plays through C(hostvars), read them without asking the service again.
   - Sets C(alicloud_kms_keys) (the key records), C(alicloud_kms_key_ids) and C(alicloud_kms_key_arns).
 author:
-  - alicloud.kms contributors
+  - alicloud.kms contributors (@alicloud-kms)
 requirements:
   - alibabacloud-tea-openapi
   - alibabacloud-credentials
 extends_documentation_fragment:
   - alicloud.kms.connection
   - alicloud.kms.filters
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+  - ansible.builtin.action_common_attributes.facts
 attributes:
+  action_group:
+    membership: [alicloud.kms.kms]
   check_mode:
     support: full
     details: The module only reads; in check mode it gathers the same facts.
   diff_mode:
-    support: none
+    support: N/A
+    details: The module changes nothing.
+  platform:
+    platforms: all
+    details: Runs wherever Python and the Alibaba Cloud SDK do; usually on the controller.
   facts:
     support: full
 seealso:

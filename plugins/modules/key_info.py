@@ -18,19 +18,27 @@ description:
     default credential chain of C(alibabacloud-credentials). Set them for several tasks at once with
     C(module_defaults) and the C(group/alicloud.kms.kms) action group.
 author:
-  - alicloud.kms contributors
+  - alicloud.kms contributors (@alicloud-kms)
 requirements:
   - alibabacloud-tea-openapi
   - alibabacloud-credentials
 extends_documentation_fragment:
   - alicloud.kms.connection
   - alicloud.kms.filters
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
+  action_group:
+    membership: [alicloud.kms.kms]
   check_mode:
     support: full
     details: The module only reads; in check mode it lists keys exactly as it does otherwise.
   diff_mode:
-    support: none
+    support: N/A
+    details: The module changes nothing.
+  platform:
+    platforms: all
+    details: Runs wherever Python and the Alibaba Cloud SDK do; usually on the controller.
 notes:
   - Errors from the service carry its C(Code) and C(RequestId); the secret and token never appear in output.
 seealso:

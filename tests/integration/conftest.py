@@ -67,7 +67,7 @@ class Ansible(object):
         return env
 
     def run(self, args, env=None, cwd=None):
-        return subprocess.run(args, env=self.env(env), cwd=str(cwd or self.tmp), capture_output=True, text=True, timeout=300)
+        return subprocess.run(args, env=self.env(env), cwd=str(cwd or self.tmp), capture_output=True, text=True, timeout=300, check=False)
 
     def play(self, tasks, save=(), defaults=True, plays_after=(), args=(), env=None, **overrides):
         """One play on localhost running tasks, then saving the registered variables named in save."""

@@ -108,7 +108,6 @@ def test_module_defaults_group_sets_connection_for_both_modules(ansible, emulato
     assert result["info"]["key_ids"] == result["alicloud_kms_key_ids"] == [k.key_id for k in truth(emulator, "cn-shanghai")]
 
 
-
 def test_lookup_resolves_an_alias_to_its_key(ansible, emulator):
     orders = next(k for k in truth(emulator, "cn-hangzhou") if "alias/orders-db" in k.aliases)
     result = ansible.play([{"ansible.builtin.set_fact": {

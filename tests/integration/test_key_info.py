@@ -158,4 +158,4 @@ def test_the_official_client_sees_what_the_emulator_verifies(emulator):
                                                 protocol="http", http_proxy=emulator.url))
     body = client.list_keys(kms_models.ListKeysRequest(page_size=100)).body
     assert body.total_count == len(truth(emulator, "cn-shanghai"))
-    assert subprocess.run([str(BIN / "python"), "-c", "import ansible_collections"], cwd=str(ROOT / ".collections")).returncode == 0
+    assert subprocess.run([str(BIN / "python"), "-c", "import ansible_collections"], cwd=str(ROOT / ".collections"), check=False).returncode == 0

@@ -97,10 +97,9 @@ def test_transport_errors_never_quote_the_signed_url():
 
 
 def test_a_garbled_body_is_a_malformed_response():
-    try:
+    with pytest.raises(json.JSONDecodeError) as info:
         json.loads("{\"Keys\": [")
-    except json.JSONDecodeError as exc:
-        error = _to_kms_error(UnretryableException(RetryPolicyContext(exception=exc)), "cn-hangzhou", "ListKeys")
+    error = _to_kms_error(UnretryableException(RetryPolicyContext(exception=info.value)), "cn-hangzhou", "ListKeys")
     assert error.code == "MalformedResponse"
 
 
