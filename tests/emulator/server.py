@@ -35,10 +35,22 @@ class Stats:
     def __init__(self):
         self.lock = threading.Lock()
         self.total, self.by_action, self.by_region, self.by_outcome, self.requests = 0, {}, {}, {}, []
+        self.in_flight = self.max_in_flight = 0
 
     def reset(self) -> None:
         with self.lock:
             self.total, self.by_action, self.by_region, self.by_outcome, self.requests = 0, {}, {}, {}, []
+            self.max_in_flight = self.in_flight
+
+    def enter(self) -> None:
+        """A request is being served: lets tests see concurrency without timing anything."""
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
 
     def record(self, entry: dict) -> None:
         with self.lock:
@@ -51,7 +63,8 @@ class Stats:
     def snapshot(self) -> dict:
         with self.lock:
             return {'total': self.total, 'by_action': dict(self.by_action), 'by_region': dict(self.by_region),
-                    'by_outcome': dict(self.by_outcome), 'requests': [dict(r) for r in self.requests]}
+                    'by_outcome': dict(self.by_outcome), 'max_in_flight': self.max_in_flight,
+                    'requests': [dict(r) for r in self.requests]}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -136,8 +149,12 @@ class Handler(BaseHTTPRequestHandler):
         entry = {'action': action, 'region': region, 'status': None, 'page_number': params.get('PageNumber'),
                  'page_size': params.get('PageSize'), 'filters': params.get('Filters'), 'request_id': request_id, 'sig_version': None}
         decision = emulator.faults.decide()
-        if decision.latency_s:
-            time.sleep(decision.latency_s)
+        emulator.counts.enter()
+        try:
+            if decision.latency_s:
+                time.sleep(decision.latency_s)
+        finally:
+            emulator.counts.leave()
         if decision.drop:
             entry['status'] = 'dropped'
             emulator.counts.record(entry)

@@ -115,3 +115,19 @@ def test_lookup_resolves_an_alias_to_its_key(ansible, emulator):
         save=["arn"])
     assert result.rc == 0, result.stdout
     assert result["arn"] == orders.arn
+
+
+@pytest.mark.parametrize("face", ["key_info", "key_facts", "lookup"])
+def test_two_regions_are_listed_concurrently(ansible, emulator, face):
+    # Each answer takes 300 ms; the emulator counts how many requests it serves at once.
+    emulator.set_faults(latency_ms=300)
+    if face == "lookup":
+        task = {"ansible.builtin.set_fact": {"n": "{{ query('alicloud.kms.keys', regions=['cn-hangzhou', 'cn-shanghai'], %s) | length }}"
+                                             % lookup_args(ansible)}}
+    else:
+        task = {"alicloud.kms." + face: {"regions": ["cn-hangzhou", "cn-shanghai"]}}
+    result = ansible.play([task])
+    assert result.rc == 0, result.stdout
+    stats = emulator.stats()
+    assert stats["by_region"] == {"cn-hangzhou": 2, "cn-shanghai": 1}  # DescribeRegions goes to cn-hangzhou
+    assert stats["max_in_flight"] == 2

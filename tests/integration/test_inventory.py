@@ -6,7 +6,7 @@ import json
 
 import yaml
 
-from conftest import BIN, truth
+from conftest import BIN, ROOT, truth
 
 REGIONS = ["cn-hangzhou", "cn-shanghai"]
 
@@ -119,3 +119,12 @@ def test_a_play_runs_over_the_keys(ansible, emulator):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = sorted((ansible.tmp / "report.txt").read_text().split("\n")[:-1])
     assert lines == sorted("%s %s" % (k.key_id, k.key_state) for k in truth(emulator, "cn-shanghai"))
+
+
+def test_the_example_inventory_file_groups_by_region_and_facet(ansible, emulator):
+    config = yaml.safe_load((ROOT / "playbooks" / "inventory" / "demo.kms_keys.yml").read_text())
+    path = inventory(ansible, name="demo.kms_keys.yml", **config)
+    proc = ansible.run([str(BIN / "ansible-inventory"), "-i", str(path), "--graph"], env=env(ansible))
+    assert proc.returncode == 0, proc.stderr
+    for group in ("@region_cn_hangzhou:", "@region_ap_southeast_1:", "@state_PendingDeletion:", "@spec_RSA_2048:", "@spec_Aliyun_SM4:"):
+        assert group in proc.stdout

@@ -1,0 +1,48 @@
+"""The plugin adapter: plugin options in, a validated KeyRequest or a clean AnsibleError out."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleLookupError
+
+from ansible_collections.alicloud.kms.plugins.module_utils.argspec import ARGUMENT_SPEC
+from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError
+from ansible_collections.alicloud.kms.plugins.plugin_utils.options import key_request, plugin_options, run_request
+
+
+class Options(object):
+    """Stands in for a plugin's resolved options (what get_option returns after set_options)."""
+
+    def __init__(self, **values):
+        self.values = dict((name, spec.get("default")) for name, spec in ARGUMENT_SPEC.items())
+        self.values.update(values)
+
+    def get_option(self, name):
+        return self.values[name]
+
+
+def test_every_core_option_is_read_from_the_plugin():
+    options = plugin_options(Options(region="cn-hangzhou", key_state=["Enabled"]))
+    assert set(options) == set(ARGUMENT_SPEC)
+    assert options["region"] == "cn-hangzhou" and options["page_size"] == 100
+
+
+def test_the_request_carries_the_same_query_as_a_module_would_build():
+    request = key_request(Options(region="cn-hangzhou", key_state=["Enabled"], filters=[{"key": "KeyState", "values": ["Disabled"]}]))
+    assert request.query.filters == [("KeyState", ["Enabled", "Disabled"])]
+    assert request.connection.region == "cn-hangzhou"
+
+
+def test_bad_options_become_the_given_error_class_naming_the_option():
+    with pytest.raises(AnsibleLookupError) as info:
+        key_request(Options(region="cn-hangzhou", protection_level=["hsm"]), AnsibleLookupError)
+    assert str(info.value).startswith("protection_level: unknown value 'hsm' (did you mean 'HSM'?)")
+    assert info.value.__cause__ is None
+
+
+def test_service_errors_keep_code_and_request_id():
+    def fail():
+        raise KmsError("Forbidden.NoPermission", "denied", request_id="R9", region="cn-shanghai", action="ListKeys")
+
+    with pytest.raises(AnsibleLookupError, match=r"Forbidden.NoPermission: denied \(RequestId: R9\)"):
+        run_request(fail, AnsibleLookupError)
