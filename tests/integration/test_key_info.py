@@ -159,3 +159,32 @@ def test_the_official_client_sees_what_the_emulator_verifies(emulator):
     body = client.list_keys(kms_models.ListKeysRequest(page_size=100)).body
     assert body.total_count == len(truth(emulator, "cn-shanghai"))
     assert subprocess.run([str(BIN / "python"), "-c", "import ansible_collections"], cwd=str(ROOT / ".collections"), check=False).returncode == 0
+
+
+def test_facets_label_every_key_with_its_true_attributes(ansible, emulator):
+    facets = ["key_state", "key_spec", "key_usage", "protection_level", "creator_type"]
+    result = key_info(ansible, region="cn-hangzhou", facets=facets, page_size=3)
+    expected = dict((k.key_id, k) for k in truth(emulator, "cn-hangzhou"))
+    assert sorted(result["r"]["key_ids"]) == sorted(expected)
+    for record in result["r"]["keys"]:
+        assert dict((f, record[f]) for f in facets) == dict((f, getattr(expected[record["key_id"]], f)) for f in facets)
+    # partitioned listings, never one DescribeKey per key
+    assert "DescribeKey" not in emulator.stats()["by_action"]
+
+
+def test_facets_respect_the_users_filters(ansible, emulator):
+    result = key_info(ansible, region="cn-hangzhou", key_state=["Enabled", "Disabled"], facets=["key_state"])
+    expected = truth(emulator, "cn-hangzhou", key_state={"Enabled", "Disabled"})
+    assert sorted(result["r"]["key_ids"]) == sorted(k.key_id for k in expected)
+    states = [json.loads(q["filters"])[0]["Values"] for q in emulator.stats()["requests"]]
+    assert sorted(states) == [["Disabled"], ["Enabled"]], "no listing for states the filter excludes"
+
+
+def test_details_add_the_key_metadata_in_snake_case(ansible, emulator):
+    result = key_info(ansible, region="ap-southeast-1", details=True)
+    keys = truth(emulator, "ap-southeast-1")
+    assert [r["key_id"] for r in result["r"]["keys"]] == [k.key_id for k in keys]
+    for record, key in zip(result["r"]["keys"], keys):
+        for field in ("key_state", "key_spec", "creation_date", "description", "automatic_rotation", "deletion_protection"):
+            assert record[field] == getattr(key, field), field
+    assert emulator.stats()["by_action"] == {"ListKeys": 1, "DescribeKey": len(keys)}
