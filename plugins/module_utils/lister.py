@@ -39,20 +39,21 @@ class Lister(object):
 
     def _read(self, queries):
         """One pass over every page of every query: [(items, consistent, detail)] in query order."""
-        firsts = list(self.pool.map(lambda q: self._page(q, 1), queries))
-        tasks = [(i, n) for i, (total, _items, _rid) in enumerate(firsts)
-                 for n in range(2, -(-total // queries[i].page_size) + 1)]
-        rest = list(self.pool.map(lambda t: (t[0],) + self._page(queries[t[0]], t[1]), tasks))
+        pages = [[first] for first in self.pool.map(lambda q: self._page(q, 1), queries)]
+        tasks = [(i, n) for i, first in enumerate(pages)
+                 for n in range(2, -(-first[0][0] // queries[i].page_size) + 1)]
+        for (i, _n), page in zip(tasks, self.pool.map(lambda t: self._page(queries[t[0]], t[1]), tasks)):
+            pages[i].append(page)
         results = []
-        for i, (total, items, _rid) in enumerate(firsts):
+        for query_pages in pages:
+            totals = sorted(set(total for total, _items, _rid in query_pages))
             seen = {}
-            totals = {total}
-            for item in items + [it for j, other, its, _r in rest if j == i for it in its]:
-                seen.setdefault(item["KeyId"], item)
-            totals.update(other for j, other, _its, _r in rest if j == i)
-            consistent = len(totals) == 1 and len(seen) == total
+            for _total, items, _rid in query_pages:
+                for item in items:
+                    seen.setdefault(item["KeyId"], item)
+            consistent = len(totals) == 1 and len(seen) == totals[0]
             results.append((list(seen.values()), consistent, "TotalCount %s, %d distinct keys read" % (
-                "/".join(str(t) for t in sorted(totals)), len(seen))))
+                "/".join(str(t) for t in totals), len(seen))))
         return results
 
     def read(self, queries):

@@ -188,3 +188,12 @@ def test_details_add_the_key_metadata_in_snake_case(ansible, emulator):
         for field in ("key_state", "key_spec", "creation_date", "description", "automatic_rotation", "deletion_protection"):
             assert record[field] == getattr(key, field), field
     assert emulator.stats()["by_action"] == {"ListKeys": 1, "DescribeKey": len(keys)}
+
+
+def test_a_listing_that_changes_under_pagination_is_read_again(ansible, emulator):
+    # Keys added between page 1 and the others: TotalCount moves, so the listing is read again.
+    emulator.set_faults(mutate_after_page={"page": 1, "add": 2, "delete": 0, "region": "cn-shanghai"})
+    result = key_info(ansible, region="cn-shanghai", page_size=3)
+    assert result["r"]["key_ids"] == [k.key_id for k in truth(emulator, "cn-shanghai")]
+    pages = [int(q["page_number"]) for q in emulator.stats()["requests"]]
+    assert pages.count(1) == 2, "page 1 was read again after the keys moved"
