@@ -15,7 +15,8 @@ description:
     controller's Python, so a play over keys needs no SSH. O(compose) can override both.
   - Every host is in the group C(alicloud_kms_keys) and in C(region_<region>) (dashes become underscores,
     for example C(region_cn_shanghai)); O(keyed_groups) and O(groups) add more.
-  - The configuration file must end in C(kms_keys.yml) or C(kms_keys.yaml).
+  - The configuration file must end in C(kms_keys.yml) or C(kms_keys.yaml). Connection options come from that file
+    or from the environment variables listed; the C(vars) sources shown below apply to the lookup only.
   - The raw records are cached when O(cache=true); groups are rebuilt from them on every run, and
     C(--flush-cache) reads the service again.
 author:

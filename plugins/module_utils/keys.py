@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alicloud.kms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one entry point of the core: options in, key records out. Every face calls list_keys."""
+"""The one entry point of the core: options in, key records out (modules call list_keys, plugins KeyRequest)."""
 
 from __future__ import annotations
 
