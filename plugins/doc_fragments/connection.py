@@ -114,6 +114,12 @@ options:
         client of the account; the default leaves a margin. Slowed down further when the service throttles.
     type: float
     default: 40
+  deadline:
+    description:
+      - Seconds one run may take in all, retries and waits included. A request never waits past it, and no retry
+        starts that would end after it; the run then fails with the last error and the number of attempts.
+    type: float
+    default: 300
 """
 
     PLUGINS = r"""
@@ -249,4 +255,10 @@ options:
         client of the account; the default leaves a margin.
     type: float
     default: 40
+  deadline:
+    description:
+      - Seconds one run may take in all, retries and waits included. A request never waits past it, and no retry
+        starts that would end after it; the run then fails with the last error and the number of attempts.
+    type: float
+    default: 300
 """

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import threading
+import time
 import traceback
 
 from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError, KmsOptionError
@@ -54,7 +55,7 @@ ENVIRONMENT = {
 }
 DEFAULTS = {
     "network": "public", "protocol": "https", "validate_certs": True, "connect_timeout": 5,
-    "read_timeout": 30, "max_retries": 5, "rate_limit": 40, "assume_role_session_name": "ansible-alicloud-kms",
+    "read_timeout": 30, "max_retries": 5, "rate_limit": 40, "deadline": 300, "assume_role_session_name": "ansible-alicloud-kms",
 }
 CHOICES = {"network": ("public", "vpc"), "protocol": ("https", "http")}
 
@@ -105,6 +106,8 @@ class Connection(object):
         self.read_timeout = _number(values, "read_timeout", 0.1, 3600)
         self.max_retries = _number(values, "max_retries", 0, 20, integer=True)
         self.rate_limit = _number(values, "rate_limit", 0.1, 1000)
+        self.deadline = _number(values, "deadline", 1, 86400)
+        self._end = time.monotonic() + self.deadline  # one budget for the whole run, retries included
         self.endpoint = values.get("endpoint")
         if self.endpoint is not None and not _ENDPOINT.match(self.endpoint):
             raise KmsOptionError("endpoint", "%r is not host[:port]; give a host name such as kms.cn-hangzhou.aliyuncs.com "
@@ -161,7 +164,6 @@ class Connection(object):
                 config = _api_models.Config(
                     credential=self._credential, region_id=region, endpoint=self.endpoint_for(region),
                     protocol=self.protocol, http_proxy=self.http_proxy, https_proxy=self.https_proxy,
-                    connect_timeout=int(self.connect_timeout * 1000), read_timeout=int(self.read_timeout * 1000),
                     user_agent="alicloud.kms-ansible")
                 self._clients[region] = _OpenApiClient(config)
                 self._limiters[region] = RateLimiter(self.rate_limit)
@@ -173,7 +175,11 @@ class Connection(object):
 
         def attempt():
             limiter.wait()
-            return self._send(client, region, action, query or {})
+            remaining = self._end - time.monotonic()
+            if remaining <= 0:
+                raise KmsError("DeadlineExceeded", "the deadline of %ss passed before the request could be sent; "
+                               "raise deadline or narrow the listing" % self.deadline, region=region, action=action)
+            return self._send(client, region, action, query or {}, remaining)
 
         def on_retry(error):
             if error.status == 429 or (error.code or "").startswith(("Throttling", "Rejected.Throttling")):
@@ -181,13 +187,16 @@ class Connection(object):
             if self._log:
                 self._log("retrying %s in %s after %s (RequestId: %s)" % (action, region, error.code, error.request_id))
 
-        return call_with_retries(attempt, self.max_retries, on_retry=on_retry)
+        return call_with_retries(attempt, self.max_retries, on_retry=on_retry, deadline=self._end)
 
-    def _send(self, client, region, action, query):
+    def _send(self, client, region, action, query, remaining):
         params = _api_models.Params(action=action, version=API_VERSION, protocol=self.protocol.upper(), pathname="/",
                                     method="POST", auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
         request = _api_models.OpenApiRequest(query=dict((k, str(v)) for k, v in query.items() if v is not None))
-        runtime = _RuntimeOptions(ignore_ssl=not self.validate_certs)
+        # No single request may outlive the run's deadline.
+        runtime = _RuntimeOptions(ignore_ssl=not self.validate_certs,
+                                  connect_timeout=max(1, int(min(self.connect_timeout, remaining) * 1000)),
+                                  read_timeout=max(1, int(min(self.read_timeout, remaining) * 1000)))
         try:
             body = client.call_api(params, request, runtime).get("body")
         except Exception as exc:  # pylint: disable=broad-except
@@ -214,8 +223,10 @@ def _to_kms_error(exc, region, action):
     inner = getattr(exc, "inner_exception", None) if isinstance(exc, _UnretryableException) else exc
     if isinstance(inner, _RetryError):
         return KmsError("ConnectionError", _clean(inner.message), region=region, action=action)
-    if isinstance(inner, json.JSONDecodeError):
-        return KmsError("MalformedResponse", "the response is not valid JSON (%s)" % inner.msg, region=region, action=action)
+    # darabonba re-raises a JSON decoding error as a RuntimeError quoting the body; keep only the fact.
+    if isinstance(inner, json.JSONDecodeError) or isinstance(inner.__context__, json.JSONDecodeError):
+        return KmsError("MalformedResponse", "the response body is not valid JSON (a proxy or gateway error page?)",
+                        region=region, action=action)
     if isinstance(inner, (_CredentialException, ValueError)):
         return KmsError("InvalidCredentials", "no usable credentials: %s; set access_key_id and access_key_secret, "
                         "a profile, or the ALICLOUD_ACCESS_KEY/ALICLOUD_SECRET_KEY environment variables" % _clean(inner),

@@ -29,6 +29,7 @@ class KmsError(Exception):
         self.action = action
         self.attempts = attempts
         self.status = status
+        self.note = None
         super().__init__(self._text())
 
     def _text(self):
@@ -38,6 +39,8 @@ class KmsError(Exception):
             text += " (RequestId: %s)" % self.request_id
         if self.attempts > 1:
             text += " after %d attempts" % self.attempts
+        if self.note:
+            text += " (%s)" % self.note
         return text
 
     def to_dict(self):

@@ -32,10 +32,11 @@ def backoff(attempt, retry_after=None, rand=random.random):
     return rand() * min(MAX_DELAY, BASE_DELAY * (2 ** attempt))
 
 
-def call_with_retries(func, max_retries, sleep=time.sleep, on_retry=None):
-    """Call func() until it succeeds, fails for good, or max_retries extra attempts are spent.
+def call_with_retries(func, max_retries, sleep=time.sleep, on_retry=None, deadline=None, clock=time.monotonic):
+    """Call func() until it succeeds, fails for good, max_retries extra attempts are spent,
+    or the next wait would pass the deadline (a clock() value).
 
-    func raises KmsError; the final error reports how many attempts were made.
+    func raises KmsError; the final error is the last one, with the number of attempts made.
     """
     attempt = 0
     while True:
@@ -43,10 +44,14 @@ def call_with_retries(func, max_retries, sleep=time.sleep, on_retry=None):
             return func()
         except KmsError as error:
             attempt += 1
-            if not is_retryable(error) or attempt > max_retries:
+            delay = backoff(attempt - 1, getattr(error, "retry_after", None))
+            late = deadline is not None and clock() + delay >= deadline
+            if not is_retryable(error) or attempt > max_retries or late:
                 error.attempts = attempt
+                if late and is_retryable(error) and attempt <= max_retries:
+                    error.note = "gave up at the deadline"
                 error.args = (error._text(),)
                 raise
             if on_retry is not None:
                 on_retry(error)
-            sleep(backoff(attempt - 1, getattr(error, "retry_after", None)))
+            sleep(delay)

@@ -13,7 +13,7 @@ RATES = ('error_rate_503', 'error_rate_500', 'drop_rate', 'malformed_rate')
 class FaultSettings:
     latency_ms: float = 0
     latency_jitter_ms: float = 0
-    qps: float | None = None  # per account and region; None or 0 = unlimited
+    qps: float | None = 50  # per account and region, as the real service; None or 0 = unlimited
     retry_after_ms: int | None = None  # sent as x-acs-retry-after on throttling replies (the SDK reads milliseconds)
     error_rate_503: float = 0
     error_rate_500: float = 0

@@ -96,6 +96,6 @@ def emulator():
 @pytest.fixture
 def ansible(emulator, tmp_path):
     emulator.reset()
-    emulator.set_faults(latency_ms=0, qps=0, error_rate_503=0, error_rate_500=0, drop_rate=0, malformed_rate=0,
+    emulator.set_faults(latency_ms=0, qps=50, error_rate_503=0, error_rate_500=0, drop_rate=0, malformed_rate=0,
                         deny_regions=[], flat_keys=False, retry_after_ms=0, mutate_after_page=None)
     return Ansible(emulator, tmp_path)

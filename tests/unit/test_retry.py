@@ -72,3 +72,21 @@ def test_success_after_transient_failures():
         return outcome
 
     assert call_with_retries(flaky, 5, sleep=lambda s: None) == "ok"
+
+
+def test_no_retry_starts_that_would_end_past_the_deadline():
+    now = [100.0]
+    calls = []
+
+    def fail():
+        calls.append(now[0])
+        raise KmsError("InternalFailure", "boom", request_id="R3", region="cn-hangzhou", action="ListKeys", status=500)
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    with pytest.raises(KmsError) as info:
+        call_with_retries(fail, 20, sleep=sleep, deadline=101.0, clock=lambda: now[0])
+    assert now[0] <= 101.0 and 1 < len(calls) < 21
+    assert str(info.value).endswith("after %d attempts (gave up at the deadline)" % len(calls))
+    assert "InternalFailure" in str(info.value) and "R3" in str(info.value)
