@@ -1,0 +1,92 @@
+"""Every face rejects bad input before any request, with a message that names the option."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from conftest import BIN
+from test_inventory import env as inventory_env, inventory
+
+# (options, the option the message must name, text the core puts after it)
+CASES = [
+    ({"key_state": ["enabled"]}, "key_state", "did you mean 'Enabled'"),
+    ({"key_state": ["Archived"]}, "key_state", "allowed values are Enabled, Disabled, PendingDeletion, PendingImport"),
+    ({"key_usage": ["ENCRYPT"]}, "key_usage", "allowed values are ENCRYPT/DECRYPT, SIGN/VERIFY"),
+    ({"protection_level": ["FIRMWARE"]}, "protection_level", "allowed values are SOFTWARE, HSM"),
+    ({"creator_type": ["Admin"]}, "creator_type", "allowed values are User, Service"),
+    ({"dkms_instance_id": ["i-123"]}, "dkms_instance_id", "expected the form kst-xxxx"),
+    ({"key_spec": ["S%d" % i for i in range(11)]}, "key_spec", "at most 10 values"),
+    ({"key_state": ["Enabled"], "filters": [{"key": "KeyState", "values": ["X%d" % i for i in range(10)]}]}, "key_state", "unknown value 'X0'"),
+    ({"filters": [{"key": "K%d" % i, "values": ["v"]} for i in range(11)]}, "filters", "at most 10 filter keys"),
+    ({"filters": [{"values": ["Enabled"]}]}, "filters[0]", "'key' is required"),
+    ({"filters": [{"key": "KeyState", "values": "Enabled"}]}, "filters[0]", "'values' must be a list"),
+    ({"filters": [{"key": "KeyState", "values": ["Enabled"], "op": "in"}]}, "filters[0]", "unknown field(s) op"),
+    ({"page_size": 0}, "page_size", "from 1 to 100"),
+    ({"page_size": 101}, "page_size", "from 1 to 100"),
+    ({"region": "cn_hangzhou"}, "region", "is not a region ID"),
+    ({"regions": ["cn-hangzhou", "Shanghai"]}, "regions", "'Shanghai' is not a region ID"),
+    ({"regions": ["all", "cn-hangzhou"]}, "regions", "'all' cannot be combined"),
+    ({"endpoint": "http://127.0.0.1:8080/kms"}, "endpoint", "is not host[:port]"),
+    ({"http_proxy": "proxy.example.com:3128"}, "http_proxy", "is not a proxy URL"),
+    ({"connect_timeout": 0}, "connect_timeout", "from 0.1 to 600"),
+    ({"read_timeout": 0.01}, "read_timeout", "from 0.1 to 3600"),
+    ({"max_retries": 50}, "max_retries", "an integer from 0 to 20"),
+    ({"rate_limit": 0}, "rate_limit", "from 0.1 to 1000"),
+    ({"deadline": 0}, "deadline", "from 1 to 86400"),
+    ({"facets": ["colour"]}, "facets", "unknown facet 'colour'"),
+    ({"access_key_secret": None, "access_key_id": "LTAIonly"}, "access_key_secret", "must be given together"),
+]
+
+
+def with_region(options):
+    return options if "region" in options or "regions" in options else dict(options, region="cn-hangzhou")
+
+
+def test_the_table_is_big_enough():
+    assert len(CASES) >= 25
+
+
+def test_modules_reject_every_case_before_any_request(ansible, emulator):
+    tasks = []
+    for index, (options, _option, _text) in enumerate(CASES):
+        module = "alicloud.kms.key_info" if index % 2 else "alicloud.kms.key_facts"
+        tasks.append({module: with_region(options), "register": "r%d" % index, "ignore_errors": True})
+    result = ansible.play(tasks, save=["r%d" % i for i in range(len(CASES))])
+    for index, (_options, option, text) in enumerate(CASES):
+        r = result["r%d" % index]
+        assert r["failed"] and r["msg"].startswith(option + ": ") and text in r["msg"], (index, r["msg"])
+    assert emulator.stats()["total"] == 0
+
+
+def test_the_lookup_rejects_every_case_before_any_request(ansible, emulator):
+    tasks = []
+    for index, (options, _option, _text) in enumerate(CASES):
+        settings = dict(ansible.connection(), **with_region(options))
+        tasks.append({"ansible.builtin.set_fact": {"keys": "{{ query('alicloud.kms.keys', **opts) }}"},
+                      "vars": {"opts": dict((k, v) for k, v in settings.items() if v is not None)},
+                      "register": "r%d" % index, "ignore_errors": True})
+    result = ansible.play(tasks, save=["r%d" % i for i in range(len(CASES))], defaults=False)
+    for index, (_options, option, text) in enumerate(CASES):
+        r = result["r%d" % index]
+        assert r["failed"] and (option + ": ") in r["msg"] and text in r["msg"], (index, r["msg"])
+    assert emulator.stats()["total"] == 0
+
+
+@pytest.mark.parametrize("index", range(len(CASES)))
+def test_the_inventory_rejects_every_case_before_any_request(ansible, emulator, index):
+    options, option, text = CASES[index]
+    settings = with_region(options)
+    if "region" in settings and "regions" not in settings:
+        settings = dict(settings, regions=None)
+    path = inventory(ansible, **dict((k, v) for k, v in settings.items()))
+    config = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump(dict((k, v) for k, v in config.items() if v is not None)))
+    environment = inventory_env(ansible)
+    if "access_key_id" in options:  # the case is about the pair: take both halves from the file only
+        del environment["ALICLOUD_ACCESS_KEY"], environment["ALICLOUD_SECRET_KEY"]
+    proc = ansible.run([str(BIN / "ansible-inventory"), "-i", str(path), "--list"], env=environment)
+    assert proc.returncode != 0
+    assert (option + ": ") in proc.stderr and text in proc.stderr and path.name in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert emulator.stats()["total"] == 0
