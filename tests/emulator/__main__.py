@@ -27,7 +27,8 @@ def parser() -> argparse.ArgumentParser:
     faults.add_argument('--flat-keys', action='store_true', help='ListKeys returns "Keys": [...] as in the API reference sample')
     faults.add_argument('--latency-ms', type=float, default=0)
     faults.add_argument('--latency-jitter-ms', type=float, default=0)
-    faults.add_argument('--qps', type=float, default=50, help='token bucket per account and region (default 50, as the real service; 0 = unlimited); 429 Rejected.Throttling beyond')
+    faults.add_argument('--qps', type=float, default=50,
+                        help='token bucket per account and region (default 50, as the real service; 0 = unlimited); 429 beyond')
     faults.add_argument('--retry-after-ms', type=int, default=None, help='x-acs-retry-after header (milliseconds) on throttling replies')
     for name in ('error-rate-503', 'error-rate-500', 'drop-rate', 'malformed-rate'):
         faults.add_argument(f'--{name}', type=float, default=0, metavar='RATE', help='probability 0..1')
