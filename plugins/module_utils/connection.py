@@ -11,6 +11,7 @@ errors to KmsError.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import threading
@@ -64,6 +65,24 @@ _ENDPOINT = re.compile(r"^[A-Za-z0-9.{}_-]+(:[0-9]{1,5})?$")
 _PROXY = re.compile(r"^(https?|socks5h?)://[^/\s]+/?$")
 # Transport errors may quote the request URL; V1-signed URLs carry credentials.
 _URL_IN_MESSAGE = re.compile(r"(with url: )\S+|https?://\S+")
+
+
+class _RedactCredentials(logging.Filter):
+    """The SDK logs every request header to stderr when DEBUG=sdk is set; keep the lines, drop the secrets."""
+
+    _HEADER = re.compile(r"(?im)^([<>] (?:authorization|x-acs-security-token|x-acs-bearer-token|x-acs-zero-trust-idtoken) : ).*$")
+
+    def filter(self, record):
+        record.msg = self._HEADER.sub(r"\1<redacted>", record.getMessage())
+        record.args = None
+        return True
+
+
+def _guard_sdk_loggers():
+    for name in ("darabonba-core", "alibabacloud-tea"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactCredentials) for f in logger.filters):
+            logger.addFilter(_RedactCredentials())
 
 
 def check_region(region, option="region"):
@@ -136,6 +155,7 @@ class Connection(object):
         """Explicit keys, else a CLI profile, else the SDK's default chain; optionally assume a role."""
         if SDK_IMPORT_ERROR:
             raise KmsError("MissingLibrary", "install %s" % SDK_REQUIREMENT)
+        _guard_sdk_loggers()
         c = self._credential_values
         if c["access_key_id"] and c["security_token"]:
             provider = _StaticSTSProvider(access_key_id=c["access_key_id"], access_key_secret=c["access_key_secret"],
