@@ -1,0 +1,359 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) alicloud.kms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Compliance rules for KMS key records: pure functions behind the alicloud.kms.compliance role.
+
+Three filters, documented in the adjacent kms_*.yml files:
+
+- ``kms_compliance_plan(policy)``: the active rules and what to gather for them (facets, details);
+- ``kms_violations(keys, policy, exempt_keys)``: one entry per key and broken rule;
+- ``kms_compliance_report(keys, policy, exempt_keys, regions)``: verdict, summary, violations,
+  exemptions and one check per key and rule (what the JSON, JUnit and HTML reports are made of).
+
+No request is made here and nothing but the arguments is read: same input, same output.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+KEY_STATES = ("Enabled", "Disabled", "PendingDeletion", "PendingImport")
+KEY_USAGES = ("ENCRYPT/DECRYPT", "SIGN/VERIFY")
+PROTECTION_LEVELS = ("SOFTWARE", "HSM")
+CREATOR_TYPES = ("User", "Service")
+
+# rule -> (record field it reads, what gathers that field)
+RULES = {
+    "forbidden_states": ("key_state", "facet"),
+    "allowed_specs": ("key_spec", "facet"),
+    "allowed_usages": ("key_usage", "facet"),
+    "required_protection_level": ("protection_level", "facet"),
+    "allowed_creator_types": ("creator_type", "facet"),
+    "require_rotation": ("automatic_rotation", "details"),
+    "max_rotation_interval_days": ("rotation_interval", "details"),
+    "require_deletion_protection": ("deletion_protection", "details"),
+}
+RULE_NAMES = tuple(RULES)
+# What every report shows (bar charts per region), whatever the rules
+REPORT_FACETS = ("key_state", "key_spec")
+# closed sets a rule value must come from
+RULE_CHOICES = {
+    "forbidden_states": KEY_STATES,
+    "allowed_usages": KEY_USAGES,
+    "required_protection_level": PROTECTION_LEVELS,
+    "allowed_creator_types": CREATOR_TYPES,
+}
+LIST_RULES = ("forbidden_states", "allowed_specs", "allowed_usages", "allowed_creator_types")
+BOOL_RULES = ("require_rotation", "require_deletion_protection")
+ROTATION_RULES = ("require_rotation", "max_rotation_interval_days")
+DAY = 86400
+
+PASS = "pass"
+FAIL = "fail"
+EXEMPT = "exempt"
+NOT_APPLICABLE = "not_applicable"
+
+
+def _error(message):
+    return AnsibleFilterError("alicloud.kms compliance: %s" % message)
+
+
+def _is_set(rule, value):
+    """A rule is on when it has a value: null, false and empty lists leave it off."""
+    if value is None:
+        return False
+    if rule in BOOL_RULES:
+        return value is True
+    if rule in LIST_RULES:
+        return len(value) > 0
+    return True
+
+
+def _as_list(rule, value):
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+        raise _error("%s must be a list of strings, got %r" % (rule, value))
+    return list(value)
+
+
+def _bool(rule, value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+        return value.lower() in ("true", "yes", "on", "1")
+    raise _error("%s must be true or false, got %r" % (rule, value))
+
+
+def check_policy(policy):
+    """The active rules of a policy, normalized, in the canonical order; raises on any mistake."""
+    if policy is None:
+        return {}
+    if not isinstance(policy, dict):
+        raise _error("the policy must be a dict of rules, got %s" % type(policy).__name__)
+    unknown = sorted(str(name) for name in policy if name not in RULES)
+    if unknown:
+        raise _error("unknown rule(s) %s; known rules are %s" % (", ".join(unknown), ", ".join(RULE_NAMES)))
+    rules = {}
+    for rule in RULE_NAMES:
+        value = policy.get(rule)
+        if rule in BOOL_RULES and value is not None:
+            value = _bool(rule, value)
+        if rule in LIST_RULES and value is not None:
+            value = _as_list(rule, value)
+        if not _is_set(rule, value):
+            continue
+        if rule == "required_protection_level":
+            if not isinstance(value, str):
+                raise _error("required_protection_level must be a string, got %r" % (value,))
+        if rule == "max_rotation_interval_days":
+            if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit() or int(value) < 1:
+                raise _error("max_rotation_interval_days must be a whole number of days, 1 or more, got %r" % (value,))
+            value = int(value)
+        choices = RULE_CHOICES.get(rule)
+        for item in (value if isinstance(value, list) else [value]) if choices else ():
+            if item not in choices:
+                raise _error("%s: unknown value %r; allowed values are %s" % (rule, item, ", ".join(choices)))
+        rules[rule] = value
+    return rules
+
+
+def check_exemptions(exempt_keys):
+    """Exemptions as [{key_id, reason, rules}], rules None meaning every rule; raises on any mistake."""
+    result = []
+    for index, entry in enumerate(exempt_keys or ()):
+        where = "kms_compliance_exempt_keys[%d]" % index
+        if not isinstance(entry, dict):
+            raise _error("%s must be a dict with key_id and reason, got %r" % (where, entry))
+        unknown = sorted(set(entry) - {"key_id", "reason", "rules"})
+        if unknown:
+            raise _error("%s: unknown field(s) %s; an exemption has key_id, reason and optionally rules" % (where, ", ".join(unknown)))
+        key_id, reason = entry.get("key_id"), entry.get("reason")
+        if not isinstance(key_id, str) or not key_id:
+            raise _error("%s: key_id is required (a key ID or ARN)" % where)
+        if not isinstance(reason, str) or not reason.strip():
+            raise _error("%s (%s): a reason is required, for example the ticket that allows it" % (where, key_id))
+        rules = entry.get("rules")
+        if rules is not None:
+            rules = _as_list("%s.rules" % where, rules)
+            unknown = sorted(r for r in rules if r not in RULES)
+            if unknown:
+                raise _error("%s: unknown rule(s) %s; known rules are %s" % (where, ", ".join(unknown), ", ".join(RULE_NAMES)))
+        result.append({"key_id": key_id, "reason": reason.strip(), "rules": rules})
+    return result
+
+
+def compliance_plan(policy):
+    """What the policy needs gathered: facets for list rules, DescribeKey only for the detail rules."""
+    rules = check_policy(policy)
+    details = any(RULES[rule][1] == "details" for rule in rules)
+    facets = []
+    if not details:  # DescribeKey returns every facet too; partitioned listings would only repeat it
+        facets = list(REPORT_FACETS) + [RULES[rule][0] for rule in rules if RULES[rule][0] not in REPORT_FACETS]
+    return {"rules": list(rules), "facets": facets, "details": details}
+
+
+def _interval_seconds(value):
+    """'31536000s' -> 31536000; None when the interval is missing or unreadable."""
+    text = str(value or "").strip()
+    if text.endswith("s"):
+        text = text[:-1]
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    return seconds if seconds > 0 else None
+
+
+def _days(seconds):
+    days = seconds / DAY
+    return "%d days" % days if days == int(days) else "%.2f days" % days
+
+
+def _rotation_not_applicable(key):
+    """Why the service cannot rotate this key automatically, or None when it can."""
+    spec = key.get("key_spec")
+    if spec is not None and not str(spec).startswith("Aliyun_"):
+        return "asymmetric keys (%s) do not rotate automatically" % spec
+    if key.get("creator_type") == "Service":
+        return "a cloud service manages this key"
+    if key.get("origin") == "EXTERNAL":
+        return "imported key material does not rotate automatically"
+    return None
+
+
+def expected(rule, value):
+    """What a rule asks of every key, in words."""
+    if rule == "forbidden_states":
+        return "none of %s" % ", ".join(value)
+    if rule in ("allowed_specs", "allowed_usages", "allowed_creator_types"):
+        return "one of %s" % ", ".join(value)
+    if rule == "max_rotation_interval_days":
+        return "at most %d days" % value
+    if rule in ("require_rotation", "require_deletion_protection"):
+        return "Enabled"
+    return value
+
+
+def evaluate(rule, value, key):
+    """(status, actual, note) of one rule for one key; status is pass, fail or not_applicable."""
+    actual = key.get(RULES[rule][0])
+    if rule == "forbidden_states":  # only a known bad state breaks it
+        return (FAIL if actual in value else PASS), actual, None
+    if rule in ("allowed_specs", "allowed_usages", "allowed_creator_types"):  # only a known good value passes
+        return (PASS if actual in value else FAIL), actual, None
+    if rule == "required_protection_level":
+        return (PASS if actual == value else FAIL), actual, None
+    if rule in ROTATION_RULES:
+        why = _rotation_not_applicable(key)
+        if why:
+            return NOT_APPLICABLE, actual, why
+        rotation = key.get("automatic_rotation")
+        if rule == "require_rotation":
+            return (PASS if rotation == "Enabled" else FAIL), rotation, None
+        if rotation != "Enabled":  # a key that never rotates is rotated less often than any interval
+            return FAIL, "no automatic rotation (%s)" % (rotation or "unknown"), None
+        seconds = _interval_seconds(actual)
+        if seconds is None:
+            return FAIL, "unknown interval (%s)" % (actual or "none"), None
+        return (PASS if seconds <= value * DAY else FAIL), _days(seconds), None
+    if rule == "require_deletion_protection":
+        if key.get("creator_type") == "Service":
+            return NOT_APPLICABLE, actual, "a cloud service manages this key"
+        return (PASS if actual == "Enabled" else FAIL), actual, None
+    raise _error("unknown rule %r" % rule)  # pragma: no cover - check_policy rejects it first
+
+
+def _exemption_for(key, rule, exemptions):
+    for exemption in exemptions:
+        if exemption["key_id"] in (key.get("key_id"), key.get("key_arn")) and (
+                exemption["rules"] is None or rule in exemption["rules"]):
+            return exemption
+    return None
+
+
+def _keys(keys):
+    if not isinstance(keys, (list, tuple)):
+        raise _error("expected a list of key records, got %s" % type(keys).__name__)
+    for key in keys:
+        if not isinstance(key, dict) or not key.get("key_id"):
+            raise _error("every key record must be a dict with key_id, got %r" % (key,))
+    return keys
+
+
+def compliance_checks(keys, policy, exempt_keys=None):
+    """One check per key and active rule, in key order then rule order."""
+    rules = check_policy(policy)
+    exemptions = check_exemptions(exempt_keys)
+    checks = []
+    for key in _keys(keys):
+        for rule, value in rules.items():
+            status, actual, note = evaluate(rule, value, key)
+            check = {"key_id": key["key_id"], "key_arn": key.get("key_arn"), "region": key.get("region"),
+                     "rule": rule, "status": status, "actual": actual, "expected": expected(rule, value), "note": note}
+            if status == FAIL:
+                exemption = _exemption_for(key, rule, exemptions)
+                if exemption:
+                    check.update(status=EXEMPT, note=exemption["reason"])
+            checks.append(check)
+    return checks
+
+
+def _violation(check, with_reason=False):
+    entry = dict((name, check[name]) for name in ("key_id", "key_arn", "region", "rule", "actual", "expected"))
+    if with_reason:
+        entry["reason"] = check["note"]
+    return entry
+
+
+def kms_violations(keys, policy, exempt_keys=None):
+    """The broken rules that no exemption covers: one dict per key and rule."""
+    return [_violation(c) for c in compliance_checks(keys, policy, exempt_keys) if c["status"] == FAIL]
+
+
+def _count(counter, value):
+    name = "unknown" if value is None else str(value)
+    counter[name] = counter.get(name, 0) + 1
+
+
+def _ordered(counter, canonical=()):
+    """Counts in the canonical order first, then the rest by name."""
+    names = [n for n in canonical if n in counter] + sorted(n for n in counter if n not in canonical)
+    return dict((n, counter[n]) for n in names)
+
+
+def kms_compliance_report(keys, policy, exempt_keys=None, regions=None):
+    """Verdict, summary per region and rule, violations, exemptions and every check."""
+    rules = check_policy(policy)
+    exemptions = check_exemptions(exempt_keys)
+    keys = _keys(keys)
+    checks = compliance_checks(keys, rules, exemptions)
+    if isinstance(regions, str):
+        regions = [regions]
+    named = [r for r in (regions or ()) if r and r != "all"]
+    order = list(dict.fromkeys(named + sorted(set(k.get("region") or "unknown" for k in keys))))
+
+    by_region = dict((r, {"key_count": 0, "violations": 0, "exempted": 0, "non_compliant_keys": 0,
+                          "key_state": {}, "key_spec": {}}) for r in order)
+    for key in keys:
+        entry = by_region[key.get("region") or "unknown"]
+        entry["key_count"] += 1
+        _count(entry["key_state"], key.get("key_state"))
+        _count(entry["key_spec"], key.get("key_spec"))
+    by_rule = dict((rule, {"expected": expected(rule, value), "checked": 0, "passed": 0, "violations": 0, "exempted": 0,
+                           "not_applicable": 0}) for rule, value in rules.items())
+    failing = {}
+    for check in checks:
+        stats, region = by_rule[check["rule"]], by_region[check["region"] or "unknown"]
+        stats["checked"] += 1
+        if check["status"] == PASS:
+            stats["passed"] += 1
+        elif check["status"] == FAIL:
+            stats["violations"] += 1
+            region["violations"] += 1
+            failing.setdefault(check["key_id"], check["region"] or "unknown")
+        elif check["status"] == EXEMPT:
+            stats["exempted"] += 1
+            region["exempted"] += 1
+        else:
+            stats["not_applicable"] += 1
+    for region_name in failing.values():
+        by_region[region_name]["non_compliant_keys"] += 1
+    for entry in by_region.values():
+        entry["key_state"] = _ordered(entry["key_state"], KEY_STATES)
+        entry["key_spec"] = _ordered(entry["key_spec"])
+
+    violations = [_violation(c) for c in checks if c["status"] == FAIL]
+    exempted = [_violation(c, with_reason=True) for c in checks if c["status"] == EXEMPT]
+    known = set(k["key_id"] for k in keys) | set(k.get("key_arn") for k in keys)
+    return {
+        "verdict": "non_compliant" if violations else "compliant",
+        "policy": rules,
+        "summary": {
+            "key_count": len(keys),
+            "region_count": len(by_region),
+            "rules": list(rules),
+            "checks": len(checks),
+            "violations": len(violations),
+            "exempted": len(exempted),
+            "non_compliant_keys": len(failing),
+            "compliant_keys": len(keys) - len(failing),
+            "by_region": by_region,
+            "by_rule": by_rule,
+        },
+        "violations": violations,
+        "exempted": exempted,
+        "unused_exemptions": [e["key_id"] for e in exemptions if e["key_id"] not in known],
+        "checks": checks,
+    }
+
+
+class FilterModule(object):
+    """alicloud.kms compliance filters."""
+
+    def filters(self):
+        return {
+            "kms_compliance_plan": compliance_plan,
+            "kms_violations": kms_violations,
+            "kms_compliance_report": kms_compliance_report,
+        }

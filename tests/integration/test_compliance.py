@@ -1,0 +1,478 @@
+"""The alicloud.kms.compliance role and playbooks end to end: ansible-playbook against the emulator.
+
+The emulator is seeded with a small world built here, so that the violations of every rule are known
+exactly (written out by hand below, not computed by the code under test).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+import zlib
+from xml.etree import ElementTree
+
+import jsonschema
+import pytest
+
+from conftest import BIN, DEMO_KEY, DEMO_SEED, ROOT, Ansible, truth
+from emulator.server import Emulator
+
+ACCOUNT = "1234567890123456"
+REGIONS = ["cn-hangzhou", "cn-shanghai", "ap-southeast-1"]
+SCHEMA = json.loads((ROOT / "roles" / "compliance" / "files" / "kms-compliance.schema.json").read_text())
+AES, SM4 = "Aliyun_AES_256", "Aliyun_SM4"
+
+# Nine keys in two regions, a third region without keys. Attributes not given take the emulator's defaults:
+# Enabled, Aliyun_AES_256, ENCRYPT/DECRYPT, SOFTWARE, User, rotation Disabled, deletion protection Disabled.
+SEED = {
+    "regions": REGIONS,
+    "accounts": [{
+        "account_id": ACCOUNT,
+        "access_keys": [{"id": DEMO_KEY[0], "secret": DEMO_KEY[1]}],
+        "regions": {
+            "cn-hangzhou": {"keys": [
+                {"key_id": "hz-good", "protection_level": "HSM", "automatic_rotation": "Enabled", "rotation_interval": "7776000s",
+                 "deletion_protection": "Enabled"},
+                {"key_id": "hz-disabled", "key_state": "Disabled"},
+                {"key_id": "hz-doomed", "key_state": "PendingDeletion", "key_spec": "RSA_2048", "key_usage": "SIGN/VERIFY",
+                 "protection_level": "HSM"},
+                {"key_id": "hz-service", "creator_type": "Service", "creator": "Rds"},
+            ]},
+            "cn-shanghai": {"keys": [
+                {"key_id": "sh-yearly", "key_spec": SM4, "automatic_rotation": "Enabled", "rotation_interval": "31536000s"},
+                {"key_id": "sh-wallet", "key_spec": "EC_P256K", "key_usage": "SIGN/VERIFY", "deletion_protection": "Enabled"},
+                {"key_id": "sh-byok", "key_state": "PendingImport"},  # imported material: origin EXTERNAL
+                {"key_id": "sh-signer", "key_spec": "EC_P256", "key_usage": "SIGN/VERIFY", "protection_level": "HSM",
+                 "deletion_protection": "Enabled"},
+                {"key_id": "sh-paused", "automatic_rotation": "Suspended", "rotation_interval": "15552000s",
+                 "deletion_protection": "Enabled"},
+            ]},
+        },
+    }],
+}
+ALL_KEYS = ["hz-good", "hz-disabled", "hz-doomed", "hz-service", "sh-yearly", "sh-wallet", "sh-byok", "sh-signer", "sh-paused"]
+
+# rule -> (value, {key: (actual, expected)} of exactly the keys that break it, what it gathers)
+RULES = {
+    "forbidden_states": (["PendingDeletion", "Disabled"], {
+        "hz-disabled": ("Disabled", "none of PendingDeletion, Disabled"),
+        "hz-doomed": ("PendingDeletion", "none of PendingDeletion, Disabled")}, {"KeyState", "KeySpec"}),
+    "allowed_specs": ([AES, SM4, "EC_P256"], {
+        "hz-doomed": ("RSA_2048", "one of Aliyun_AES_256, Aliyun_SM4, EC_P256"),
+        "sh-wallet": ("EC_P256K", "one of Aliyun_AES_256, Aliyun_SM4, EC_P256")}, {"KeyState", "KeySpec"}),
+    "allowed_usages": (["ENCRYPT/DECRYPT"], {
+        "hz-doomed": ("SIGN/VERIFY", "one of ENCRYPT/DECRYPT"), "sh-wallet": ("SIGN/VERIFY", "one of ENCRYPT/DECRYPT"),
+        "sh-signer": ("SIGN/VERIFY", "one of ENCRYPT/DECRYPT")}, {"KeyState", "KeySpec", "KeyUsage"}),
+    "required_protection_level": ("HSM", dict((k, ("SOFTWARE", "HSM")) for k in (
+        "hz-disabled", "hz-service", "sh-yearly", "sh-wallet", "sh-byok", "sh-paused")), {"KeyState", "KeySpec", "ProtectionLevel"}),
+    "allowed_creator_types": (["User"], {"hz-service": ("Service", "one of User")}, {"KeyState", "KeySpec", "CreatorType"}),
+    # asymmetric (hz-doomed, sh-wallet, sh-signer), service (hz-service) and imported (sh-byok) keys do not rotate
+    "require_rotation": (True, {"hz-disabled": ("Disabled", "Enabled"), "sh-paused": ("Suspended", "Enabled")}, None),
+    "max_rotation_interval_days": (180, {
+        "hz-disabled": ("no automatic rotation (Disabled)", "at most 180 days"),
+        "sh-yearly": ("365 days", "at most 180 days"),
+        "sh-paused": ("no automatic rotation (Suspended)", "at most 180 days")}, None),
+    "require_deletion_protection": (True, dict((k, ("Disabled", "Enabled")) for k in (
+        "hz-disabled", "hz-doomed", "sh-yearly", "sh-byok")), None),
+}
+NOT_APPLICABLE = {"require_rotation": 5, "max_rotation_interval_days": 5, "require_deletion_protection": 1}
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    """This module's own world (overrides conftest's demo emulator for the `ansible` fixture)."""
+    with Emulator(seed=SEED) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def demo_emulator():
+    with Emulator(seed=str(DEMO_SEED)) as emu:
+        yield emu
+
+
+def arn(key_id):
+    region = "cn-hangzhou" if key_id.startswith("hz-") else "cn-shanghai"
+    return "acs:kms:%s:%s:key/%s" % (region, ACCOUNT, key_id)
+
+
+def run_role(ansible, policy, exempt=(), fail=False, regions=tuple(REGIONS), **play_options):
+    """The role in a play on localhost; returns (ansible result, the JSON report or None)."""
+    report_dir = ansible.tmp / "report"
+    shutil.rmtree(report_dir, ignore_errors=True)
+    role_vars = {"kms_compliance_policy": policy, "kms_compliance_report_dir": str(report_dir),
+                 "kms_compliance_fail_on_violation": fail, "kms_compliance_exempt_keys": list(exempt)}
+    if regions is not None:
+        role_vars["kms_compliance_regions"] = list(regions) if isinstance(regions, tuple) else regions
+    result = ansible.play([{"name": "check", "ansible.builtin.include_role": {"name": "alicloud.kms.compliance"}, "vars": role_vars}],
+                          save=["kms_compliance_result"], **play_options)
+    path = report_dir / "kms-compliance.json"
+    return result, (json.loads(path.read_text()) if path.exists() else None)
+
+
+def found(report):
+    return dict(((v["key_id"], v["rule"]), (v["actual"], v["expected"])) for v in report["violations"])
+
+
+def filter_keys(emu):
+    """Every ListKeys filter key the emulator saw, and the number of DescribeKey requests."""
+    keys, described = set(), 0
+    for request in emu.stats()["requests"]:
+        if request["action"] == "ListKeys":
+            keys.update(pair["Key"] for pair in json.loads(request["filters"] or "[]"))
+        elif request["action"] == "DescribeKey":
+            described += 1
+    return keys, described
+
+
+# --- every rule, exactly ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("rule", list(RULES))
+def test_each_rule_flags_exactly_the_expected_keys_and_gathers_only_what_it_needs(ansible, emulator, rule):
+    value, broken, facets = RULES[rule]
+    result, report = run_role(ansible, {rule: value})
+    assert result.rc == 0, result.stdout + result.stderr
+    assert found(report) == dict(((key_id, rule), expected) for key_id, expected in broken.items())
+    assert [v["key_arn"] for v in report["violations"]] == [arn(v["key_id"]) for v in report["violations"]]
+    assert [v["key_id"] for v in report["violations"]] == [k["key_id"] for k in report["keys"] if k["key_id"] in broken]
+    assert report["verdict"] == "non_compliant" and result["kms_compliance_result"]["verdict"] == "non_compliant"
+    stats = report["summary"]["by_rule"][rule]
+    assert (stats["checked"], stats["violations"], stats["not_applicable"]) == (9, len(broken), NOT_APPLICABLE.get(rule, 0))
+    assert "KMS compliance: NON-COMPLIANT - %d violation(s) in 9 key(s), 3 region(s), 1 rule(s)" % len(broken) in result.stdout
+    used, described = filter_keys(emulator)
+    if facets:  # a list rule: partitioned listings for the report's facets and its own, no DescribeKey
+        assert (used, described) == (facets, 0)
+    else:  # a detail rule: DescribeKey once per key, plain listings
+        assert (used, described) == (set(), 9)
+
+
+def test_all_rules_together_and_a_compliant_policy(ansible):
+    result, report = run_role(ansible, dict((rule, spec[0]) for rule, spec in RULES.items()))
+    assert result.rc == 0, result.stdout
+    assert found(report) == dict(((k, rule), e) for rule, spec in RULES.items() for k, e in spec[1].items())
+    assert report["summary"]["non_compliant_keys"] == 8 and report["summary"]["compliant_keys"] == 1  # only hz-good
+    assert report["summary"]["by_region"]["cn-hangzhou"]["violations"] == sum(
+        1 for spec in RULES.values() for k in spec[1] if k.startswith("hz-"))
+
+    result, report = run_role(ansible, {"forbidden_states": ["PendingDeletion"], "allowed_creator_types": ["User", "Service"]},
+                              exempt=[{"key_id": "hz-doomed", "reason": "SEC-7"}], fail=True)
+    assert result.rc == 0, result.stdout
+    assert report["verdict"] == "compliant" and report["violations"] == [] and len(report["exempted"]) == 1
+    assert "KMS compliance: COMPLIANT - 0 violation(s) (1 exempted)" in result.stdout
+
+
+# --- exemptions ----------------------------------------------------------------------------------
+
+def test_exemptions_move_violations_apart_with_their_reason(ansible):
+    policy = {"forbidden_states": ["PendingDeletion", "Disabled"], "allowed_specs": [AES, SM4, "EC_P256"]}
+    exempt = [{"key_id": "hz-doomed", "reason": "SEC-1: retired, deletion approved"},
+              {"key_id": arn("sh-wallet"), "reason": "SEC-2: wallet key", "rules": ["allowed_specs"]},
+              {"key_id": "hz-disabled", "reason": "SEC-3", "rules": ["allowed_specs"]},  # does not cover its state
+              {"key_id": "gone-key", "reason": "SEC-4: key deleted long ago"}]
+    result, report = run_role(ansible, policy, exempt)
+    assert result.rc == 0, result.stdout
+    assert found(report) == {("hz-disabled", "forbidden_states"): ("Disabled", "none of PendingDeletion, Disabled")}
+    assert [(e["key_id"], e["rule"], e["reason"]) for e in report["exempted"]] == [
+        ("hz-doomed", "forbidden_states", "SEC-1: retired, deletion approved"),
+        ("hz-doomed", "allowed_specs", "SEC-1: retired, deletion approved"),
+        ("sh-wallet", "allowed_specs", "SEC-2: wallet key")]
+    assert report["unused_exemptions"] == ["gone-key"]
+    assert (report["summary"]["violations"], report["summary"]["exempted"]) == (1, 3)
+    assert report["summary"]["by_rule"]["allowed_specs"]["exempted"] == 2
+
+
+@pytest.mark.parametrize("exempt, message", [
+    ([{"key_id": "hz-doomed"}], "missing required arguments: reason"),
+    ([{"key_id": "hz-doomed", "reason": "r", "rules": ["rotation"]}], "rotation"),
+])
+def test_malformed_exemptions_fail_before_any_request(ansible, emulator, exempt, message):
+    result, report = run_role(ansible, {"forbidden_states": ["Disabled"]}, exempt)
+    assert result.rc != 0 and report is None
+    assert message in result.stdout
+    assert emulator.stats()["total"] == 0
+
+
+# --- fail and no-fail modes --------------------------------------------------------------------------
+
+def test_violations_fail_the_play_after_the_reports_are_written(ansible):
+    result, report = run_role(ansible, {"forbidden_states": ["PendingDeletion", "Disabled"], "allowed_creator_types": ["User"]},
+                              fail=True)
+    assert result.rc == 2, result.stdout
+    assert "KMS compliance: 3 violation(s) of the policy in 3 key(s) (forbidden_states: 2, allowed_creator_types: 1)" in result.stdout
+    assert "see %s" % (ansible.tmp / "report" / "kms-compliance.html") in result.stdout
+    assert report["verdict"] == "non_compliant" and len(report["violations"]) == 3
+    assert all((ansible.tmp / "report" / name).stat().st_size > 0 for name in ("kms-compliance.xml", "kms-compliance.html"))
+
+
+def test_fail_on_violation_false_reports_and_goes_on(ansible):
+    after = {"name": "later", "ansible.builtin.set_fact": {"went_on": True}}
+    result = ansible.play([
+        {"name": "check", "ansible.builtin.include_role": {"name": "alicloud.kms.compliance"},
+         "vars": {"kms_compliance_policy": {"allowed_creator_types": ["User"]}, "kms_compliance_regions": "cn-hangzhou",
+                  "kms_compliance_fail_on_violation": "false", "kms_compliance_report_dir": str(ansible.tmp / "r")}},
+        after], save=["went_on", "kms_compliance_result", "alicloud_kms_key_ids"])
+    assert result.rc == 0, result.stdout
+    assert result["went_on"] is True and result["kms_compliance_result"]["verdict"] == "non_compliant"
+    assert [v["key_id"] for v in result["kms_compliance_result"]["violations"]] == ["hz-service"]
+    assert sorted(result["alicloud_kms_key_ids"]) == ["hz-disabled", "hz-doomed", "hz-good", "hz-service"]  # facts for later plays
+
+
+# --- bad input fails before any request ------------------------------------------------------------
+
+@pytest.mark.parametrize("policy, message", [
+    ({"forbidden_states": ["Disabled"], "forbiden_specs": ["RSA_2048"]}, "forbiden_specs"),
+    ({"require_rotaton": True}, "require_rotaton"),
+    ({"forbidden_states": ["Deleted"]}, "Deleted"),
+    ({"max_rotation_interval_days": "often"}, "max_rotation_interval_days"),
+    ({"max_rotation_interval_days": 0}, "max_rotation_interval_days must be a whole number of days, 1 or more"),
+])
+def test_unknown_rules_and_bad_values_fail_before_any_request(ansible, emulator, policy, message):
+    result, report = run_role(ansible, policy)
+    assert result.rc != 0 and report is None
+    assert message in result.stdout, result.stdout
+    assert emulator.stats()["total"] == 0
+
+
+# --- where the connection and regions come from ---------------------------------------------------------
+
+def test_credentials_from_the_environment_and_regions_all(ansible, emulator):
+    result, report = run_role(ansible, {"allowed_specs": [AES, SM4, "EC_P256"]}, regions="all",
+                              access_key_id=None, access_key_secret=None,
+                              env={"ALICLOUD_ACCESS_KEY": DEMO_KEY[0], "ALICLOUD_SECRET_KEY": DEMO_KEY[1]})
+    assert result.rc == 0, result.stdout
+    assert set(found(report)) == {("hz-doomed", "allowed_specs"), ("sh-wallet", "allowed_specs")}
+    assert report["regions_requested"] == ["all"]
+    # `all` names no region: only those with keys appear, by name
+    assert list(report["summary"]["by_region"]) == ["cn-hangzhou", "cn-shanghai"]
+    assert emulator.stats()["by_action"]["DescribeRegions"] == 1
+
+
+def test_region_from_module_defaults_when_the_role_names_none_and_reports_in_check_mode(ansible):
+    result, report = run_role(ansible, {"forbidden_states": ["PendingImport"]}, regions=None, region="cn-shanghai", args=["--check"])
+    assert result.rc == 0, result.stdout
+    assert found(report) == {("sh-byok", "forbidden_states"): ("PendingImport", "none of PendingImport")}
+    assert report["regions_requested"] == [] and list(report["summary"]["by_region"]) == ["cn-shanghai"]
+
+
+# --- the three reports -------------------------------------------------------------------------------
+
+REPORT_POLICY = {"forbidden_states": ["PendingDeletion"], "allowed_specs": [AES, SM4, "EC_P256"], "require_rotation": True}
+REPORT_EXEMPT = [{"key_id": "sh-wallet", "reason": "SEC-5 <wallet> & co"}]
+
+
+@pytest.fixture
+def reports(ansible):
+    result, report = run_role(ansible, REPORT_POLICY, REPORT_EXEMPT)
+    assert result.rc == 0, result.stdout
+    return ansible.tmp / "report", report
+
+
+def test_json_report_matches_its_schema_and_counts(reports):
+    report_dir, report = reports
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    summary = report["summary"]
+    assert (summary["key_count"], summary["region_count"], summary["checks"]) == (9, 3, 27)
+    assert summary["rules"] == ["forbidden_states", "allowed_specs", "require_rotation"]
+    assert set(found(report)) == {("hz-doomed", "forbidden_states"), ("hz-doomed", "allowed_specs"),
+                                  ("hz-disabled", "require_rotation"), ("sh-paused", "require_rotation")}
+    assert summary["by_region"] == {
+        "cn-hangzhou": {"key_count": 4, "violations": 3, "exempted": 0, "non_compliant_keys": 2,
+                        "key_state": {"Enabled": 2, "Disabled": 1, "PendingDeletion": 1}, "key_spec": {AES: 3, "RSA_2048": 1}},
+        "cn-shanghai": {"key_count": 5, "violations": 1, "exempted": 1, "non_compliant_keys": 1,
+                        "key_state": {"Enabled": 4, "PendingImport": 1},
+                        "key_spec": {AES: 2, SM4: 1, "EC_P256": 1, "EC_P256K": 1}},
+        "ap-southeast-1": {"key_count": 0, "violations": 0, "exempted": 0, "non_compliant_keys": 0, "key_state": {}, "key_spec": {}},
+    }
+    assert [k["key_id"] for k in report["keys"]] == ALL_KEYS
+    for bad in ({"verdict": "maybe"}, {"violations": [{"key_id": "x"}]}, {"summary": {}}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(dict(report, **bad), SCHEMA)
+
+
+def test_junit_report_has_one_testcase_per_key_and_rule(reports):
+    report_dir, _report = reports
+    root = ElementTree.parse(report_dir / "kms-compliance.xml").getroot()
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("27", "4", "0", "6")
+    suites = dict((s.get("name"), s) for s in root.findall("testsuite"))
+    assert list(suites) == ["kms-compliance.forbidden_states", "kms-compliance.allowed_specs", "kms-compliance.require_rotation"]
+    cases = [(c.get("classname"), c.get("name")) for s in root for c in s.findall("testcase")]
+    assert len(cases) == len(set(cases)) == 27
+    failures = sorted(c.get("name") for s in root for c in s.findall("testcase") if c.find("failure") is not None)
+    assert failures == ["allowed_specs: hz-doomed", "forbidden_states: hz-doomed", "require_rotation: hz-disabled",
+                        "require_rotation: sh-paused"]
+    failure = suites["kms-compliance.allowed_specs"].find("testcase[@name='allowed_specs: hz-doomed']/failure")
+    assert failure.get("message") == "hz-doomed: RSA_2048, expected one of Aliyun_AES_256, Aliyun_SM4, EC_P256"
+    assert arn("hz-doomed") in failure.text
+    skipped = dict((c.get("name"), c.find("skipped").get("message")) for s in root for c in s.findall("testcase")
+                   if c.find("skipped") is not None)
+    assert skipped["allowed_specs: sh-wallet"] == "exempt: SEC-5 <wallet> & co"
+    assert skipped["require_rotation: hz-service"] == "not applicable: a cloud service manages this key"
+    for name, suite in suites.items():
+        tests = suite.findall("testcase")
+        assert int(suite.get("tests")) == len(tests) == 9
+        assert int(suite.get("failures")) == sum(1 for c in tests if c.find("failure") is not None)
+        assert int(suite.get("skipped")) == sum(1 for c in tests if c.find("skipped") is not None)
+    assert {c.get("classname") for s in root for c in s.findall("testcase")} == {"kms.cn-hangzhou", "kms.cn-shanghai"}
+
+
+def test_html_report_is_self_contained(reports):
+    report_dir, _report = reports
+    html = (report_dir / "kms-compliance.html").read_text()
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<link" not in html and " src=" not in html and "@import" not in html and "url(" not in html
+    assert html.count("<svg") == 6  # state and spec, three regions
+    assert "SEC-5 &lt;wallet&gt; &amp; co" in html  # escaped
+    assert "<h1>KMS key compliance: Non-compliant</h1>" in html
+
+
+# --- the HTML report in a real browser ---------------------------------------------------------------------
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0"]
+# clicks the "Key ID" heading of the violations table twice and records the row order each time
+SORT_PROBE = """<script>
+(function () {
+  var table = document.getElementById("violations");
+  var button = table.tHead.rows[0].cells[1].querySelector("button");
+  function order() { return Array.prototype.map.call(table.tBodies[0].rows, function (r) { return r.cells[1].textContent.trim(); }).join(","); }
+  button.click();
+  document.body.setAttribute("data-asc", order() + "|" + table.tHead.rows[0].cells[1].getAttribute("aria-sort"));
+  button.click();
+  document.body.setAttribute("data-desc", order() + "|" + table.tHead.rows[0].cells[1].getAttribute("aria-sort"));
+}());
+</script>
+</body>"""
+
+
+def chromium():
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    if not shutil.which("apt-get"):
+        pytest.skip("Chromium is not installed and apt-get is unavailable here, so the HTML report cannot be opened in a "
+                    "browser; install Debian's chromium package to run this test")
+    pytest.skip("Chromium is not installed: run `apt-get install -y chromium` (.ci/run does) to test the HTML report in a browser")
+
+
+def browse(page, tmp, *args):
+    proc = subprocess.run([chromium()] + CHROMIUM_FLAGS + ["--user-data-dir=%s" % (tmp / "chromium-profile")] + list(args)
+                          + [page.as_uri()], capture_output=True, text=True, timeout=180, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == [], "the page logged to the console: %s" % console
+    return proc
+
+
+def png_pixels(path):
+    """(width, height, set of RGB colours) of an 8-bit, non-interlaced RGB or RGBA PNG such as Chromium writes."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunks.setdefault(kind, []).append(data[pos + 8:pos + 8 + length])
+        pos += 12 + length
+    width, height, depth, colour, _c, _f, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"][0])
+    assert depth == 8 and colour in (2, 6) and interlace == 0
+    channels = 3 if colour == 2 else 4
+    raw, stride, previous, colours = zlib.decompress(b"".join(chunks[b"IDAT"])), width * channels, bytearray(width * channels), set()
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for x in range(stride):
+            a = line[x - channels] if x >= channels else 0
+            b, c = previous[x], previous[x - channels] if x >= channels else 0
+            if kind == 1:
+                line[x] = (line[x] + a) & 255
+            elif kind == 2:
+                line[x] = (line[x] + b) & 255
+            elif kind == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        colours.update(bytes(line[i:i + 3]) for i in range(0, stride, channels))
+        previous = line
+    return width, height, colours
+
+
+def test_html_report_in_headless_chromium(reports, tmp_path):
+    report_dir, report = reports
+    page = report_dir / "kms-compliance.html"
+
+    shot = tmp_path / "report.png"
+    browse(page, tmp_path, "--window-size=1280,1400", "--hide-scrollbars", "--screenshot=%s" % shot)
+    assert shot.stat().st_size > 20000, "the screenshot is suspiciously small"
+    width, height, colours = png_pixels(shot)
+    assert (width, height) == (1280, 1400)
+    # the charts are on screen: state bars (Enabled green, PendingDeletion red) and spec bars (blue)
+    for colour in ("2e7d32", "c62828", "1565c0", "ef8f00"):
+        assert bytes.fromhex(colour) in colours, "no %s pixels in the screenshot" % colour
+
+    dom = browse(page, tmp_path, "--dump-dom").stdout
+    assert dom.count("<svg") == 6
+    assert dom.count('class="chart chart-state"') == 3 and dom.count('class="chart chart-spec"') == 3
+    assert 'data-region="cn-hangzhou"' in dom and 'data-value="PendingDeletion" data-count="1"' in dom
+    assert dom.count('data-sortable="ready"') == 4  # rules, violations, exempted, keys: the script ran
+
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.read_text().replace("</body>", SORT_PROBE))
+    dom = browse(probe, tmp_path, "--dump-dom").stdout
+    ids = [v["key_id"] for v in report["violations"]]
+    assert 'data-asc="%s|ascending"' % ",".join(sorted(ids)) in dom
+    assert 'data-desc="%s|descending"' % ",".join(sorted(ids, reverse=True)) in dom
+
+
+# --- the ready playbooks ----------------------------------------------------------------------------
+
+def run_playbook(ansible, name, *args):
+    env = {"KMS_EMULATOR_URL": ansible.emu.url, "ALICLOUD_ACCESS_KEY": DEMO_KEY[0], "ALICLOUD_SECRET_KEY": DEMO_KEY[1]}
+    return ansible.run([str(BIN / "ansible-playbook"), "-i", str(ROOT / "playbooks" / "inventory" / "localhost.yml"),
+                        str(ROOT / "playbooks" / name)] + list(args), env=env)
+
+
+@pytest.fixture
+def demo(demo_emulator, tmp_path):
+    demo_emulator.reset()
+    return Ansible(demo_emulator, tmp_path)
+
+
+def test_compliance_check_playbook_with_the_example_policy(demo, demo_emulator):
+    policy = ROOT / "playbooks" / "vars" / "policy.example.yml"
+    proc = run_playbook(demo, "compliance_check.yml", "-e", "@%s" % policy, "-e", "kms_compliance_fail_on_violation=false")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report_dir = demo.tmp / "kms-compliance-report"  # the policy's relative directory, from the current one
+    report = json.loads((report_dir / "kms-compliance.json").read_text())
+    jsonschema.validate(report, SCHEMA)
+    assert "KMS compliance: NON-COMPLIANT - %d violation(s)" % len(report["violations"]) in proc.stdout
+    assert "HTML report: %s" % (report_dir / "kms-compliance.html") in proc.stdout
+    doomed = [k for region in ("cn-hangzhou", "cn-shanghai", "ap-southeast-1")
+              for k in truth(demo_emulator, region, key_state={"PendingDeletion"})]
+    broken = [v["key_id"] for v in report["violations"] if v["rule"] == "forbidden_states"]
+    assert len(doomed) == 3 and broken == [k.key_id for k in doomed[1:]]  # the first is exempted in the example
+    assert [e["key_id"] for e in report["exempted"] if e["rule"] == "forbidden_states"] == [doomed[0].key_id]
+    assert [v["actual"] for v in report["violations"] if v["rule"] == "allowed_specs"] == ["EC_P256K"]
+
+    proc = run_playbook(demo, "compliance_check.yml", "-e", "@%s" % policy)  # the example fails on violations
+    assert proc.returncode == 2 and "violation(s) of the policy" in proc.stdout
+
+
+def test_inventory_report_playbook(demo, demo_emulator):
+    proc = run_playbook(demo, "inventory_report.yml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((demo.tmp / "kms-compliance-report" / "inventory" / "kms-compliance.json").read_text())
+    jsonschema.validate(report, SCHEMA)
+    assert report["verdict"] == "compliant" and report["summary"]["rules"] == [] and report["violations"] == []
+    expected = dict((region, len(truth(demo_emulator, region))) for region in ("cn-hangzhou", "cn-shanghai", "ap-southeast-1"))
+    assert dict((r, s["key_count"]) for r, s in report["summary"]["by_region"].items()) == expected
+    assert report["summary"]["by_region"]["cn-shanghai"]["key_state"] == {"Enabled": 8, "Disabled": 1, "PendingDeletion": 1}
+    assert "cn-hangzhou: %d key(s); per state" % expected["cn-hangzhou"] in proc.stdout
+    html = (demo.tmp / "kms-compliance-report" / "inventory" / "kms-compliance.html").read_text()
+    assert "<h1>KMS key inventory (no rules checked)</h1>" in html and html.count("<svg") == 6
+    assert os.path.getsize(demo.tmp / "kms-compliance-report" / "inventory" / "kms-compliance.xml") > 0
