@@ -64,7 +64,9 @@ options:
         allowed value. Any of V(key_state), V(key_spec), V(key_usage), V(protection_level), V(creator_type)
         and V(dkms_instance_id).
       - Each becomes a field of the record; a key that no value claims gets C(null).
-      - V(key_spec) is partitioned by the documented specs plus those in O(key_spec); V(dkms_instance_id) only
+      - V(key_spec) is partitioned by the documented specs (V(Aliyun_AES_256), V(Aliyun_AES_192), V(Aliyun_AES_128),
+        V(Aliyun_SM4), V(RSA_2048), V(RSA_3072), V(RSA_4096), V(EC_P256), V(EC_P256K), V(EC_SM2)) plus those in
+        O(key_spec); V(dkms_instance_id) only
         by the instance IDs in O(dkms_instance_id), the set of instances being open.
     type: list
     elements: str

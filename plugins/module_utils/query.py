@@ -19,8 +19,10 @@ FILTER_OPTIONS = {
     "creator_type": ("CreatorType", ("User", "Service")),
     "dkms_instance_id": ("DKMSInstanceId", None),
 }
-# Documented specs; the set is open (new specs appear), so these are only examples.
-KNOWN_KEY_SPECS = ("Aliyun_AES_256", "Aliyun_SM4", "RSA_2048", "EC_P256", "EC_P256K", "EC_SM2")
+# The specs KMS documents (ListKeys names six; CreateKey also offers AES-128/192 and RSA-3072/4096).
+# The set is open, so these only seed the key_spec facet's partitions; any spec may be filtered on.
+KNOWN_KEY_SPECS = ("Aliyun_AES_256", "Aliyun_AES_192", "Aliyun_AES_128", "Aliyun_SM4", "RSA_2048", "RSA_3072", "RSA_4096",
+                   "EC_P256", "EC_P256K", "EC_SM2")
 OPTION_BY_API_KEY = dict((api, opt) for opt, (api, _allowed) in FILTER_OPTIONS.items())
 MAX_PAIRS = 10
 MAX_VALUES = 10
