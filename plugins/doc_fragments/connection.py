@@ -22,7 +22,8 @@ options:
     description:
       - Several regions, listed in parallel. Every record names its region.
       - The single value V(all) means every region that C(DescribeRegions) returns.
-      - Named regions are checked against C(DescribeRegions); an unknown one fails with the list of valid regions.
+      - Named regions that are not well-known KMS regions are checked against C(DescribeRegions) first; one that
+        it does not list fails with the list of valid regions.
     type: list
     elements: str
   access_key_id:
@@ -113,7 +114,7 @@ options:
       - Requests per second per region, at most. KMS allows 50 per account and region, shared by every
         client of the account; the default leaves a margin. Slowed down further when the service throttles.
     type: float
-    default: 40
+    default: 45
   deadline:
     description:
       - Seconds one run may take in all, retries and waits included. A request never waits past it, and no retry
@@ -139,7 +140,8 @@ options:
     description:
       - Several regions, listed in parallel. Every record names its region.
       - The single value V(all) means every region that C(DescribeRegions) returns.
-      - Named regions are checked against C(DescribeRegions); an unknown one fails with the list of valid regions.
+      - Named regions that are not well-known KMS regions are checked against C(DescribeRegions) first; one that
+        it does not list fails with the list of valid regions.
     type: list
     elements: str
   access_key_id:
@@ -254,7 +256,7 @@ options:
       - Requests per second per region, at most. KMS allows 50 per account and region, shared by every
         client of the account; the default leaves a margin.
     type: float
-    default: 40
+    default: 45
   deadline:
     description:
       - Seconds one run may take in all, retries and waits included. A request never waits past it, and no retry

@@ -25,7 +25,7 @@ ARGUMENT_SPEC = dict(
     connect_timeout=dict(type="float", default=5),
     read_timeout=dict(type="float", default=30),
     max_retries=dict(type="int", default=5),
-    rate_limit=dict(type="float", default=40),
+    rate_limit=dict(type="float", default=45),
     deadline=dict(type="float", default=300),
     key_state=_LIST,
     key_spec=_LIST,

@@ -56,7 +56,7 @@ ENVIRONMENT = {
 }
 DEFAULTS = {
     "network": "public", "protocol": "https", "validate_certs": True, "connect_timeout": 5,
-    "read_timeout": 30, "max_retries": 5, "rate_limit": 40, "deadline": 300, "assume_role_session_name": "ansible-alicloud-kms",
+    "read_timeout": 30, "max_retries": 5, "rate_limit": 45, "deadline": 300, "assume_role_session_name": "ansible-alicloud-kms",
 }
 CHOICES = {"network": ("public", "vpc"), "protocol": ("https", "http")}
 

@@ -14,6 +14,14 @@ from ansible_collections.alicloud.kms.plugins.module_utils.query import FILTER_O
 from ansible_collections.alicloud.kms.plugins.module_utils.records import add_metadata, make_record, parse_arn
 
 MAX_PARALLEL_REGIONS = 8
+# Regions KMS is known to serve: naming only these skips the DescribeRegions round trip before listing.
+# Any other name (a region newer than this list) is still checked with DescribeRegions.
+KNOWN_REGIONS = frozenset((
+    "cn-qingdao", "cn-beijing", "cn-zhangjiakou", "cn-huhehaote", "cn-wulanchabu", "cn-hangzhou", "cn-shanghai",
+    "cn-nanjing", "cn-fuzhou", "cn-shenzhen", "cn-heyuan", "cn-guangzhou", "cn-chengdu", "cn-hongkong",
+    "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-3", "ap-southeast-5", "ap-southeast-6",
+    "ap-southeast-7", "us-east-1", "us-west-1", "na-south-1", "eu-west-1", "eu-central-1", "me-east-1", "me-central-1",
+))
 
 
 class KeyRequest(object):
@@ -27,9 +35,11 @@ class KeyRequest(object):
         self.details = bool(options.get("details"))
 
     def resolve_regions(self):
-        """The regions to list; `all` and explicit lists are checked against DescribeRegions."""
+        """The regions to list; `all` and names outside KNOWN_REGIONS are resolved with DescribeRegions."""
         if not self.regions:
             return [self.connection.region]
+        if KNOWN_REGIONS.issuperset(self.regions):
+            return self.regions
         entry = self.connection.region or DEFAULT_REGION
         body = self.connection.call(entry, "DescribeRegions")
         known = [r.get("RegionId") for r in (body.get("Regions") or {}).get("Region") or [] if isinstance(r, dict)]

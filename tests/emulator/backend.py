@@ -265,12 +265,15 @@ class Backend:
             if region not in self.regions:
                 self.regions.append(region)
             added = []
+            keys = account.keys.setdefault(region, [])
+            taken = {k.key_id for k in keys}  # one set, not a scan per key: seeding 100,000 keys stays linear
             for spec in specs:
                 key = make_key(account.account_id, region, account.created, spec)
                 account.created += 1
-                if self.find_key(account.account_id, region, key.key_id):
+                if key.key_id in taken:
                     raise ValueError(f'duplicate key id {key.key_id}')
-                account.keys.setdefault(region, []).append(key)
+                taken.add(key.key_id)
+                keys.append(key)
                 added.append(key)
             return added
 
@@ -297,14 +300,15 @@ class Backend:
         page_number = parse_int(params, 'PageNumber', 1, 1, None)
         page_size = parse_int(params, 'PageSize', 10, 1, 100)
         allowed = parse_filters(params.get('Filters'))
-        with self.lock:
-            keys = [k for k in self.accounts[account_id].keys.get(region, [])
-                    if all(getattr(k, attr) in values for attr, values in allowed.items())]
         start = (page_number - 1) * page_size
-        page = keys[start:start + page_size]
+        with self.lock:
+            keys = self.accounts[account_id].keys.get(region, [])
+            if allowed:
+                keys = [k for k in keys if all(getattr(k, attr) in values for attr, values in allowed.items())]
+            page, total = keys[start:start + page_size], len(keys)  # a slice is a copy: safe outside the lock
         return {
             'Keys': {'Key': [k.list_entry() for k in page]},
-            'TotalCount': len(keys),
+            'TotalCount': total,
             'PageNumber': page_number,
             'PageSize': page_size,
         }

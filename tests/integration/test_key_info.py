@@ -60,7 +60,7 @@ def test_regions_are_listed_together_and_every_record_names_its_region(ansible, 
     expected = truth(emulator, "cn-hangzhou", key_state={"Enabled"}) + truth(emulator, "ap-southeast-1", key_state={"Enabled"})
     assert result["r"]["key_ids"] == [k.key_id for k in expected]
     assert {k["region"] for k in result["r"]["keys"]} == {"cn-hangzhou", "ap-southeast-1"}
-    assert emulator.stats()["by_action"]["DescribeRegions"] == 1
+    assert "DescribeRegions" not in emulator.stats()["by_action"], "well-known regions need no lookup"
 
 
 def test_all_regions_come_from_describe_regions(ansible, emulator):
