@@ -7,7 +7,12 @@
 #   make units         pytest tests/unit
 #   make integration   pytest tests/integration (real ansible runs against the emulator)
 #   make demo          the demo playbook against a seeded local KMS emulator
+#   make bench         benchmark against the emulator and the official SDK (~5 min; BENCH_QUICK=1: ~1 min)
 #   make build         ansible-galaxy collection build into build/dist/
+#   make ee            the tarball plus an ansible-builder build context in build/ee/context (no container engine needed)
+#   make test-matrix   tests/integration under each ansible-core 2.16-2.21 in its own venv under build/matrix/ (slow; not in `test`)
+#   make docs          antsibull-docs lint, then the docs site (antsibull-docs + Sphinx) in build/docs/build/html/
+#   make changelog     antsibull-changelog lint, then generate CHANGELOG.rst (once a release is recorded)
 #   make clean         remove generated files (keeps $(VENV))
 
 PYTHON ?= python3
@@ -41,10 +46,10 @@ DIST_DIR := $(CURDIR)/build/dist
 units integration lint demo: export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 units integration lint demo sanity build: export PATH := $(VENV_BIN):$(PATH)
 
-.PHONY: help venv collection sanity units integration lint test demo build clean
+.PHONY: help venv collection sanity units integration lint test demo bench build clean
 
 help:
-	@sed -n '3,12s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,/^$$/s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 venv: $(VENV_STAMP)
 
@@ -98,16 +103,75 @@ lint: venv collection
 test: venv sanity lint units integration
 
 # modules run with the venv's Python (it has the SDK): interpreter discovery would pick
-# whatever python3 it finds first (here a pyenv shim that may not work)
+# whatever python3 it finds first (here a pyenv shim that may not work). The compliance check
+# prints its verdict and report paths and does not fail on violations here: it is a demo.
 demo: export ANSIBLE_PYTHON_INTERPRETER := $(VENV_BIN)/python
 demo: venv collection
 	@mkdir -p build
 	PYTHONPATH=tests "$(VENV_BIN)/python" -m emulator --seed tests/emulator/seeds/demo.yml --log build/emulator.log \
-	  --exec -- "$(VENV_BIN)/ansible-playbook" -i playbooks/inventory/localhost.yml playbooks/demo.yml
+	  --exec -- sh -c '"$$0" -i playbooks/inventory/localhost.yml playbooks/demo.yml && \
+	    "$$0" -i playbooks/inventory/localhost.yml playbooks/compliance_check.yml -e @playbooks/vars/policy.example.yml \
+	      -e kms_compliance_fail_on_violation=false' "$(VENV_BIN)/ansible-playbook"
+
+# speed against the quota (issue 6): one table, as in the README's Performance section; not a test
+bench: venv collection
+	"$(VENV_BIN)/python" bench/run.py $(if $(filter-out 0,$(BENCH_QUICK)),--quick)
 
 build: venv
 	@mkdir -p "$(DIST_DIR)"
 	"$(VENV_BIN)/ansible-galaxy" collection build --force --output-path "$(DIST_DIR)" .
+
+# --- execution environment, version matrix, docs, changelog (issue 8) ---------------------------------------
+.PHONY: ee test-matrix docs changelog
+EE_DIR := $(CURDIR)/build/ee
+DOCS_DIR := $(CURDIR)/build/docs
+# ansible-core minors to run, e.g. MATRIX_ONLY=2.16,2.21 (default: all); MATRIX_PYTEST_ARGS='-k inventory' (passed to pytest)
+MATRIX_ONLY ?=
+MATRIX_PYTEST_ARGS ?=
+# versions tested at the same time; 1 (default) suits the timing-sensitive fault tests best
+MATRIX_JOBS ?= 1
+# offline, Sphinx cannot fetch docs.ansible.com's inventory (intersphinx): the references into Ansible's own
+# docs stay unresolved and are the only warnings allowed. DOCS_ONLINE=1 keeps intersphinx and allows none.
+DOCS_ONLINE ?=
+DOCS_OFFLINE_WARNINGS := undefined label: '(ansible_configuration_settings|common_return_values)'|'envvar' reference target not found: ANSIBLE_
+ee test-matrix docs changelog: export PATH := $(VENV_BIN):$(PATH)
+docs changelog: export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
+
+# execution-environment.yml takes the tarball from build/ee/; where podman or docker exists, build the image with
+#   ansible-builder build -f execution-environment.yml -c build/ee/context -t alicloud-kms-ee:latest
+ee: build
+	@mkdir -p "$(EE_DIR)"
+	cp "$(DIST_DIR)/$(NAMESPACE)-$(NAME)-$$(sed -n 's/^version: *//p' galaxy.yml).tar.gz" "$(EE_DIR)/$(NAMESPACE)-$(NAME).tar.gz"
+	ansible-builder create -f execution-environment.yml -c "$(EE_DIR)/context" --output-filename Containerfile
+	@echo "ee: build context in $(EE_DIR)/context; to build the image: ansible-builder build -f execution-environment.yml -c build/ee/context -t alicloud-kms-ee:latest"
+
+test-matrix: venv
+	"$(VENV_BIN)/python" tests/utils/test_matrix.py --jobs $(MATRIX_JOBS) $(if $(MATRIX_ONLY),--only $(MATRIX_ONLY)) $(if $(MATRIX_PYTEST_ARGS),-- $(MATRIX_PYTEST_ARGS))
+
+docs: venv collection
+	antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all "$(COLLECTION_LINK)"
+	rm -rf "$(DOCS_DIR)" && mkdir -p "$(DOCS_DIR)/rst" && chmod og-w "$(DOCS_DIR)/rst"
+	antsibull-docs sphinx-init --use-current --squash-hierarchy --fail-on-error --dest-dir "$(DOCS_DIR)" \
+	  --project "$(NAMESPACE).$(NAME)" --title "$(NAMESPACE).$(NAME)" $(NAMESPACE).$(NAME) >/dev/null
+	$(if $(DOCS_ONLINE),@true,echo "intersphinx_mapping = {}  # make docs: offline" >> "$(DOCS_DIR)/conf.py")
+	cd "$(DOCS_DIR)" && antsibull-docs --config-file antsibull-docs.cfg collection --cleanup everything --fail-on-error \
+	  --use-current --squash-hierarchy --dest-dir rst $(NAMESPACE).$(NAME)
+	cd "$(DOCS_DIR)" && sphinx-build -M html rst build -c . -q --keep-going -w warnings.log
+	@if grep -v -E "$(if $(DOCS_ONLINE),^$$,$(DOCS_OFFLINE_WARNINGS))" "$(DOCS_DIR)/warnings.log" | grep . >&2; then \
+	  echo "docs: Sphinx warnings above" >&2; exit 1; \
+	fi
+	@echo "docs: $(DOCS_DIR)/build/html/index.html"
+
+# `antsibull-changelog release` (the release manager's step) records the fragments under a version and writes
+# CHANGELOG.rst; until then there is nothing to generate and this lists the fragments waiting
+changelog: venv collection
+	antsibull-changelog lint
+	@if "$(VENV_BIN)/python" -c 'import sys, yaml; sys.exit(not (yaml.safe_load(open("changelogs/changelog.yaml")) or {}).get("releases"))' 2>/dev/null; then \
+	  antsibull-changelog generate && echo "changelog: CHANGELOG.rst generated"; \
+	else \
+	  echo "changelog: no release recorded in changelogs/changelog.yaml yet; fragments waiting:"; ls -1 changelogs/fragments; \
+	  echo "changelog: 'antsibull-changelog release' records them under the version in galaxy.yml and writes CHANGELOG.rst"; \
+	fi
 
 clean:
 	rm -rf build tests/output .collections collections .pytest_cache .hypothesis kms-compliance-report

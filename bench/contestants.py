@@ -1,0 +1,91 @@
+# Copyright (c) alicloud.kms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The three ways of getting KMS keys the benchmark compares; each returns what it found, for checking."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+from alibabacloud_kms20160120 import models as kms_models
+from alibabacloud_kms20160120.client import Client as OfficialClient
+from alibabacloud_tea_openapi import utils_models
+
+ROOT = Path(__file__).resolve().parents[1]
+COLLECTIONS = ROOT / ".collections"
+DEMO_KEY = ("LTAI5tKmsEmulatorDemo01", "kms-emulator-demo-secret")
+BIN = Path(sys.executable).parent
+
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
+
+from ansible_collections.alicloud.kms.plugins.module_utils.keys import list_keys  # noqa: E402
+
+
+def connection(url, **options):
+    """Module/core options that reach every region through the emulator."""
+    return dict(access_key_id=DEMO_KEY[0], access_key_secret=DEMO_KEY[1], protocol="http", http_proxy=url, **options)
+
+
+def core(url, **options):
+    """This collection's core, called directly: a list of key records."""
+    return list_keys(connection(url, **options), environ={})
+
+
+def playbook(url, workdir, expected, **options):
+    """A whole ansible-playbook run of key_info; fails unless it returns `expected` keys."""
+    play = [{"name": "bench", "hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "List keys", "alicloud.kms.key_info": connection(url, **options), "register": "kms"},
+        {"name": "Count them", "ansible.builtin.assert": {"that": ["kms['keys'] | length == %d" % expected], "quiet": True}},
+    ]}]
+    book, hosts = Path(workdir) / "bench.yml", Path(workdir) / "hosts.ini"
+    book.write_text(yaml.safe_dump(play, sort_keys=False))
+    hosts.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("ALICLOUD_", "ALIBABA_CLOUD_", "ANSIBLE_")))
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_HOME=str(Path(workdir) / "home"),
+               ANSIBLE_LOCAL_TEMP=str(Path(workdir) / "tmp"), ANSIBLE_NOCOLOR="1", PATH="%s%s%s" % (BIN, os.pathsep, env.get("PATH", "")))
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(hosts), str(book)], env=env, cwd=workdir,
+                          capture_output=True, text=True, check=False)
+    if proc.returncode:
+        raise RuntimeError("ansible-playbook failed (rc %d):\n%s%s" % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+    return expected
+
+
+def new_workdir():
+    return tempfile.mkdtemp(prefix="kms-bench-")
+
+
+class Sequential(object):
+    """The loop users write with the official alibabacloud_kms20160120 client: one request after another."""
+
+    def __init__(self, url):
+        self.url = url
+        self.clients = {}
+
+    def client(self, region):
+        if region not in self.clients:
+            self.clients[region] = OfficialClient(utils_models.Config(
+                access_key_id=DEMO_KEY[0], access_key_secret=DEMO_KEY[1], region_id=region, protocol="http", http_proxy=self.url))
+        return self.clients[region]
+
+    def list(self, region, page_size=100):
+        """Every key's ARN in a region, page after page."""
+        arns, page = [], 1
+        while True:
+            body = self.client(region).list_keys(kms_models.ListKeysRequest(page_number=page, page_size=page_size)).body
+            arns += [k.key_arn for k in body.keys.key]
+            if page * page_size >= body.total_count:
+                return arns
+            page += 1
+
+    def describe_all(self, region):
+        """ListKeys, then DescribeKey for each key: {key_id: KeyMetadata as a dict}."""
+        found = {}
+        for arn in self.list(region):
+            metadata = self.client(region).describe_key(kms_models.DescribeKeyRequest(key_id=arn.rsplit("/", 1)[1])).body.key_metadata
+            found[metadata.key_id] = metadata.to_map()
+        return found

@@ -1,0 +1,149 @@
+"""The collection under ansible-runner, laid out the way AWX lays out a job's private data dir.
+
+AWX (and Ansible Automation Platform) never calls ansible-playbook itself: it writes a private
+data dir (env/envvars with the credentials it injects, env/extravars, env/settings, inventory/,
+project/ with the project's checkout, requirements_collections/ with the project's collections)
+and runs ``ansible-runner run``; what it shows comes from the job events in artifacts/. These
+tests do the same against the KMS emulator and read the same events.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import BIN, DEMO_KEY, ROOT
+
+RUNNER = BIN / "ansible-runner"
+
+pytestmark = pytest.mark.skipif(not RUNNER.exists(), reason="ansible-runner is not installed in %s (pip install -r requirements-dev.txt)" % BIN)
+
+
+def report_playbook():
+    """playbooks/inventory_report.yml, or playbooks/demo.yml in a tree that does not have it yet."""
+    for name in ("inventory_report.yml", "demo.yml"):
+        if (ROOT / "playbooks" / name).exists():
+            return name
+    raise AssertionError("neither playbooks/inventory_report.yml nor playbooks/demo.yml exists")
+
+
+def private_data_dir(ansible, inventory, extravars=None):
+    """A private data dir as AWX writes one; returns its path."""
+    pdd = ansible.tmp / "pdd"
+    (pdd / "env").mkdir(parents=True)
+    (pdd / "inventory").mkdir()
+    # the project checkout (AWX copies the SCM project here and runs the playbook from it)
+    shutil.copytree(str(ROOT / "playbooks"), str(pdd / "project"))
+    # the collections the project needs (AWX installs collections/requirements.yml here)
+    link = pdd / "requirements_collections" / "ansible_collections" / "alicloud" / "kms"
+    link.parent.mkdir(parents=True)
+    os.symlink(str(ROOT), str(link))
+    envvars = {
+        # the credential AWX injects, and where the project's collections are
+        "ALICLOUD_ACCESS_KEY": DEMO_KEY[0],
+        "ALICLOUD_SECRET_KEY": DEMO_KEY[1],
+        "ANSIBLE_COLLECTIONS_PATH": str(pdd / "requirements_collections"),
+        "KMS_EMULATOR_URL": ansible.emu.url,
+        "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
+    }
+    (pdd / "env" / "envvars").write_text(yaml.safe_dump(envvars))
+    (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars or {}))
+    (pdd / "env" / "settings").write_text(yaml.safe_dump({"job_timeout": 240, "idle_timeout": 120, "suppress_ansible_output": False}))
+    for name, content in inventory.items():
+        (pdd / "inventory" / name).write_text(content)
+    return pdd
+
+
+def run(ansible, pdd, playbook, ident):
+    """ansible-runner run PDD -p PLAYBOOK; returns (process, status, rc, events in order)."""
+    env = ansible.env()
+    # nothing from this process: the job gets its collections and credentials from env/envvars only
+    env.pop("ANSIBLE_COLLECTIONS_PATH", None)
+    proc = subprocess.run([str(RUNNER), "run", str(pdd), "-p", playbook, "--ident", ident],
+                          env=env, cwd=str(ansible.tmp), capture_output=True, text=True, timeout=300, check=False)
+    artifacts = pdd / "artifacts" / ident
+    status = (artifacts / "status").read_text().strip() if (artifacts / "status").exists() else None
+    rc = (artifacts / "rc").read_text().strip() if (artifacts / "rc").exists() else None
+    events = [json.loads(path.read_text()) for path in (artifacts / "job_events").glob("*.json")]
+    events.sort(key=lambda event: event["counter"])
+    return proc, status, rc, events
+
+
+def stats(events):
+    final = [event for event in events if event["event"] == "playbook_on_stats"]
+    assert len(final) == 1, [event["event"] for event in events]
+    return final[0]["event_data"]
+
+
+def key_ids_listed(events):
+    """key IDs from the first alicloud.kms.key_info/key_facts result among the job events."""
+    for event in events:
+        data = event.get("event_data", {})
+        if event["event"] == "runner_on_ok" and data.get("task_action") in ("alicloud.kms.key_info", "alicloud.kms.key_facts"):
+            res = data["res"]
+            return res.get("key_ids") or res.get("ansible_facts", {}).get("alicloud_kms_key_ids")
+    raise AssertionError("no alicloud.kms.key_info or key_facts result among the job events")
+
+
+def all_keys(emulator, regions=None):
+    account = emulator.backend.default_account
+    return [key for region, keys in account.keys.items() if regions is None or region in regions for key in keys]
+
+
+def test_the_report_playbook_runs_under_ansible_runner_like_an_awx_job(ansible, emulator):
+    playbook = report_playbook()
+    host = "localhost ansible_connection=local ansible_python_interpreter=%s\n" % BIN.joinpath("python")
+    # AWX passes the job template's extra variables in env/extravars
+    reports = ansible.tmp / "reports"
+    pdd = private_data_dir(ansible, {"hosts": host}, extravars={"kms_compliance_report_dir": str(reports)})
+    proc, status, rc, events = run(ansible, pdd, playbook, "report")
+    assert (status, rc) == ("successful", "0"), proc.stdout[-4000:] + proc.stderr[-2000:]
+
+    summary = stats(events)
+    assert summary["failures"] == {} and summary["dark"] == {}
+    assert summary["ok"].get("localhost", 0) >= 2
+    assert {event["event"] for event in events} >= {"playbook_on_start", "playbook_on_play_start", "playbook_on_task_start", "runner_on_ok"}
+    if playbook == "inventory_report.yml":
+        # regions: all -> every region DescribeRegions returns; one summary line per region with keys
+        expected = all_keys(emulator)
+        lines = [event["event_data"]["res"]["msg"] for event in events
+                 if event["event"] == "runner_item_on_ok" and "msg" in event["event_data"].get("res", {})]
+        for region in sorted({key.region for key in expected}):
+            count = len([key for key in expected if key.region == region])
+            assert any(line.startswith("%s: %d key(s)" % (region, count)) for line in lines), (region, count, lines)
+        # the report the play wrote where the extra variable said
+        assert json.loads((reports / "kms-compliance.json").read_text())["summary"]["key_count"] == len(expected)
+    else:
+        expected = all_keys(emulator, ["cn-hangzhou", "cn-shanghai", "ap-southeast-1"])
+    assert sorted(key_ids_listed(events)) == sorted(key.key_id for key in expected)
+    # the job's stdout (what AWX shows) is in the artifacts, and carries no secret
+    stdout = (pdd / "artifacts" / "report" / "stdout").read_text()
+    assert "PLAY RECAP" in stdout and DEMO_KEY[1] not in stdout
+    assert DEMO_KEY[1] not in json.dumps(events)
+
+
+def test_the_inventory_plugin_feeds_a_job_under_ansible_runner(ansible, emulator):
+    regions = ["cn-hangzhou", "cn-shanghai"]
+    config = {"plugin": "alicloud.kms.keys", "regions": regions, "protocol": "http", "http_proxy": ansible.emu.url,
+              "facets": ["key_state"], "keyed_groups": [{"key": "key_state", "prefix": "state"}]}
+    pdd = private_data_dir(ansible, {"kms.kms_keys.yml": yaml.safe_dump(config)})
+    (pdd / "project" / "over_keys.yml").write_text(yaml.safe_dump([
+        {"name": "every key", "hosts": "alicloud_kms_keys", "gather_facts": False,
+         "tasks": [{"name": "state", "ansible.builtin.debug": {"msg": "{{ region }} {{ key_state }} {{ group_names | sort | join(',') }}"}}]}]))
+    proc, status, rc, events = run(ansible, pdd, "over_keys.yml", "inventory")
+    assert (status, rc) == ("successful", "0"), proc.stdout[-4000:] + proc.stderr[-2000:]
+
+    expected = dict((key.key_id, key) for key in all_keys(emulator, regions))
+    results = dict((event["event_data"]["host"], event["event_data"]["res"]["msg"]) for event in events if event["event"] == "runner_on_ok")
+    assert sorted(results) == sorted(expected)
+    for key_id, msg in results.items():
+        key = expected[key_id]
+        groups = sorted(["alicloud_kms_keys", "region_%s" % key.region.replace("-", "_"), "state_%s" % key.key_state])
+        assert msg == "%s %s %s" % (key.region, key.key_state, ",".join(groups))
+    summary = stats(events)
+    assert summary["failures"] == {} and sorted(summary["ok"]) == sorted(expected)
