@@ -6,7 +6,7 @@
 #   make lint          ansible-lint (roles/, playbooks/) and antsibull-changelog lint
 #   make units         pytest tests/unit
 #   make integration   pytest tests/integration (real ansible runs against the emulator)
-#   make demo          the demo playbook against a seeded local KMS emulator
+#   make demo          the demo playbook and the compliance check against a seeded local KMS emulator
 #   make bench         benchmark against the emulator and the official SDK (~5 min; BENCH_QUICK=1: ~1 min)
 #   make build         ansible-galaxy collection build into build/dist/
 #   make ee            the tarball plus an ansible-builder build context in build/ee/context (no container engine needed)
