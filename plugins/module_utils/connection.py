@@ -67,22 +67,20 @@ _PROXY = re.compile(r"^(https?|socks5h?)://[^/\s]+/?$")
 _URL_IN_MESSAGE = re.compile(r"(with url: )\S+|https?://\S+")
 
 
-class _RedactCredentials(logging.Filter):
-    """The SDK logs every request header to stderr when DEBUG=sdk is set; keep the lines, drop the secrets."""
-
-    _HEADER = re.compile(r"(?im)^([<>] (?:authorization|x-acs-security-token|x-acs-bearer-token|x-acs-zero-trust-idtoken) : ).*$")
+class _NoSdkDebug(logging.Filter):
+    """The SDK attaches its own stderr handler and, with DEBUG=sdk, dumps every request header through it,
+    the signature and the STS token included. Drop those records before any handler (or its lock) is involved:
+    a handler lock inherited locked by a forked ansible-core 2.16-2.18 worker would otherwise hang the lookup."""
 
     def filter(self, record):
-        record.msg = self._HEADER.sub(r"\1<redacted>", record.getMessage())
-        record.args = None
-        return True
+        return record.levelno > logging.DEBUG
 
 
 def _guard_sdk_loggers():
     for name in ("darabonba-core", "alibabacloud-tea"):
         logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactCredentials) for f in logger.filters):
-            logger.addFilter(_RedactCredentials())
+        if not any(isinstance(f, _NoSdkDebug) for f in logger.filters):
+            logger.addFilter(_NoSdkDebug())
 
 
 def check_region(region, option="region"):
