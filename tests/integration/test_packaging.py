@@ -11,6 +11,7 @@ concern the collection: the galaxy stage's install and the builder stage's intro
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -37,6 +38,10 @@ def tool(name):
 
 
 def run(args, cwd=None, env=None, timeout=180):
+    # Without an env of its own a tool must not see `make integration`'s ANSIBLE_COLLECTIONS_PATH: ansible-galaxy
+    # would find the working tree installed there and skip the install under test.
+    if env is None:
+        env = dict((k, v) for k, v in os.environ.items() if k != "ANSIBLE_COLLECTIONS_PATH")
     return subprocess.run([str(a) for a in args], cwd=str(cwd or ROOT), env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
