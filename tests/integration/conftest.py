@@ -61,7 +61,6 @@ class Ansible(object):
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
-            "COLUMNS": "1000",  # older ansible-core wraps warnings to the terminal width, splitting messages
             "PATH": "%s%s%s" % (BIN, os.pathsep, env.get("PATH", "")),
         })
         env.update(extra or {})
