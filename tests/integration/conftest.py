@@ -19,6 +19,16 @@ DEMO_KEY = ("LTAI5tKmsEmulatorDemo01", "kms-emulator-demo-secret")
 BIN = Path(sys.executable).parent
 
 
+def unwrapped(text):
+    """text without whitespace: ansible-core before 2.19 wraps stderr at 79 columns, at spaces and hyphens alike."""
+    return "".join(text.split())
+
+
+def mentions(stderr, *fragments):
+    """True when every fragment appears in stderr, however Ansible wrapped it."""
+    return all(unwrapped(fragment) in unwrapped(stderr) for fragment in fragments)
+
+
 def truth(emu, region, **attributes):
     """The emulator's own keys in a region that match attribute lists (ANDed), in listing order."""
     account = emu.backend.default_account

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from conftest import BIN
+from conftest import BIN, mentions
 from test_inventory import env as inventory_env, inventory
 
 # (options, the option the message must name, text the core puts after it)
@@ -87,6 +87,6 @@ def test_the_inventory_rejects_every_case_before_any_request(ansible, emulator, 
         del environment["ALICLOUD_ACCESS_KEY"], environment["ALICLOUD_SECRET_KEY"]
     proc = ansible.run([str(BIN / "ansible-inventory"), "-i", str(path), "--list"], env=environment)
     assert proc.returncode != 0
-    assert (option + ": ") in proc.stderr and text in proc.stderr and path.name in proc.stderr, proc.stderr
+    assert mentions(proc.stderr, option + ":", text, path.name), proc.stderr
     assert "Traceback" not in proc.stderr
     assert emulator.stats()["total"] == 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import yaml
+from ansible.release import __version__ as ANSIBLE_VERSION
 
-from conftest import BIN, ROOT, truth
+from conftest import BIN, ROOT, mentions, truth
 
 REGIONS = ["cn-hangzhou", "cn-shanghai"]
 
@@ -69,14 +71,19 @@ def test_graph_and_hostname_by_arn(ansible, emulator):
     assert all(k.arn in proc.stdout for k in truth(emulator, "ap-southeast-1"))
 
 
-def test_cached_runs_send_nothing_and_flush_cache_reads_again(ansible, emulator):
-    path = inventory(ansible, cache=True, cache_plugin="ansible.builtin.jsonfile", cache_connection=str(ansible.tmp / "cache"))
+def test_cached_runs_send_nothing_and_a_flushed_cache_reads_again(ansible, emulator):
+    cache = ansible.tmp / "cache"
+    path = inventory(ansible, cache=True, cache_plugin="ansible.builtin.jsonfile", cache_connection=str(cache))
     first = listing(ansible, path)[1]
     sent = emulator.stats()["total"]
     assert sent > 0
     assert listing(ansible, path)[1] == first
     assert emulator.stats()["total"] == sent
-    assert listing(ansible, path, "--flush-cache")[1] == first
+    if tuple(int(part) for part in ANSIBLE_VERSION.split(".")[:2]) >= (2, 19):
+        assert listing(ansible, path, "--flush-cache")[1] == first
+    else:  # ansible-inventory has no --flush-cache before 2.19
+        shutil.rmtree(cache)
+        assert listing(ansible, path)[1] == first
     assert emulator.stats()["total"] > sent
 
 
@@ -84,7 +91,7 @@ def test_a_denied_region_fails_by_default(ansible, emulator):
     emulator.set_faults(deny_regions=["cn-shanghai"])
     proc, _inv = listing(ansible, inventory(ansible))
     assert proc.returncode != 0
-    assert "Forbidden.NoPermission" in proc.stderr and "cn-shanghai" in proc.stderr and "RequestId" in proc.stderr
+    assert mentions(proc.stderr, "Forbidden.NoPermission", "cn-shanghai", "RequestId"), proc.stderr
 
 
 def test_a_denied_region_is_skipped_with_a_warning_when_not_strict(ansible, emulator):
@@ -92,7 +99,7 @@ def test_a_denied_region_is_skipped_with_a_warning_when_not_strict(ansible, emul
     proc, inv = listing(ansible, inventory(ansible, strict_permissions=False))
     assert proc.returncode == 0, proc.stderr
     assert sorted(inv["alicloud_kms_keys"]["hosts"]) == sorted(k.key_id for k in truth(emulator, "cn-hangzhou"))
-    assert "skipped region cn-shanghai" in proc.stderr and "Forbidden.NoPermission" in proc.stderr
+    assert mentions(proc.stderr, "skipped region cn-shanghai", "Forbidden.NoPermission"), proc.stderr
 
 
 def test_bad_options_name_the_file_and_the_option(ansible, emulator):
@@ -103,7 +110,7 @@ def test_bad_options_name_the_file_and_the_option(ansible, emulator):
         path = inventory(ansible, **config)
         proc, _inv = listing(ansible, path)
         assert proc.returncode != 0
-        assert message in proc.stderr and str(path.name) in proc.stderr
+        assert mentions(proc.stderr, message, path.name), proc.stderr
         assert "Traceback" not in proc.stderr
     assert emulator.stats()["total"] == 0
 
