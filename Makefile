@@ -12,7 +12,7 @@
 #   make ee            the tarball plus an ansible-builder build context in build/ee/context (no container engine needed)
 #   make test-matrix   tests/integration under each ansible-core 2.16-2.21 in its own venv under build/matrix/ (slow; not in `test`)
 #   make docs          antsibull-docs lint, then the docs site (antsibull-docs + Sphinx) in build/docs/build/html/
-#   make changelog     antsibull-changelog lint, then generate CHANGELOG.rst (once a release is recorded)
+#   make changelog     antsibull-changelog lint, then CHANGELOG.rst (before the first release: a preview in build/changelog/)
 #   make clean         remove generated files (keeps $(VENV))
 
 PYTHON ?= python3
@@ -162,15 +162,20 @@ docs: venv collection
 	fi
 	@echo "docs: $(DOCS_DIR)/build/html/index.html"
 
-# `antsibull-changelog release` (the release manager's step) records the fragments under a version and writes
-# CHANGELOG.rst; until then there is nothing to generate and this lists the fragments waiting
+# Once a release is recorded (`antsibull-changelog release`, the release manager's step) this regenerates
+# CHANGELOG.rst. Until then it renders the next release's notes (the version in galaxy.yml) from the fragments
+# in a staged copy, so nothing here is recorded: build/changelog/CHANGELOG.rst.
+CHANGELOG_DIR := $(CURDIR)/build/changelog
 changelog: venv collection
 	antsibull-changelog lint
 	@if "$(VENV_BIN)/python" -c 'import sys, yaml; sys.exit(not (yaml.safe_load(open("changelogs/changelog.yaml")) or {}).get("releases"))' 2>/dev/null; then \
 	  antsibull-changelog generate && echo "changelog: CHANGELOG.rst generated"; \
 	else \
-	  echo "changelog: no release recorded in changelogs/changelog.yaml yet; fragments waiting:"; ls -1 changelogs/fragments; \
-	  echo "changelog: 'antsibull-changelog release' records them under the version in galaxy.yml and writes CHANGELOG.rst"; \
+	  staged="$(CHANGELOG_DIR)/ansible_collections/$(NAMESPACE)/$(NAME)"; \
+	  "$(VENV_BIN)/python" tests/utils/stage_collection.py . "$$staged" >/dev/null && \
+	  cd "$$staged" && ANSIBLE_COLLECTIONS_PATH="$(CHANGELOG_DIR)" antsibull-changelog release && \
+	  cp CHANGELOG.rst "$(CHANGELOG_DIR)/CHANGELOG.rst" && \
+	  echo "changelog: no release recorded yet; the next release's notes: $(CHANGELOG_DIR)/CHANGELOG.rst"; \
 	fi
 
 clean:

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: keys
 short_description: Alibaba Cloud KMS keys as inventory hosts
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - One inventory host per KMS key, so that compliance and audit plays run over keys and report per key.
   - Hostvars are the key record (C(key_id), C(key_arn), C(region), C(account_id), the O(facets) asked for and,

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: keys
 short_description: Alibaba Cloud KMS keys, inline in templates and vars
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Without terms, lists the KMS keys that the filters select, in one region or several, exactly as
     M(alicloud.kms.key_info) does, and returns one record per key.

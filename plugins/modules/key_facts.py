@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: key_facts
 short_description: Set facts about Alibaba Cloud KMS keys for later tasks and plays
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Lists KMS keys exactly as M(alicloud.kms.key_info) does, with the same options, and stores them as host
     facts, so later tasks, and later plays through C(hostvars), read them without asking the service again.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: key_info
 short_description: List Alibaba Cloud KMS keys, with server-side filters, across regions
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Lists the customer master keys (CMKs) of an Alibaba Cloud account with the KMS C(ListKeys) API, reading
     every page (concurrently, under the service's quota) in one region or many regions in parallel.

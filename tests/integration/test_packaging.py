@@ -144,3 +144,28 @@ def test_the_collection_docs_lint_clean(tmp_path):
     proc = run([antsibull_docs, "lint-collection-docs", "--plugin-docs", "--validate-collection-refs", "all",
                 ROOT / ".collections" / "ansible_collections" / "alicloud" / "kms"], env=env)
     assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout + proc.stderr
+
+
+def test_the_release_notes_list_every_fragment_and_every_new_plugin(tmp_path):
+    # what `make changelog` previews and the release manager's `antsibull-changelog release` records
+    changelog = tool("antsibull-changelog")
+    staged = tmp_path / "ansible_collections" / GALAXY["namespace"] / GALAXY["name"]
+    proc = run([BIN / "python", ROOT / "tests" / "utils" / "stage_collection.py", ROOT, staged])
+    assert proc.returncode == 0, proc.stderr
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(tmp_path), PATH="%s:%s" % (BIN, os.environ["PATH"]))
+    proc = run([changelog, "release", "--date", "2026-01-01"], cwd=staged, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    notes = " ".join((staged / "CHANGELOG.rst").read_text().split())
+    assert "v%s" % GALAXY["version"] in notes and "Release Summary" in notes
+    for fragment in (ROOT / "changelogs" / "fragments").glob("*.yml"):
+        for entries in yaml.safe_load(fragment.read_text()).values():
+            for entry in (entries if isinstance(entries, list) else [entries]):
+                assert " ".join(entry.split()) in notes, (fragment.name, entry)
+    new = notes[notes.index("New Plugins"):]
+    names = ["alicloud.kms.%s" % p.stem for p in (ROOT / "plugins" / "modules").glob("*.py")]
+    names += ["alicloud.kms.%s" % p.stem for p in (ROOT / "plugins" / "filter").glob("*.yml")]
+    names += ["alicloud.kms.keys - Alibaba Cloud KMS keys as inventory hosts",  # the inventory plugin
+              "alicloud.kms.keys - Alibaba Cloud KMS keys, inline",  # the lookup
+              "alicloud.kms.compliance - Check"]  # the role
+    for name in names:
+        assert name in new, name
