@@ -22,6 +22,7 @@ import urllib.request
 from importlib import metadata
 
 from contestants import ROOT, Sequential, core, new_workdir, playbook
+from ansible_collections.alicloud.kms.plugins.module_utils.argspec import ARGUMENT_SPEC
 from ansible_collections.alicloud.kms.plugins.module_utils.records import snake_case
 
 LATENCY, QPS = 0.1, 50
@@ -185,8 +186,8 @@ def main():
         memory = peak_memory(emu, size)
     finally:
         emu.stop()
-    print("\nalicloud.kms benchmark%s: emulator with %d ms latency, quota %d requests/s per region; rate_limit default 40/s" % (
-        " (QUICK sizes: indicative only)" if quick else "", LATENCY * 1000, QPS))
+    print("\nalicloud.kms benchmark%s: emulator with %d ms latency, quota %d requests/s per region; rate_limit default %g/s" % (
+        " (QUICK sizes: indicative only)" if quick else "", LATENCY * 1000, QPS, ARGUMENT_SPEC["rate_limit"]["default"]))
     print("machine: %s\n" % machine())
     print(table(rows + [memory]))
     print("\ntargets%s:" % (" (set for the full sizes; at quick sizes latency dominates)" if quick else ""))
