@@ -17,8 +17,9 @@ description:
     for example C(region_cn_shanghai)); O(keyed_groups) and O(groups) add more.
   - The configuration file must end in C(kms_keys.yml) or C(kms_keys.yaml). Connection options come from that file
     or from the environment variables listed; the C(vars) sources shown below apply to the lookup only.
-  - The raw records are cached when O(cache=true); groups are rebuilt from them on every run, and
-    C(--flush-cache) reads the service again.
+  - The raw records are cached when O(cache=true); groups are rebuilt from them on every run.
+    C(ansible-playbook --flush-cache) reads the service again, as does C(ansible-inventory --flush-cache) from
+    ansible-core 2.19 on; before 2.19, remove the cache (for C(jsonfile), the files in O(cache_connection)).
 author:
   - alicloud.kms contributors (@alicloud-kms)
 requirements:
