@@ -9,6 +9,9 @@ class ModuleDocFragment(object):
     """Connection options: DOCUMENTATION for modules, PLUGINS for the lookup and inventory."""
 
     DOCUMENTATION = r"""
+requirements:
+  - alibabacloud-tea-openapi
+  - alibabacloud-credentials
 options:
   region:
     description:
@@ -124,6 +127,9 @@ options:
 """
 
     PLUGINS = r"""
+requirements:
+  - alibabacloud-tea-openapi
+  - alibabacloud-credentials
 options:
   region:
     description:

@@ -22,9 +22,6 @@ description:
     ansible-core 2.19 on; before 2.19, remove the cache (for C(jsonfile), the files in O(cache_connection)).
 author:
   - alicloud.kms contributors (@alicloud-kms)
-requirements:
-  - alibabacloud-tea-openapi
-  - alibabacloud-credentials
 extends_documentation_fragment:
   - constructed
   - inventory_cache

@@ -17,9 +17,6 @@ description:
   - Use C(query()) (or C(lookup(..., wantlist=true))) to always get a list; pick a field with C(map(attribute=...)).
 author:
   - alicloud.kms contributors (@alicloud-kms)
-requirements:
-  - alibabacloud-tea-openapi
-  - alibabacloud-credentials
 extends_documentation_fragment:
   - alicloud.kms.connection.plugins
   - alicloud.kms.filters

@@ -15,9 +15,6 @@ description:
   - Sets C(alicloud_kms_keys) (the key records), C(alicloud_kms_key_ids) and C(alicloud_kms_key_arns).
 author:
   - alicloud.kms contributors (@alicloud-kms)
-requirements:
-  - alibabacloud-tea-openapi
-  - alibabacloud-credentials
 extends_documentation_fragment:
   - alicloud.kms.connection
   - alicloud.kms.filters

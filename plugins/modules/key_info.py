@@ -19,9 +19,6 @@ description:
     C(module_defaults) and the C(group/alicloud.kms.kms) action group.
 author:
   - alicloud.kms contributors (@alicloud-kms)
-requirements:
-  - alibabacloud-tea-openapi
-  - alibabacloud-credentials
 extends_documentation_fragment:
   - alicloud.kms.connection
   - alicloud.kms.filters
