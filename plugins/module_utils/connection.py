@@ -18,6 +18,7 @@ import threading
 import time
 import traceback
 
+from ansible_collections.alicloud.kms.plugins.module_utils.argspec import ARGUMENT_SPEC
 from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError, KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils.ratelimit import RateLimiter
 from ansible_collections.alicloud.kms.plugins.module_utils.retry import call_with_retries
@@ -54,11 +55,9 @@ ENVIRONMENT = {
     "profile": ("ALICLOUD_PROFILE",),
     "assume_role_arn": ("ALICLOUD_ASSUME_ROLE_ARN",),
 }
-DEFAULTS = {
-    "network": "public", "protocol": "https", "validate_certs": True, "connect_timeout": 5,
-    "read_timeout": 30, "max_retries": 5, "rate_limit": 45, "deadline": 300, "assume_role_session_name": "ansible-alicloud-kms",
-}
-CHOICES = {"network": ("public", "vpc"), "protocol": ("https", "http")}
+# the faces' defaults and choices apply also when the core is called directly (plugins, benchmark)
+DEFAULTS = dict((name, spec["default"]) for name, spec in ARGUMENT_SPEC.items() if "default" in spec)
+CHOICES = dict((name, tuple(spec["choices"])) for name, spec in ARGUMENT_SPEC.items() if "choices" in spec)
 
 _REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 _ENDPOINT = re.compile(r"^[A-Za-z0-9.{}_-]+(:[0-9]{1,5})?$")

@@ -103,13 +103,6 @@ def test_a_garbled_body_is_a_malformed_response():
     assert error.code == "MalformedResponse"
 
 
-def test_module_defaults_agree_with_the_core():
-    from ansible_collections.alicloud.kms.plugins.module_utils.connection import DEFAULTS
-    from ansible_collections.alicloud.kms.plugins.module_utils.argspec import ARGUMENT_SPEC
-    for name, default in DEFAULTS.items():
-        assert ARGUMENT_SPEC[name]["default"] == default, name
-
-
 def test_the_sdks_wrapped_json_error_is_a_malformed_response_without_the_body():
     # What darabonba raises: a RuntimeError quoting the body, in the context of the JSON error.
     exc = RuntimeError('Failed to parse the value as json format, Value: "<html>502 Bad Gateway</html>".')
