@@ -13,7 +13,7 @@ from .server import Emulator
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='python -m emulator', description='Alibaba Cloud KMS (2016-01-20) emulator.',
+    p = argparse.ArgumentParser(prog='python -m emulator', description='Alibaba Cloud KMS (2016-01-20) and STS AssumeRole (2015-04-01) emulator.',
                                 epilog='--exec -- CMD ARGS... runs CMD against the emulator and exits with its status.')
     p.add_argument('--host', default='127.0.0.1')
     p.add_argument('--port', type=int, default=0, help='0 picks a free port')
@@ -33,7 +33,10 @@ def parser() -> argparse.ArgumentParser:
     for name in ('error-rate-503', 'error-rate-500', 'drop-rate', 'malformed-rate'):
         faults.add_argument(f'--{name}', type=float, default=0, metavar='RATE', help='probability 0..1')
     faults.add_argument('--deny-region', dest='deny_regions', action='append', default=[], metavar='REGION', help='403 Forbidden.NoPermission there')
-    faults.add_argument('--mutate-after-page', type=json.loads, default=None, metavar='JSON', help='{"page": k, "add": n, "delete": m, "region": r}')
+    faults.add_argument('--mutate-after-page', type=json.loads, default=None, metavar='JSON',
+                        help='{"page": k, "add": n, "delete": m, "region": r, "times": t} (times: listing passes, default 1, 0 = every pass)')
+    faults.add_argument('--ignore-filter-values', type=json.loads, default=None, metavar='JSON',
+                        help='ListKeys filter values a region ignores, e.g. {"ap-southeast-1": {"KeySpec": ["Aliyun_SM4", "EC_SM2"]}}')
     return p
 
 

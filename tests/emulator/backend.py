@@ -19,7 +19,9 @@ KEY_USAGES = ('ENCRYPT/DECRYPT', 'SIGN/VERIFY')
 PROTECTION_LEVELS = ('SOFTWARE', 'HSM')
 CREATOR_TYPES = ('User', 'Service')
 
-# ListKeys filter key -> Key attribute it matches.
+# ListKeys filter key -> Key attribute it matches: every key documented in the docstring of ListKeysRequest.filters
+# (alibabacloud-kms20160120 3.3), with its casing ("keyId" is lower-case there). Values of one key are ORed; a key
+# with several values (aliases, tags) matches when any of them is listed.
 FILTER_KEYS = {
     'KeyState': 'key_state',
     'KeySpec': 'key_spec',
@@ -27,6 +29,11 @@ FILTER_KEYS = {
     'ProtectionLevel': 'protection_level',
     'CreatorType': 'creator_type',
     'DKMSInstanceId': 'dkms_instance_id',
+    'keyId': 'key_id',
+    'AliasName': 'aliases',  # full names as ListAliases returns them: alias/<name>
+    'Creator': 'creator',
+    'TagKey': 'tag_keys',
+    'TagValue': 'tag_values',
 }
 MAX_FILTER_PAIRS = 10
 MAX_FILTER_VALUES = 10
@@ -80,6 +87,22 @@ class Key:
     material_expire_time: str = ''
     primary_key_version: str = ''
     aliases: tuple = ()  # alias/<name>; DescribeKey accepts them in place of the key id
+    tags: dict = dataclasses.field(default_factory=dict)  # TagKey -> TagValue
+
+    # The backend treats a Key as a value: changes replace it (Backend.update_key), so a snapshot may share keys.
+
+    @property
+    def tag_keys(self) -> tuple:
+        return tuple(self.tags)
+
+    @property
+    def tag_values(self) -> tuple:
+        return tuple(self.tags.values())
+
+    def filter_values(self, attr: str) -> set:
+        """The values a ListKeys filter on attr compares with: one, or several for aliases and tags."""
+        value = getattr(self, attr)
+        return set(value) if isinstance(value, tuple) else {value}
 
     @property
     def arn(self) -> str:
@@ -89,9 +112,11 @@ class Key:
         return {'KeyId': self.key_id, 'KeyArn': self.arn}
 
     def metadata(self) -> dict:
-        return {
+        """DescribeKey's KeyMetadata: exactly the fields of DescribeKeyResponseBodyKeyMetadata (alibabacloud-kms20160120),
+        which has no CreatorType; a conditional field is absent, never "", when the model says it is not returned."""
+        meta = {
             'CreationDate': self.creation_date,
-            'Description': self.description,
+            'Description': self.description,  # a key property, "" when none was set
             'KeyId': self.key_id,
             'KeyState': self.key_state,
             'KeyUsage': self.key_usage,
@@ -99,19 +124,25 @@ class Key:
             'ProtectionLevel': self.protection_level,
             'Origin': self.origin,
             'Creator': self.creator,
-            'CreatorType': self.creator_type,
             'Arn': self.arn,
-            'DeleteDate': self.delete_date,
-            'MaterialExpireTime': self.material_expire_time,
             'AutomaticRotation': self.automatic_rotation,
-            'LastRotationDate': self.last_rotation_date,
-            'NextRotationDate': self.next_rotation_date,
-            'RotationInterval': self.rotation_interval,
-            'PrimaryKeyVersion': self.primary_key_version,
             'DeletionProtection': self.deletion_protection,
-            'DeletionProtectionDescription': self.deletion_protection_description,
-            'DKMSInstanceId': self.dkms_instance_id,
         }
+        optional = {
+            # "returned only when the value of the AutomaticRotation parameter is Enabled or Suspended"
+            'RotationInterval': self.rotation_interval if self.automatic_rotation in ('Enabled', 'Suspended') else '',
+            'NextRotationDate': self.next_rotation_date if self.automatic_rotation in ('Enabled', 'Suspended') else '',
+            # "returned only when the value of the KeyState parameter is PendingDeletion"
+            'DeleteDate': self.delete_date if self.key_state == 'PendingDeletion' else '',
+            # "If this parameter value is empty, the key material does not expire": only imported material expires
+            'MaterialExpireTime': self.material_expire_time if self.origin == 'EXTERNAL' else '',
+            'DeletionProtectionDescription': self.deletion_protection_description if self.deletion_protection == 'Enabled' else '',
+            'DKMSInstanceId': self.dkms_instance_id,  # keys in a KMS instance only
+            'LastRotationDate': self.last_rotation_date,  # the creation date for never-rotated keys; none before import
+            'PrimaryKeyVersion': self.primary_key_version,  # none before key material exists (PendingImport)
+        }
+        meta.update((name, value) for name, value in optional.items() if value)
+        return meta
 
 
 KEY_FIELDS = frozenset(f.name for f in dataclasses.fields(Key)) - {'account_id', 'region'}
@@ -123,10 +154,20 @@ class AccessKey:
     secret: str
     account_id: str
     security_token: str = ''
+    expires: float | None = None  # epoch seconds; STS credentials issued by AssumeRole stop working then
 
     def __repr__(self) -> str:
         # Never let a secret reach a log or a test failure message.
         return f'AccessKey(id={self.id!r}, account_id={self.account_id!r})'
+
+
+@dataclasses.dataclass(frozen=True)
+class Role:
+    """A RAM role that accounts may assume with STS AssumeRole."""
+
+    name: str
+    trusted_accounts: tuple  # account ids whose credentials may assume it
+    max_session_duration: int = 3600  # RAM's MaxSessionDuration: default 3600, at most 43200
 
 
 @dataclasses.dataclass
@@ -135,6 +176,7 @@ class Account:
     access_keys: list = dataclasses.field(default_factory=list)
     keys: dict = dataclasses.field(default_factory=dict)  # region -> [Key] in creation order
     created: int = 0  # keys ever created; feeds deterministic ids of keys added later
+    roles: dict = dataclasses.field(default_factory=dict)  # name -> Role
 
 
 def make_key(account_id: str, region: str, index: int, spec: dict) -> Key:
@@ -143,6 +185,8 @@ def make_key(account_id: str, region: str, index: int, spec: dict) -> Key:
     if unknown:
         raise ValueError(f'unknown key field(s) in seed: {", ".join(sorted(unknown))}')
     fields = dict(spec)
+    fields['aliases'] = tuple(fields.get('aliases') or ())
+    fields['tags'] = {str(k): str(v) for k, v in (fields.get('tags') or {}).items()}
     digest = uuid.uuid5(KEY_ID_NAMESPACE, f'{account_id}/{region}/{index}')
     if not fields.get('key_id'):
         if fields.get('dkms_instance_id'):
@@ -161,7 +205,7 @@ def make_key(account_id: str, region: str, index: int, spec: dict) -> Key:
         key.origin = 'EXTERNAL'
     if not key.primary_key_version and key.key_state != 'PendingImport':
         key.primary_key_version = str(uuid.uuid5(KEY_ID_NAMESPACE, f'{key.key_id}/v1'))
-    if key.automatic_rotation == 'Enabled':
+    if key.automatic_rotation in ('Enabled', 'Suspended'):
         key.rotation_interval = key.rotation_interval or '31536000s'
         key.last_rotation_date = key.last_rotation_date or key.creation_date
         key.next_rotation_date = key.next_rotation_date or _plus_year(key.last_rotation_date)
@@ -206,8 +250,13 @@ def parse_int(params: dict, name: str, default: int, low: int, high: int | None)
     return value
 
 
-def parse_filters(raw: str | None) -> dict:
-    """Filters JSON -> {attribute: set of allowed values}; repeated keys union their values."""
+def parse_filters(raw: str | None, ignored: dict | None = None) -> dict:
+    """Filters JSON -> {attribute: set of allowed values}; repeated keys union their values.
+
+    ignored ({filter key: [values]}) emulates a region that does not support some values: ListKeysRequest says
+    SM specs and HSM "are ignored" where unsupported. Those values are dropped from each pair, and a pair left
+    with no value constrains nothing, like an empty Values list.
+    """
     if raw is None or not raw.strip():
         return {}
     try:
@@ -229,6 +278,7 @@ def parse_filters(raw: str | None) -> dict:
             raise invalid_parameter('Filters', 'Values must be a list of strings')
         if len(values) > MAX_FILTER_VALUES:
             raise invalid_parameter('Filters', f'at most {MAX_FILTER_VALUES} values per pair')
+        values = [v for v in values if v not in (ignored or {}).get(name, ())]
         if values:  # an empty list constrains nothing
             allowed.setdefault(FILTER_KEYS[name], set()).update(values)
     return allowed
@@ -251,10 +301,10 @@ class Backend:
         with self.lock:
             return self.accounts.setdefault(account_id, Account(account_id))
 
-    def add_access_key(self, account_id: str, key_id: str, secret: str, security_token: str = '') -> AccessKey:
+    def add_access_key(self, account_id: str, key_id: str, secret: str, security_token: str = '', expires: float | None = None) -> AccessKey:
         with self.lock:
             account = self.add_account(account_id)
-            access_key = AccessKey(str(key_id), str(secret), account.account_id, str(security_token or ''))
+            access_key = AccessKey(str(key_id), str(secret), account.account_id, str(security_token or ''), expires)
             self.access_keys[access_key.id] = access_key
             account.access_keys.append(access_key)
             return access_key
@@ -277,6 +327,49 @@ class Backend:
                 added.append(key)
             return added
 
+    def add_role(self, account_id: str, name: str, trusted_accounts=None, max_session_duration: int = 3600) -> Role:
+        """trusted_accounts defaults to the role's own account, as the RAM console proposes."""
+        trusted = tuple(str(a) for a in (trusted_accounts if trusted_accounts is not None else [account_id]))
+        if not 3600 <= int(max_session_duration) <= 43200:  # RAM CreateRole: MaxSessionDuration 3600..43200
+            raise ValueError(f'max_session_duration of role {name} must be 3600..43200')
+        with self.lock:
+            role = Role(str(name), trusted, int(max_session_duration))
+            self.add_account(account_id).roles[role.name] = role
+            return role
+
+    def update_key(self, account_id: str, region: str, key_id: str, **changes) -> Key:
+        """Replace a key by a copy with changed attributes (snake_case), e.g. key_state='Disabled'."""
+        unknown = set(changes) - KEY_FIELDS - {'key_id'}
+        if unknown or 'key_id' in changes:
+            raise ValueError(f'cannot change key field(s): {", ".join(sorted(unknown | ({"key_id"} & set(changes))))}')
+        with self.lock:
+            keys = self.accounts[account_id].keys.get(region, [])
+            for index, key in enumerate(keys):
+                if key.key_id == key_id:
+                    keys[index] = dataclasses.replace(key, **changes)
+                    return keys[index]
+        raise KeyError(f'no key {key_id} in {account_id}/{region}')
+
+    def snapshot(self) -> dict:
+        """The whole state, cheap to take: keys are values, so lists are copied and keys shared."""
+        with self.lock:
+            return {'regions': list(self.regions), 'access_keys': dict(self.access_keys),
+                    'accounts': {a.account_id: (list(a.access_keys), {r: list(k) for r, k in a.keys.items()}, a.created, dict(a.roles))
+                                 for a in self.accounts.values()}}
+
+    def restore(self, state: dict) -> None:
+        with self.lock:
+            self.regions[:] = state['regions']
+            self.access_keys = dict(state['access_keys'])
+            for account_id in list(self.accounts):
+                if account_id not in state['accounts']:
+                    del self.accounts[account_id]
+            for account_id, (access_keys, keys, created, roles) in state['accounts'].items():
+                account = self.accounts.setdefault(account_id, Account(account_id))
+                account.access_keys = list(access_keys)
+                account.keys = {r: list(k) for r, k in keys.items()}
+                account.created, account.roles = created, dict(roles)
+
     def delete_keys(self, account_id: str, region: str, count: int) -> list[Key]:
         """Remove the oldest keys: the ones a paginating client has most likely already seen."""
         with self.lock:
@@ -296,15 +389,15 @@ class Backend:
         return next(iter(self.accounts.values()))
 
     # --- API -------------------------------------------------------------------------------
-    def list_keys(self, account_id: str, region: str, params: dict) -> dict:
+    def list_keys(self, account_id: str, region: str, params: dict, ignored: dict | None = None) -> dict:
         page_number = parse_int(params, 'PageNumber', 1, 1, None)
         page_size = parse_int(params, 'PageSize', 10, 1, 100)
-        allowed = parse_filters(params.get('Filters'))
+        allowed = parse_filters(params.get('Filters'), ignored)
         start = (page_number - 1) * page_size
         with self.lock:
             keys = self.accounts[account_id].keys.get(region, [])
             if allowed:
-                keys = [k for k in keys if all(getattr(k, attr) in values for attr, values in allowed.items())]
+                keys = [k for k in keys if all(k.filter_values(attr) & values for attr, values in allowed.items())]
             page, total = keys[start:start + page_size], len(keys)  # a slice is a copy: safe outside the lock
         return {
             'Keys': {'Key': [k.list_entry() for k in page]},
@@ -328,8 +421,11 @@ class Backend:
 
     ACTIONS = {'ListKeys': list_keys, 'DescribeKey': describe_key, 'DescribeRegions': describe_regions}
 
-    def call(self, action: str, account_id: str, region: str, params: dict) -> dict:
+    def call(self, action: str, account_id: str, region: str, params: dict, ignored: dict | None = None) -> dict:
+        """ignored: the region's unsupported ListKeys filter values (see parse_filters)."""
         handler = self.ACTIONS.get(action)
         if handler is None:
             raise ApiError(404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.')
+        if action == 'ListKeys':
+            return handler(self, account_id, region, params, ignored)
         return handler(self, account_id, region, params)

@@ -6,6 +6,8 @@ import random
 import threading
 import time
 
+from .backend import FILTER_KEYS
+
 RATES = ('error_rate_503', 'error_rate_500', 'drop_rate', 'malformed_rate')
 
 
@@ -21,7 +23,13 @@ class FaultSettings:
     malformed_rate: float = 0
     deny_regions: list = dataclasses.field(default_factory=list)
     flat_keys: bool = False
-    mutate_after_page: dict | None = None  # {"page": k, "add": n, "delete": m, "region": r}
+    # {"page": k, "add": n, "delete": m, "region": r, "times": t}: after serving page k of a ListKeys, delete the m
+    # oldest keys and add n new ones; add == delete changes the keys but not TotalCount. Fires on t listing passes
+    # (default 1; 0 = every pass), then the setting clears itself.
+    mutate_after_page: dict | None = None
+    # {region: {filter key: [values]}}: ListKeys there ignores these filter values, as a region without SM or HSM
+    # support does (ListKeysRequest docs): a pair left without values constrains nothing. Default: none.
+    ignore_filter_values: dict = dataclasses.field(default_factory=dict)
     random_seed: int = 0
 
 
@@ -82,13 +90,21 @@ def _check(name: str, value):
         value = value.strip().lower() in ('1', 'true', 'yes', 'on') if isinstance(value, str) else bool(value)
     elif name == 'mutate_after_page':
         if value:
-            unknown = set(value) - {'page', 'add', 'delete', 'region'}
+            unknown = set(value) - {'page', 'add', 'delete', 'region', 'times'}
             if unknown or 'page' not in value:
-                raise ValueError('mutate_after_page takes page (required), add, delete, region')
+                raise ValueError('mutate_after_page takes page (required), add, delete, region, times')
             value = {'page': int(value['page']), 'add': int(value.get('add', 0)), 'delete': int(value.get('delete', 0)),
-                     'region': value.get('region')}
+                     'region': value.get('region'), 'times': int(value.get('times', 1))}
+            if value['times'] < 0:
+                raise ValueError('mutate_after_page times must be >= 0 (0 = every listing pass)')
         else:
             value = None
+    elif name == 'ignore_filter_values':
+        value = {str(region): {key: list(values) for key, values in (pairs or {}).items()} for region, pairs in (value or {}).items()}
+        for pairs in value.values():
+            for key, values in pairs.items():
+                if key not in FILTER_KEYS or not all(isinstance(v, str) for v in values):
+                    raise ValueError(f'ignore_filter_values: {key!r} must be a ListKeys filter key with a list of strings')
     elif name == 'random_seed':
         value = int(value or 0)
     else:
@@ -105,6 +121,8 @@ class Faults:
         self.rng = random.Random(0)
         self.buckets: dict[tuple, TokenBucket] = {}
         self.update(**settings)
+        self.initial = self.settings  # what reset() returns to
+
 
     def update(self, **settings) -> dict:
         with self.lock:
@@ -117,7 +135,9 @@ class Faults:
             return self.as_dict()
 
     def reset(self) -> None:
+        """Back to the settings given at construction, random generator reseeded, buckets full."""
         with self.lock:
+            self.settings = self.initial
             self.rng.seed(self.settings.random_seed)
             self.buckets.clear()
 
@@ -147,10 +167,12 @@ class Faults:
             return bucket.take()
 
     def take_mutation(self, page_number: int) -> dict | None:
-        """The pending mutation if this page triggers it; it fires once."""
+        """The pending mutation if this page triggers it; it fires `times` times (0 = always), then clears."""
         with self.lock:
             mutation = self.settings.mutate_after_page
             if mutation and mutation['page'] == page_number:
-                self.settings.mutate_after_page = None
+                if mutation['times'] > 0:  # replace, never edit: self.initial may be the same object
+                    remaining = dict(mutation, times=mutation['times'] - 1) if mutation['times'] > 1 else None
+                    self.settings = dataclasses.replace(self.settings, mutate_after_page=remaining)
                 return mutation
             return None

@@ -1,4 +1,23 @@
-"""Filling a Backend: seed files (YAML/JSON), the built-in demo account and a deterministic generator."""
+"""Filling a Backend: seed files (YAML/JSON), the built-in demo account and a deterministic generator.
+
+Seed format (every part optional):
+
+    regions: [cn-hangzhou, ...]                 # DescribeRegions' answer; default DEFAULT_REGIONS
+    resource_directory:                         # accounts of a Resource Directory
+      management_account: "1234567890123456"
+      members: ["9876543210987654"]             # default: every other seeded account
+    accounts:
+      - account_id: "1234567890123456"          # 16 digits
+        access_keys: [{id, secret, security_token?}]
+        roles:                                  # RAM roles for STS AssumeRole
+          - {name: kms-audit, trusted_accounts: ["..."], max_session_duration: 3600}  # trusted default: own account
+        regions:
+          cn-hangzhou:
+            keys: [{description, key_spec, ..., aliases: [alias/x], tags: {k: v}}]  # snake_case Key fields
+
+Every Resource Directory member gets the role ResourceDirectoryAccountAccessRole trusted by the management account
+(unless the seed defines it), as the real Resource Directory creates it in each member.
+"""
 from __future__ import annotations
 
 import datetime
@@ -13,6 +32,7 @@ from .backend import DEFAULT_REGIONS, Backend, region_abbr
 DEMO_ACCOUNT_ID = '1234567890123456'
 DEMO_ACCESS_KEY_ID = 'LTAI5tKmsEmulatorDemo01'
 DEMO_ACCESS_KEY_SECRET = 'kms-emulator-demo-secret'
+RD_ROLE = 'ResourceDirectoryAccountAccessRole'
 
 # Regions that host SCA-certified HSMs: the only ones where SM specs exist.
 SM_REGIONS = frozenset({'cn-hangzhou', 'cn-shanghai', 'cn-beijing', 'cn-shenzhen'})
@@ -41,8 +61,20 @@ def load_seed(backend: Backend, seed) -> None:
         backend.add_account(account_id)
         for access_key in account.get('access_keys') or ():
             backend.add_access_key(account_id, access_key['id'], access_key['secret'], access_key.get('security_token', ''))
+        for role in account.get('roles') or ():
+            unknown = set(role) - {'name', 'trusted_accounts', 'max_session_duration'}
+            if unknown:
+                raise ValueError(f'unknown role field(s) in seed: {", ".join(sorted(unknown))}')
+            backend.add_role(account_id, role['name'], role.get('trusted_accounts'), role.get('max_session_duration', 3600))
         for region, content in (account.get('regions') or {}).items():
             backend.add_keys(account_id, region, (content or {}).get('keys') or ())
+    directory = data.get('resource_directory')
+    if directory:
+        management = str(directory['management_account'])
+        members = directory.get('members')
+        for account_id in (map(str, members) if members is not None else list(backend.accounts)):
+            if account_id != management and RD_ROLE not in backend.add_account(account_id).roles:
+                backend.add_role(account_id, RD_ROLE, [management])
 
 
 def build_backend(seed=None, generate: str | None = None, random_seed: int = 0, access_keys=()) -> Backend:

@@ -13,6 +13,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from . import sts
 from .backend import API_VERSION, ApiError
 from .faults import Faults
 from .seeding import build_backend, generate_keys
@@ -20,6 +21,10 @@ from .signing import Authenticator, WireRequest
 
 CONTROL_PREFIX = '/_emulator/'
 HOST_RE = re.compile(r'^kms(?:-vpc)?\.(?P<region>[a-z0-9-]+)\.aliyuncs\.com(?::\d+)?$', re.IGNORECASE)
+# STS endpoints (alibabacloud-sts20150401's endpoint map, alibabacloud-credentials' RamRoleArn provider):
+# sts.aliyuncs.com, sts.<region>.aliyuncs.com and sts-vpc.<region>.aliyuncs.com.
+STS_HOST_RE = re.compile(r'^sts(?:\.(?P<region>[a-z0-9-]+)|-vpc\.(?P<vpc_region>[a-z0-9-]+))?\.aliyuncs\.com(?::\d+)?$', re.IGNORECASE)
+STS_GLOBAL = 'global'  # the region recorded for sts.aliyuncs.com
 JSON_TYPE = 'application/json;charset=utf-8'
 HTML_PAGE = b'<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>Tengine</body></html>'
 MAX_RECORDED_REQUESTS = 100000
@@ -30,7 +35,13 @@ def new_request_id() -> str:
 
 
 class Stats:
-    """Request counts for tests; never holds signatures, secrets or tokens."""
+    """Request counts for tests; never holds signatures, secrets or tokens.
+
+    Each entry of `requests`: service ('kms' or 'sts'), action, region, status (int, or 'dropped'), page_number,
+    page_size, filters (as sent), request_id, sig_version, retry_after_ms (the x-acs-retry-after sent, or None),
+    started/finished (time.monotonic() of this process when the request arrived / its reply was ready) and
+    started_wall/finished_wall (the same moments as time.time()).
+    """
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -134,9 +145,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- the KMS API -----------------------------------------------------------------------
     def api(self, target, body: bytes):
-        emulator, started, request_id = self.emulator, time.monotonic(), new_request_id()
+        emulator, started, started_wall, request_id = self.emulator, time.monotonic(), time.time(), new_request_id()
         host = self.headers.get('Host', '')
-        region = emulator.route(host)
         headers = {}
         for name, value in self.headers.items():
             headers.setdefault(name.lower(), []).append(value)
@@ -146,8 +156,10 @@ class Handler(BaseHTTPRequestHandler):
         wire = WireRequest(self.command, target.path or '/', parse_qsl(target.query, keep_blank_values=True), headers, body, form)
         params = dict(wire.query + form)
         action = params.get('Action') or wire.header('x-acs-action') or ''
-        entry = {'action': action, 'region': region, 'status': None, 'page_number': params.get('PageNumber'),
-                 'page_size': params.get('PageSize'), 'filters': params.get('Filters'), 'request_id': request_id, 'sig_version': None}
+        service, region = emulator.route(host, params.get('Version') or wire.header('x-acs-version'))
+        entry = {'service': service, 'action': action, 'region': region, 'status': None, 'page_number': params.get('PageNumber'),
+                 'page_size': params.get('PageSize'), 'filters': params.get('Filters'), 'request_id': request_id, 'sig_version': None,
+                 'retry_after_ms': None, 'started': started, 'started_wall': started_wall}
         decision = emulator.faults.decide()
         emulator.counts.enter()
         try:
@@ -156,46 +168,55 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             emulator.counts.leave()
         if decision.drop:
-            entry['status'] = 'dropped'
+            entry.update(status='dropped', finished=time.monotonic(), finished_wall=time.time())
             emulator.counts.record(entry)
             self.drop()
         else:
-            status, payload, content_type, extra = self.answer(wire, params, action, region, request_id, decision, entry)
-            entry['status'] = status
+            status, payload, content_type, extra = self.answer(wire, params, service, action, region, request_id, decision, entry)
+            retry_after = extra.get('x-acs-retry-after')
+            entry.update(status=status, retry_after_ms=int(retry_after) if retry_after else None, finished=time.monotonic(), finished_wall=time.time())
             emulator.counts.record(entry)  # before replying, so a client that got its answer sees it counted
             self.reply(status, payload, content_type, {'x-acs-request-id': request_id, **extra})
+        # Never more than this: no query string, body, header or credential (STS replies hold fresh ones).
         emulator.access_log(f'{self.client_address[0]} "{self.command} {host}" region={region} action={action or "-"} '
                             f'status={entry["status"]} request_id={request_id} {1000 * (time.monotonic() - started):.1f}ms')
 
-    def answer(self, wire, params, action, region, request_id, decision, entry):
+    def answer(self, wire, params, service, action, region, request_id, decision, entry):
         """Returns (status, payload, content type, extra headers) for one API request."""
         emulator, settings = self.emulator, self.emulator.faults.settings
         try:
             access_key, entry['sig_version'] = emulator.auth.authenticate(wire)
             version = params.get('Version') or wire.header('x-acs-version')
-            if action not in emulator.backend.ACTIONS:
+            actions, api_version = (STS_ACTIONS, sts.API_VERSION) if service == 'sts' else (emulator.backend.ACTIONS, API_VERSION)
+            if action not in actions:
                 raise ApiError(404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.')
-            if version != API_VERSION:
+            if version != api_version:
                 raise ApiError(400, 'InvalidVersion', 'Specified parameter Version is not valid.')
-            if region in settings.deny_regions:
+            if service == 'kms' and region in settings.deny_regions:
                 raise ApiError(403, 'Forbidden.NoPermission', 'This operation is forbidden by permission system.')
-            if not emulator.faults.allow(access_key.account_id, region):
+            if service == 'kms' and not emulator.faults.allow(access_key.account_id, region):  # STS documents no code for it
                 extra = {'x-acs-retry-after': str(settings.retry_after_ms)} if settings.retry_after_ms else {}
                 raise ApiError(429, 'Rejected.Throttling', 'Request was denied due to request throttling.', extra)
             if decision.error_503:
                 raise ApiError(503, 'ServiceUnavailableTemporary', 'The request has failed due to a temporary failure of the server.')
             if decision.error_500:
+                if service == 'sts':  # the AssumeRole reference's 500
+                    raise ApiError(500, 'InternalError', 'STS Server Internal Error happened.')
                 raise ApiError(500, 'InternalFailure', 'The request processing has failed due to some unknown error.')
-            result = emulator.backend.call(action, access_key.account_id, region, params)
+            if service == 'sts':
+                result = sts.assume_role(emulator.backend, access_key.account_id, params, emulator.auth.clock())
+            else:
+                result = emulator.backend.call(action, access_key.account_id, region, params, settings.ignore_filter_values.get(region))
         except ApiError as error:
             return error.status, json.dumps({
                 'Code': error.code, 'Message': error.message, 'RequestId': request_id, 'HostId': self.headers.get('Host', ''),
-                'Recommend': f'https://api.aliyun.com/troubleshoot?q={error.code}&product=Kms&requestId={request_id}',
+                'Recommend': f'https://api.aliyun.com/troubleshoot?q={error.code}&product={"Sts" if service == "sts" else "Kms"}&requestId={request_id}',
             }).encode('utf-8'), JSON_TYPE, error.headers
         if action == 'ListKeys':
             if settings.flat_keys:
                 result['Keys'] = result['Keys']['Key']
             emulator.mutate_after(result['PageNumber'], access_key.account_id, region)
+        emulator.run_hooks(action, entry)
         result['RequestId'] = request_id
         payload = json.dumps(result).encode('utf-8')
         if decision.malformed:
@@ -217,11 +238,17 @@ class Handler(BaseHTTPRequestHandler):
             if name == 'keys' and self.command == 'POST':
                 added = emulator.add_keys(data['region'], data.get('keys') or [], data.get('account_id'))
                 return self.reply_json(200, {'added': [k.list_entry() for k in added]})
+            if name == 'keys/update' and self.command == 'POST':  # {"region", "key_id", "account_id"?, "set": {field: value}}
+                key = emulator.update_key(data['region'], data['key_id'], data.get('account_id'), **(data.get('set') or {}))
+                return self.reply_json(200, {'updated': key.list_entry()})
             if name == 'health':
                 return self.reply_json(200, {'ok': True, 'default_region': emulator.default_region})
             return self.reply_json(404, {'error': f'no control endpoint {self.command} {CONTROL_PREFIX}{name}'})
         except (ValueError, TypeError, KeyError) as error:
             return self.reply_json(400, {'error': f'{type(error).__name__}: {error}'})
+
+
+STS_ACTIONS = ('AssumeRole',)
 
 
 class Server(ThreadingHTTPServer):
@@ -253,6 +280,9 @@ class Emulator:
         self.httpd = Server((host, port), Handler)
         self.httpd.emulator = self
         self.thread = None
+        self.hooks_lock = threading.Lock()
+        self.hooks = []  # [action, successful requests still to wait for, times left (0 = always), callback]
+        self.seeded = self.backend.snapshot()  # reset() returns to it
 
     def stats(self) -> dict:
         return self.counts.snapshot()
@@ -270,9 +300,16 @@ class Emulator:
         first = self.backend.default_account.access_keys[0]
         return first.id, first.secret
 
-    def route(self, host: str) -> str:
+    def route(self, host: str, version: str | None = None) -> tuple:
+        """(service, region) from the Host header; another host (a direct endpoint) is KMS in the default region,
+        or STS when the request names STS's API version."""
         match = HOST_RE.match(host.strip())
-        return match['region'].lower() if match else self.default_region
+        if match:
+            return 'kms', match['region'].lower()
+        match = STS_HOST_RE.match(host.strip())
+        if match:
+            return 'sts', (match['region'] or match['vpc_region'] or STS_GLOBAL).lower()
+        return ('sts', STS_GLOBAL) if version == sts.API_VERSION else ('kms', self.default_region)
 
     def start(self) -> Emulator:
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={'poll_interval': 0.1}, name='kms-emulator', daemon=True)
@@ -300,6 +337,11 @@ class Emulator:
         self.stop()
 
     def reset(self) -> None:
+        """Between tests: the seeded state (keys, accounts, roles; STS credentials issued since are gone), the
+        fault settings given at construction, no hooks, empty stats, no remembered nonces."""
+        self.backend.restore(self.seeded)
+        with self.hooks_lock:
+            self.hooks.clear()
         self.counts.reset()
         self.auth.reset()
         self.faults.reset()
@@ -309,6 +351,35 @@ class Emulator:
 
     def add_keys(self, region: str, keys, account_id: str | None = None):
         return self.backend.add_keys(account_id or self.backend.default_account.account_id, region, keys)
+
+    def update_key(self, region: str, key_id: str, account_id: str | None = None, **changes):
+        """Change a key's attributes at runtime (snake_case fields, e.g. key_state='Disabled'); returns the new Key."""
+        return self.backend.update_key(account_id or self.backend.default_account.account_id, region, key_id, **changes)
+
+    def on_request(self, callback, after: int = 1, action: str = 'ListKeys', times: int = 1) -> None:
+        """Run callback(emulator, entry) once the `after`-th successful `action` request from now has its answer and
+        before the reply is sent (so the client's next request sees the change); then after each following one,
+        `times` times in all (0 = every one). entry is that request's stats entry."""
+        if after < 1 or times < 0:
+            raise ValueError('after must be >= 1 and times >= 0')
+        with self.hooks_lock:
+            self.hooks.append([action, after, times, callback])
+
+    def run_hooks(self, action: str, entry: dict) -> None:
+        due = []
+        with self.hooks_lock:
+            for hook in list(self.hooks):
+                if hook[0] != action:
+                    continue
+                hook[1] -= 1
+                if hook[1] <= 0:
+                    due.append(hook[3])
+                    hook[1] = 1  # from now on, every request of the action
+                    hook[2] -= 1
+                    if hook[2] == 0:
+                        self.hooks.remove(hook)
+        for callback in due:  # outside the lock: a callback may add hooks or change keys
+            callback(self, entry)
 
     def mutate_after(self, page_number: int, account_id: str, region: str) -> None:
         mutation = self.faults.take_mutation(page_number)

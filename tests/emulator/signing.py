@@ -113,15 +113,22 @@ def credentials(request: WireRequest) -> Credentials:
     raise ApiError(400, 'MissingSignature', 'The input parameter "Signature" that is mandatory for processing this request is not supplied.')
 
 
+TIMESTAMP_RE = re.compile(r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$')
+
+
 def parse_timestamp(value: str | None) -> float:
+    """Timestamp (V1) or x-acs-date (V3): UTC ISO 8601 'YYYY-MM-DDThh:mm:ssZ', as the SDK's Utils.get_timestamp sends it.
+
+    Anything else is IllegalTimestamp (400), the common POP error code the KMS error samples show.
+    """
     if not value:
         raise ApiError(400, 'MissingTimestamp', 'The input parameter Timestamp (or header x-acs-date) is not supplied.')
     try:
-        moment = datetime.datetime.fromisoformat(value)
+        if not TIMESTAMP_RE.match(value):
+            raise ValueError(value)
+        moment = datetime.datetime.strptime(value, '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc)
     except ValueError:
-        raise ApiError(400, 'InvalidTimeStamp.Format', 'The specified timestamp is not in ISO8601 UTC format.') from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
+        raise ApiError(400, 'IllegalTimestamp', 'The input parameter "Timestamp" that is mandatory for processing this request is not supplied.') from None
     return moment.timestamp()
 
 
@@ -150,6 +157,8 @@ class Authenticator:
             raise ApiError(400, 'InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.')
         self._use_nonce(access_key.id, claims.nonce, now)
         self._check_token(access_key, claims.security_token)
+        if access_key.expires is not None and now >= access_key.expires:
+            raise ApiError(400, 'InvalidSecurityToken.Expired', 'Specified SecurityToken is expired.')
         return access_key, claims.version
 
     def _use_nonce(self, access_key_id: str, nonce: str | None, now: float) -> None:

@@ -332,9 +332,11 @@ def test_describe_key_by_id_and_arn(demo):
     assert meta['Arn'] == first['KeyArn'] and meta['Description'] == 'orders-db TDE'
     assert (meta['AutomaticRotation'], meta['RotationInterval'], meta['DeletionProtection']) == ('Enabled', '31536000s', 'Enabled')
     raw = call(kms, 'DescribeKey', KeyId=first['KeyArn'])['KeyMetadata']
-    assert raw['CreatorType'] == 'User' and raw['Creator'] == DEMO_ACCOUNT_ID and raw['Origin'] == 'Aliyun_KMS'
-    assert {'CreationDate', 'KeyState', 'KeySpec', 'KeyUsage', 'ProtectionLevel', 'DeleteDate', 'MaterialExpireTime', 'LastRotationDate',
-            'NextRotationDate', 'PrimaryKeyVersion', 'DeletionProtectionDescription', 'DKMSInstanceId'} <= set(raw)
+    assert raw['Creator'] == DEMO_ACCOUNT_ID and raw['Origin'] == 'Aliyun_KMS'
+    assert 'CreatorType' not in raw  # DescribeKeyResponseBodyKeyMetadata has no such field
+    assert {'CreationDate', 'KeyState', 'KeySpec', 'KeyUsage', 'ProtectionLevel', 'LastRotationDate', 'NextRotationDate', 'RotationInterval',
+            'PrimaryKeyVersion', 'DeletionProtectionDescription'} <= set(raw)
+    assert not {'DeleteDate', 'MaterialExpireTime', 'DKMSInstanceId'} & set(raw)  # an Enabled, KMS-made key outside an instance
 
 
 def test_describe_key_states(demo):
@@ -344,6 +346,7 @@ def test_describe_key_states(demo):
         meta = call(kms, 'DescribeKey', KeyId=key_id)['KeyMetadata']
         states.setdefault(meta['KeyState'], []).append(meta)
     assert all(m['DeleteDate'] for m in states['PendingDeletion'])
+    assert not any('DeleteDate' in m for state, metas in states.items() if state != 'PendingDeletion' for m in metas)
     assert [m['Origin'] for m in states['PendingImport']] == ['EXTERNAL']
 
 
