@@ -360,7 +360,8 @@ class Backend:
     def restore(self, state: dict) -> None:
         with self.lock:
             self.regions[:] = state['regions']
-            self.access_keys = dict(state['access_keys'])
+            self.access_keys.clear()  # in place: the Authenticator holds self.access_keys.get
+            self.access_keys.update(state['access_keys'])
             for account_id in list(self.accounts):
                 if account_id not in state['accounts']:
                     del self.accounts[account_id]

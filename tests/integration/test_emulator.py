@@ -55,6 +55,13 @@ def gen_fixture():
         yield emu
 
 
+@pytest.fixture(name='fresh_demo')
+def fresh_demo_fixture():
+    """A private demo world, for tests that change it."""
+    with Emulator(seed=DEMO_SEED) as emu:
+        yield emu
+
+
 @pytest.fixture(name='fresh')
 def fresh_fixture():
     """A private emulator for tests that change faults or state."""
@@ -577,3 +584,283 @@ def test_cli_serves_until_sigterm():
     assert process.returncode == 0 and out == ''
     assert '127.0.0.1 "POST kms.cn-beijing.aliyuncs.com" region=cn-beijing action=ListKeys status=200' in err
     assert 'extra-secret' not in err and port
+
+
+# --- DescribeKey presence rules, ListKeys filter keys, timestamps ----------------------------
+
+def test_describe_key_optional_fields_are_absent_not_empty(fresh):
+    """DescribeKeyResponseBodyKeyMetadata: RotationInterval/NextRotationDate only for Enabled or Suspended rotation,
+    DeleteDate only for PendingDeletion; MaterialExpireTime, DKMSInstanceId, DeletionProtectionDescription when they apply."""
+    fresh.add_keys('cn-shanghai', [{'automatic_rotation': 'Suspended', 'rotation_interval': '604800s'},
+                                   {'key_state': 'PendingImport', 'origin': 'EXTERNAL'},
+                                   {'key_state': 'Enabled', 'origin': 'EXTERNAL', 'material_expire_time': '2027-01-01T00:00:00Z'}])
+    metas = [call(client(fresh, region=region), 'DescribeKey', KeyId=key_id)['KeyMetadata']
+             for region in ('cn-hangzhou', 'cn-shanghai') for key_id in all_ids(client(fresh, region=region))]
+    for meta in metas:
+        assert '' not in [v for k, v in meta.items() if k != 'Description'] and 'CreatorType' not in meta
+        rotating = meta['AutomaticRotation'] in ('Enabled', 'Suspended')
+        assert ('RotationInterval' in meta) == rotating and ('NextRotationDate' in meta) == rotating
+        assert ('DeleteDate' in meta) == (meta['KeyState'] == 'PendingDeletion')
+        assert 'MaterialExpireTime' not in meta or meta['Origin'] == 'EXTERNAL'
+        assert 'DeletionProtectionDescription' not in meta or meta['DeletionProtection'] == 'Enabled'
+        assert ('DKMSInstanceId' in meta) == meta['KeyId'].startswith('key-')
+    suspended, pending_import, expiring = metas[-3:]
+    assert (suspended['AutomaticRotation'], suspended['RotationInterval']) == ('Suspended', '604800s') and suspended['NextRotationDate']
+    assert not {'PrimaryKeyVersion', 'LastRotationDate', 'MaterialExpireTime'} & set(pending_import)  # no material yet
+    assert expiring['MaterialExpireTime'] == '2027-01-01T00:00:00Z'
+    assert {m['AutomaticRotation'] for m in metas} >= {'Enabled', 'Disabled', 'Suspended'}
+
+
+def list_ids(kms, *pairs):
+    return all_ids(kms, Filters=json.dumps([{'Key': key, 'Values': values} for key, values in pairs]))
+
+
+def test_list_keys_documented_filter_keys(demo):
+    """ListKeysRequest.filters documents keyId, AliasName, Creator, TagKey and TagValue besides the attribute keys."""
+    kms, keys = client(demo), demo.backend.default_account.keys['cn-hangzhou']
+    orders, payments, archive = keys[0].key_id, keys[1].key_id, keys[4].key_id  # tagged in demo.yml
+    assert list_ids(kms, ('keyId', [payments, orders, 'nope'])) == [orders, payments]
+    assert list_ids(kms, ('AliasName', ['alias/payments-signing'])) == [payments]
+    assert list_ids(kms, ('AliasName', ['alias/orders-db', 'alias/payments-signing'])) == [orders, payments]
+    assert list_ids(kms, ('TagKey', ['team'])) == [orders, payments]
+    assert list_ids(kms, ('TagKey', ['env'])) == [orders, payments, archive]
+    assert list_ids(kms, ('TagValue', ['staging', 'payments'])) == [payments, archive]
+    assert list_ids(kms, ('TagKey', ['env']), ('TagValue', ['prod'])) == [orders, payments]  # AND across keys
+    assert list_ids(kms, ('Creator', ['Rds', 'Oss'])) == [k.key_id for k in keys if k.creator_type == 'Service']
+    assert list_ids(kms, ('Creator', [DEMO_ACCOUNT_ID]), ('KeyState', ['Disabled'])) == [k.key_id for k in keys if k.key_state == 'Disabled']
+    for wrong in ('KeyID', 'keyid', 'Tag', 'Alias'):  # casing as documented; anything else stays unknown
+        assert error_of(call, kms, 'ListKeys', Filters=json.dumps([{'Key': wrong, 'Values': ['x']}])).code == 'InvalidParameter'
+
+
+@pytest.mark.parametrize('v1', [False, True], ids=['v3', 'v1'])
+@pytest.mark.parametrize('stamp', ['{now}+08:00', '{now}', '{now}.000Z', '{date} {time}Z', 'yesterday', '{now}z'])
+def test_illegal_timestamp(demo, monkeypatch, v1, stamp):
+    now = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())
+    value = stamp.format(now=now, date=now[:10], time=now[11:])
+    monkeypatch.setattr(Utils, 'get_timestamp', staticmethod(lambda: value))
+    error = error_of(client(demo, v1=v1).describe_regions)
+    assert (error.status_code, error.code) == (400, 'IllegalTimestamp')
+
+
+# --- STS AssumeRole --------------------------------------------------------------------------
+
+AUDIT_ROLE = 'acs:ram::9876543210987654:role/kms-audit'
+
+
+def sts_client(emu, key=None, v1=False, endpoint='sts.aliyuncs.com'):
+    from alibabacloud_sts20150401.client import Client as StsClient  # pylint: disable=import-outside-toplevel
+    key_id, secret = key or emu.access_key
+    return StsClient(Config(access_key_id=key_id, access_key_secret=secret, protocol='http', http_proxy=emu.url, endpoint=endpoint,
+                            signature_algorithm='v2' if v1 else None))
+
+
+def assume(emu, role_arn=AUDIT_ROLE, session='ansible-test', key=None, v1=False, endpoint='sts.aliyuncs.com', **extra):
+    from alibabacloud_sts20150401 import models as sts_models  # pylint: disable=import-outside-toplevel
+    request = sts_models.AssumeRoleRequest(role_arn=role_arn, role_session_name=session, **extra)
+    return sts_client(emu, key, v1, endpoint).assume_role(request).body
+
+
+@pytest.mark.parametrize('v1', [False, True], ids=['v3', 'v1'])
+@pytest.mark.parametrize('endpoint', ['sts.aliyuncs.com', 'sts-vpc.cn-shanghai.aliyuncs.com', 'sts.cn-hangzhou.aliyuncs.com'])
+def test_assume_role_issues_credentials_valid_only_with_their_token(fresh_demo, v1, endpoint):
+    started = time.time()
+    body = assume(fresh_demo, v1=v1, endpoint=endpoint, duration_seconds=1200)
+    creds = body.credentials
+    assert creds.access_key_id.startswith('STS.') and creds.security_token and creds.access_key_secret
+    expires = time.mktime(time.strptime(creds.expiration, '%Y-%m-%dT%H:%M:%SZ')) - time.timezone
+    assert started + 1200 - 2 <= expires <= time.time() + 1200 and re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ', creds.expiration)
+    assert body.assumed_role_user.arn == f'{AUDIT_ROLE}/ansible-test' and body.assumed_role_user.assumed_role_id.endswith(':ansible-test')
+    assert re.fullmatch(r'[0-9A-F-]{36}', body.request_id)
+    entry = fresh_demo.stats()['requests'][-1]
+    assert (entry['service'], entry['action'], entry['status'], entry['sig_version']) == ('sts', 'AssumeRole', 200, 'v1' if v1 else 'v3')
+    role_key = (creds.access_key_id, creds.access_key_secret)
+    listed = call(client(fresh_demo, region='cn-beijing', key=role_key, security_token=creds.security_token), 'ListKeys')
+    assert listed['TotalCount'] == 2 and ':9876543210987654:' in listed['Keys']['Key'][0]['KeyArn']  # the role's account
+    assert error_of(call, client(fresh_demo, key=role_key), 'ListKeys').code == 'InvalidSecurityToken.MissingParameter'
+    assert error_of(call, client(fresh_demo, key=role_key, security_token='CAIS-other'), 'ListKeys').code == 'InvalidSecurityToken.Mismatch'
+
+
+def test_expired_sts_credentials(fresh_demo):
+    creds = assume(fresh_demo, duration_seconds=900).credentials
+    fresh_demo.backend.access_keys[creds.access_key_id].expires = time.time() - 1  # as if 900 s had passed
+    error = error_of(call, client(fresh_demo, key=(creds.access_key_id, creds.access_key_secret), security_token=creds.security_token), 'ListKeys')
+    assert (error.status_code, error.code) == (400, 'InvalidSecurityToken.Expired')
+
+
+@pytest.mark.parametrize('change, status, code', [
+    ({'role_arn': 'acs:ram::98765432109876:role/kms-audit'}, 400, 'InvalidParameter.RoleArn'),
+    ({'role_arn': 'acs:ram::9876543210987654:user/kms-audit'}, 400, 'InvalidParameter.RoleArn'),
+    ({'role_arn': 'kms-audit'}, 400, 'InvalidParameter.RoleArn'),
+    ({'session': 'a'}, 400, 'InvalidParameter.RoleSessionName'),
+    ({'session': 'x' * 65}, 400, 'InvalidParameter.RoleSessionName'),
+    ({'session': 'has space'}, 400, 'InvalidParameter.RoleSessionName'),
+    ({'duration_seconds': 899}, 400, 'InvalidParameter.DurationSeconds'),
+    ({'duration_seconds': 3601}, 400, 'InvalidParameter.DurationSeconds'),  # above the role's MaxSessionDuration
+    ({'policy': 'not json'}, 400, 'InvalidParameter.PolicyGrammar'),
+    ({'policy': json.dumps({'Version': '1', 'Statement': [], 'Pad': 'x' * 2048})}, 400, 'InvalidParameter.PolicySize'),
+    ({'role_arn': 'acs:ram::9876543210987654:role/no-such-role'}, 404, 'EntityNotExist.Role'),
+    ({'role_arn': 'acs:ram::1111222233334444:role/kms-audit'}, 404, 'EntityNotExist.Role'),
+    ({'key': ('LTAI5tKmsEmulatorDemo02', 'kms-emulator-demo-secret-2')}, 403, 'NoPermission'),  # its own account is not trusted
+    ({'key': (DEMO_ACCESS_KEY_ID, 'wrong')}, 400, 'SignatureDoesNotMatch'),
+])
+def test_assume_role_errors(demo, change, status, code):
+    error = error_of(assume, demo, **change)
+    assert (error.status_code, error.code) == (status, code)
+
+
+def test_assume_role_optional_parameters_and_other_roles(demo):
+    policy = json.dumps({'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': ['kms:List*'], 'Resource': ['*']}]})
+    body = assume(demo, policy=policy, external_id='abc-123', source_identity='alice', duration_seconds=3600, session='a.b@c-d_e')
+    assert body.credentials.security_token and body.source_identity == 'alice'
+    rd_role = 'acs:ram::9876543210987654:role/ResourceDirectoryAccountAccessRole'  # the demo account manages the directory
+    assert assume(demo, role_arn=rd_role).assumed_role_user.arn.startswith(rd_role)
+    with Emulator(seed={'accounts': [{'account_id': '1111222233334444', 'access_keys': [{'id': 'LTAI5tOwn', 'secret': 's'}],
+                                      'roles': [{'name': 'own', 'max_session_duration': 7200}]}]}) as emu:
+        assert assume(emu, role_arn='acs:ram::1111222233334444:role/own', duration_seconds=7200).credentials.access_key_id
+
+
+def test_sts_routing_and_actions(demo):
+    for host, expected in (('sts.aliyuncs.com', ('sts', 'global')), ('sts-vpc.cn-shanghai.aliyuncs.com', ('sts', 'cn-shanghai')),
+                           ('STS.cn-hangzhou.aliyuncs.com:80', ('sts', 'cn-hangzhou')), ('kms-vpc.cn-beijing.aliyuncs.com', ('kms', 'cn-beijing')),
+                           ('127.0.0.1:1234', ('kms', 'cn-hangzhou')), ('sts.evil.example', ('kms', 'cn-hangzhou'))):
+        assert demo.route(host) == expected, host
+    assert demo.route('127.0.0.1:1234', '2015-04-01') == ('sts', 'global')  # an STS client pointed at the emulator itself
+    error = error_of(lambda: sts_client(demo).get_caller_identity())
+    assert (error.status_code, error.code) == (404, 'InvalidAction.NotFound')
+    kms_on_sts = Client(Config(access_key_id=DEMO_ACCESS_KEY_ID, access_key_secret=DEMO_ACCESS_KEY_SECRET, protocol='http',
+                               http_proxy=demo.url, endpoint='sts.aliyuncs.com'))
+    assert error_of(call, kms_on_sts, 'ListKeys').code == 'InvalidAction.NotFound'
+    direct = assume(demo, endpoint=f'127.0.0.1:{demo.port}')
+    assert direct.credentials.access_key_id.startswith('STS.')
+
+
+def test_assume_role_like_alibabacloud_credentials(demo):
+    """The RamRoleArn provider of alibabacloud-credentials: V1 signature in the query string of a GET."""
+    from alibabacloud_credentials.utils import parameter_helper as ph  # pylint: disable=import-outside-toplevel
+    query = {'Action': 'AssumeRole', 'Format': 'JSON', 'Version': '2015-04-01', 'DurationSeconds': '3600', 'RoleArn': AUDIT_ROLE,
+             'RoleSessionName': 'credentials-python', 'SignatureMethod': 'HMAC-SHA1', 'SignatureVersion': '1.0',
+             'Timestamp': ph.get_iso_8061_date(), 'SignatureNonce': ph.get_uuid(), 'AccessKeyId': DEMO_ACCESS_KEY_ID}
+    query['Signature'] = ph.sign_string(ph.compose_string_to_sign('GET', query), DEMO_ACCESS_KEY_SECRET + '&')
+    reply = requests.get(ph.compose_url('sts.aliyuncs.com', query, 'http'), proxies={'http': demo.url}, timeout=5)
+    assert reply.status_code == 200, reply.text
+    assert set(reply.json()['Credentials']) == {'AccessKeyId', 'AccessKeySecret', 'SecurityToken', 'Expiration'}
+
+
+def test_sts_credentials_never_logged_or_counted(demo):
+    demo.log_stream.seek(0)
+    demo.log_stream.truncate()
+    creds = assume(demo).credentials
+    client(demo, key=(creds.access_key_id, creds.access_key_secret), security_token=creds.security_token).describe_regions()
+    log = demo.log_stream.getvalue()
+    assert 'action=AssumeRole status=200' in log and 'region=global' in log
+    dumped = json.dumps(demo.stats())
+    for secret in (creds.access_key_id, creds.access_key_secret, creds.security_token, AUDIT_ROLE, DEMO_ACCESS_KEY_SECRET):
+        assert secret not in log and secret not in dumped
+    assert demo.stats()['by_action']['AssumeRole'] >= 1
+
+
+# --- regions that ignore filter values ---------------------------------------------------------
+
+def test_region_ignores_unsupported_filter_values():
+    """ListKeysRequest: SM specs and HSM specified where unsupported "are ignored": every key comes back."""
+    ignore = {'ap-southeast-1': {'KeySpec': ['Aliyun_SM4', 'EC_SM2'], 'ProtectionLevel': ['HSM']}}
+    with Emulator(seed=DEMO_SEED, ignore_filter_values=ignore) as emu:
+        sg, hz = client(emu, region='ap-southeast-1'), client(emu)
+        every = all_ids(sg)
+        assert list_ids(sg, ('KeySpec', ['Aliyun_SM4'])) == every and len(every) == 6
+        assert list_ids(sg, ('KeySpec', ['EC_SM2', 'Aliyun_SM4'])) == every
+        assert list_ids(sg, ('ProtectionLevel', ['HSM'])) == every
+        rsa = list_ids(sg, ('KeySpec', ['RSA_2048']))
+        assert len(rsa) == 1 and list_ids(sg, ('KeySpec', ['Aliyun_SM4', 'RSA_2048'])) == rsa  # only the listed value is dropped
+        assert list_ids(sg, ('KeySpec', ['Aliyun_SM4']), ('KeyState', ['Disabled'])) == list_ids(sg, ('KeyState', ['Disabled']))
+        assert len(list_ids(hz, ('KeySpec', ['Aliyun_SM4']))) == 1  # other regions filter as usual
+        emu.set_faults(ignore_filter_values={})
+        assert list_ids(sg, ('KeySpec', ['Aliyun_SM4'])) == []  # default: off
+        assert control(emu, 'faults', {'ignore_filter_values': ignore})['ignore_filter_values'] == ignore
+        assert list_ids(sg, ('ProtectionLevel', ['HSM'])) == every
+        with pytest.raises(ValueError):
+            emu.set_faults(ignore_filter_values={'ap-southeast-1': {'Color': ['red']}})
+
+
+# --- request timestamps, repeatable mutations, runtime key changes, reset -------------------
+
+def test_stats_record_times_and_retry_after(fresh):
+    fresh.set_faults(qps=1, retry_after_ms=400)
+    kms, before, wall = client(fresh), time.monotonic(), time.time()
+    call(kms, 'ListKeys')
+    assert error_of(call, kms, 'ListKeys').code == 'Rejected.Throttling'
+    time.sleep(0.4)
+    fresh.set_faults(qps=None)
+    call(kms, 'ListKeys')
+    ok, throttled, retried = fresh.stats()['requests']
+    assert (ok['retry_after_ms'], throttled['retry_after_ms'], throttled['status']) == (None, 400, 429)
+    for entry in (ok, throttled, retried):
+        assert before <= entry['started'] <= entry['finished'] <= time.monotonic()
+        assert wall <= entry['started_wall'] <= entry['finished_wall'] <= time.time()
+    assert retried['started'] - throttled['finished'] >= 0.4  # what a test of retry-after asserts
+
+
+def test_mutation_repeats(fresh):
+    kms = client(fresh)
+    fresh.set_faults(mutate_after_page={'page': 1, 'add': 2, 'delete': 2, 'times': 2})  # same TotalCount, other keys
+    first = call(kms, 'ListKeys', PageSize=10)
+    assert first['TotalCount'] == 30 and fresh.faults.as_dict()['mutate_after_page']['times'] == 1
+    second = call(kms, 'ListKeys', PageSize=10)
+    assert second['TotalCount'] == 30 and second['Keys']['Key'][0]['KeyId'] != first['Keys']['Key'][0]['KeyId']
+    assert fresh.faults.as_dict()['mutate_after_page'] is None
+    unchanged = call(kms, 'ListKeys', PageSize=10)
+    assert unchanged == {**call(kms, 'ListKeys', PageSize=10), 'RequestId': unchanged['RequestId']}
+    fresh.set_faults(mutate_after_page={'page': 2, 'add': 1, 'times': 0})  # every pass, for good
+    totals = [call(kms, 'ListKeys', PageNumber=2)['TotalCount'] for dummy in range(3)]
+    assert totals == [30, 31, 32] and fresh.faults.as_dict()['mutate_after_page']['times'] == 0
+    with pytest.raises(ValueError):
+        fresh.set_faults(mutate_after_page={'page': 1, 'times': -1})
+
+
+def test_key_changes_between_requests(fresh):
+    """A key in state A when partition A is read and in state B when partition B is read."""
+    kms, moving = client(fresh), fresh.backend.default_account.keys['cn-hangzhou'][0]
+    states = sorted({'Enabled', 'Disabled'} - {moving.key_state}) + [moving.key_state]  # read its current state last
+    seen = []
+    fresh.on_request(lambda emu, entry: seen.append(emu.update_key('cn-hangzhou', moving.key_id, key_state=states[0])), after=1)
+    partitions = {state: list_ids(kms, ('KeyState', [state])) for state in reversed(states)}
+    assert moving.key_id in partitions[states[1]] and moving.key_id in partitions[states[0]] and len(seen) == 1
+    assert call(kms, 'DescribeKey', KeyId=moving.key_id)['KeyMetadata']['KeyState'] == states[0]
+    updated = control(fresh, 'keys/update', {'region': 'cn-hangzhou', 'key_id': moving.key_id, 'set': {'tags': {'env': 'x'}}})
+    assert updated['updated']['KeyId'] == moving.key_id and list_ids(kms, ('TagValue', ['x'])) == [moving.key_id]
+    for bad in ({'arn': 'other'}, {'colour': 'red'}):
+        with pytest.raises(ValueError):
+            fresh.update_key('cn-hangzhou', moving.key_id, **bad)
+    calls = []
+    fresh.on_request(lambda emu, entry: calls.append(entry['action']), after=2, action='DescribeRegions', times=0)
+    for dummy in range(4):
+        call(kms, 'DescribeRegions')
+    assert calls == ['DescribeRegions'] * 3
+
+
+def test_reset_restores_the_seeded_state(fresh_demo):
+    emu = fresh_demo
+    seeded = {region: list(keys) for region, keys in emu.backend.default_account.keys.items()}
+    creds = assume(emu).credentials
+    emu.add_keys('cn-hangzhou', [{'description': 'added by a test'}])
+    emu.add_keys('eu-central-1', [{}], account_id='5555666677778888')
+    emu.update_key('cn-hangzhou', seeded['cn-hangzhou'][0].key_id, key_state='Disabled')
+    emu.set_faults(qps=1, mutate_after_page={'page': 1, 'delete': 3, 'times': 0})
+    call(client(emu), 'ListKeys')
+    fired = []
+    emu.on_request(lambda *args: fired.append(args))
+    emu.reset()
+    assert emu.backend.default_account.keys == seeded and '5555666677778888' not in emu.backend.accounts
+    assert emu.faults.as_dict()['qps'] == 50 and emu.faults.as_dict()['mutate_after_page'] is None
+    assert call(client(emu), 'ListKeys')['TotalCount'] == 14 and not fired  # hooks are cleared too
+    sts_key = (creds.access_key_id, creds.access_key_secret)
+    assert error_of(call, client(emu, key=sts_key, security_token=creds.security_token), 'ListKeys').code == 'InvalidAccessKeyId.NotFound'
+    assert emu.stats()['total'] == 2
+
+
+def test_cli_help():
+    process = cli('--help')
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 0 and not err
+    for option in ('--seed', '--ignore-filter-values', '--mutate-after-page', 'STS AssumeRole'):
+        assert option in out
