@@ -105,7 +105,9 @@ def emulator():
 
 @pytest.fixture
 def ansible(emulator, tmp_path):
+    # reset() restores the seeded keys, roles and fault settings and drops STS credentials and hooks: tests are
+    # isolated whatever they add or change; the faults are still spelled out so the baseline reads here.
     emulator.reset()
     emulator.set_faults(latency_ms=0, qps=50, error_rate_503=0, error_rate_500=0, drop_rate=0, malformed_rate=0,
-                        deny_regions=[], flat_keys=False, retry_after_ms=0, mutate_after_page=None)
+                        deny_regions=[], flat_keys=False, retry_after_ms=0, mutate_after_page=None, ignore_filter_values={})
     return Ansible(emulator, tmp_path)
