@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -864,3 +865,11 @@ def test_cli_help():
     assert process.returncode == 0 and not err
     for option in ('--seed', '--ignore-filter-values', '--mutate-after-page', 'STS AssumeRole'):
         assert option in out
+
+
+def test_refused_port():
+    from emulator.ports import refused_port  # pylint: disable=import-outside-toplevel
+    with refused_port() as port:
+        for dummy in range(3):
+            with pytest.raises(ConnectionRefusedError):
+                socket.create_connection(('127.0.0.1', port), timeout=2)
