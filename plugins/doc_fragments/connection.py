@@ -69,6 +69,13 @@ options:
       - May contain C({region}), replaced by each region listed, for example C(kms.{region}.example.internal).
       - Not a URL; choose the scheme with O(protocol).
     type: str
+  sts_endpoint:
+    description:
+      - The STS endpoint that O(assume_role_arn) is assumed at, as C(host[:port]); may contain C({region}).
+      - Defaults to C(sts.aliyuncs.com), or C(sts-vpc.<region>.aliyuncs.com) with O(network=vpc) (the region of
+        O(region), else the first region listed).
+      - C(AssumeRole) goes through the same O(protocol), proxies, timeouts, retries and O(deadline) as every KMS request.
+    type: str
   network:
     description:
       - V(public) uses C(kms.<region>.aliyuncs.com); V(vpc) uses C(kms-vpc.<region>.aliyuncs.com), reachable only from a VPC.
@@ -77,13 +84,16 @@ options:
     default: public
   protocol:
     description:
-      - The scheme used to reach the endpoint. V(http) is meant for local emulators and proxies.
+      - The scheme used to reach the endpoint. V(http) is meant for local emulators and proxies; with an Alibaba Cloud
+        endpoint and no proxy on the local host it warns, since requests and tokens would travel unencrypted.
     type: str
     choices: [https, http]
     default: https
   http_proxy:
     description:
-      - A proxy URL for V(http) requests, for example C(http://proxy.example.com:3128).
+      - A proxy URL for V(http) requests, for example C(http://proxy.example.com:3128); C(http://user:password@host:port)
+        for a proxy that asks for a password, which is masked in the task's output. Only C(http://) and C(https://)
+        proxies are supported.
       - Falls back to the standard E(HTTP_PROXY) environment variable.
     type: str
   https_proxy:
@@ -210,6 +220,15 @@ options:
     type: str
     vars:
       - name: alicloud_kms_endpoint
+  sts_endpoint:
+    description:
+      - The STS endpoint that O(assume_role_arn) is assumed at, as C(host[:port]); may contain C({region}).
+      - Defaults to C(sts.aliyuncs.com), or C(sts-vpc.<region>.aliyuncs.com) with O(network=vpc) (the region of
+        O(region), else the first region listed).
+      - C(AssumeRole) goes through the same O(protocol), proxies, timeouts, retries and O(deadline) as every KMS request.
+    type: str
+    vars:
+      - name: alicloud_sts_endpoint
   network:
     description:
       - V(public) uses C(kms.<region>.aliyuncs.com); V(vpc) uses C(kms-vpc.<region>.aliyuncs.com).
@@ -226,7 +245,8 @@ options:
       - name: alicloud_kms_protocol
   http_proxy:
     description:
-      - A proxy URL for V(http) requests. Falls back to the standard E(HTTP_PROXY) environment variable.
+      - A proxy URL for V(http) requests, C(http://[user:password@]host[:port]). Falls back to the standard
+        E(HTTP_PROXY) environment variable.
     type: str
     vars:
       - name: alicloud_kms_http_proxy

@@ -17,7 +17,13 @@ description:
     for example C(region_cn_shanghai)); O(keyed_groups) and O(groups) add more.
   - The configuration file must end in C(kms_keys.yml) or C(kms_keys.yaml). Connection options come from that file
     or from the environment variables listed; the C(vars) sources shown below apply to the lookup only.
-  - The raw records are cached when O(cache=true); groups are rebuilt from them on every run.
+  - A source that fails (bad credentials, a denied region with O(strict_permissions=true)) is by Ansible's default
+    only a warning, and the play then runs on no hosts with return code 0. For unattended runs make it fatal with
+    C([inventory] unparsed_is_failed = true) in C(ansible.cfg) or E(ANSIBLE_INVENTORY_UNPARSED_FAILED=true), and
+    C(any_unparsed_is_failed) / E(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true) when several sources are combined.
+  - The raw records are cached when O(cache=true), under a key made of the file's path and a digest of every option
+    that changes them and of the credentials' identity (access key ID, profile, role; never a secret), so other
+    filters or another account are never served from the cache; groups are rebuilt from the records on every run.
     C(ansible-playbook --flush-cache) reads the service again, as does C(ansible-inventory --flush-cache) from
     ansible-core 2.19 on; before 2.19, remove the cache (for C(jsonfile), the files in O(cache_connection)).
 author:
@@ -37,6 +43,7 @@ options:
     description:
       - The inventory hostname of each key. V(key_id) or V(key_arn), another field of the record, or a Jinja2
         expression over the record, for example C(region ~ '/' ~ key_id).
+      - Two keys that get the same name fail the inventory, naming both keys: a host per key, never fewer.
     type: str
     default: key_id
   strict_permissions:
@@ -73,12 +80,16 @@ compose:
 # cache_timeout: 3600
 """
 
+import hashlib
+import json
 import sys
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 
+from ansible_collections.alicloud.kms.plugins.module_utils.argspec import OPTION_NAMES
+from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import SECRET_FIELDS
 from ansible_collections.alicloud.kms.plugins.plugin_utils.options import key_request, run_request
 
 display = Display()
@@ -105,7 +116,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                          "(and optionally prefix, separator, default_value), got %r" % (path, entry))
         # Validate before the cache is consulted, so bad options fail even when a cache would answer.
         request = key_request(self, AnsibleParserError)
-        cache_key = self.get_cache_key(path)
+        cache_key = self._cache_key(path)
         use_cache = self.get_option("cache") and cache
         records = None
         if use_cache:
@@ -120,6 +131,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._cache[cache_key] = records
         self._populate(records)
 
+    def _cache_key(self, path):
+        """The file's cache key plus a digest of every option that changes the records and of the credentials'
+        identity (access key ID, profile, role; never a secret), so another account or filter is never served."""
+        identity = dict((name, self.get_option(name)) for name in OPTION_NAMES if name not in SECRET_FIELDS)
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
+        return "%s_%s" % (self.get_cache_key(path), digest)
+
     def _hostname(self, record):
         name = self.get_option("hostname")
         if name in record:
@@ -132,9 +150,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _populate(self, records):
         strict = self.get_option("strict")
         self.inventory.add_group(GROUP)
+        owners = {}
         for record in records:
             host = self._hostname(record)
-            region_group = self.inventory.add_group("region_" + (record["region"] or "unknown").replace("-", "_"))
+            if host in owners:
+                raise AnsibleParserError("hostname: %r gives two keys the host name %r (%s and %s); choose a hostname that "
+                                         "is unique per key, such as key_id or key_arn" % (
+                                             self.get_option("hostname"), host, owners[host], record["key_arn"] or record["key_id"]))
+            owners[host] = record["key_arn"] or record["key_id"]
+            region_group = self.inventory.add_group(self._sanitize_group_name(
+                "region_" + (record["region"] or "unknown"), force=True, silent=True))
             self.inventory.add_host(host, group=GROUP)
             self.inventory.add_host(host, group=region_group)
             # The controller's own Python: plays over keys run locally, without interpreter discovery.

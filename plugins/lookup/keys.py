@@ -79,15 +79,17 @@ _raw:
       type: str
 """
 
+from ansible import constants as C
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.alicloud.kms.plugins.plugin_utils.options import key_request, run_request
+from ansible_collections.alicloud.kms.plugins.plugin_utils.options import check_keywords, key_request, run_request
 
 
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
+        check_keywords(kwargs, C.config.get_configuration_definitions("lookup", self._load_name), AnsibleLookupError)
         self.set_options(var_options=variables, direct=kwargs)
         request = key_request(self, AnsibleLookupError)
         if terms:

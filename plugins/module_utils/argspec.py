@@ -17,6 +17,7 @@ ARGUMENT_SPEC = dict(
     assume_role_arn=dict(type="str"),
     assume_role_session_name=dict(type="str", default="ansible-alicloud-kms"),
     endpoint=dict(type="str"),
+    sts_endpoint=dict(type="str"),
     network=dict(type="str", choices=["public", "vpc"], default="public"),
     protocol=dict(type="str", choices=["https", "http"], default="https"),
     http_proxy=dict(type="str"),

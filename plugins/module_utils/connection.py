@@ -1,27 +1,27 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alicloud.kms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection: credentials, endpoints and one retried, rate-limited call to the KMS API.
+"""Connection: one retried, rate-limited call to KMS or STS, with the credentials the options resolve to.
 
-Signing and transport are alibabacloud-tea-openapi's; the credential chain is
-alibabacloud-credentials'. This file only chooses between them and maps their
-errors to KmsError.
+Signing and transport are alibabacloud-tea-openapi's; the credential chain is alibabacloud-credentials'.
+AssumeRole is sent here too, through the same client settings (protocol, proxies, timeouts, retries,
+deadline), instead of the credentials library's own RAM role provider, which speaks only https, ignores
+these options and logs the signed URL when it fails.
 """
 
 from __future__ import annotations
 
+import calendar
 import json
 import logging
-import os
-import re
 import threading
 import time
 import traceback
 
-from ansible_collections.alicloud.kms.plugins.module_utils.argspec import ARGUMENT_SPEC
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError, KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError
+from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import ConnectionOptions
 from ansible_collections.alicloud.kms.plugins.module_utils.ratelimit import RateLimiter
-from ansible_collections.alicloud.kms.plugins.module_utils.retry import call_with_retries
+from ansible_collections.alicloud.kms.plugins.module_utils.retry import call_with_retries, is_throttling
 
 try:
     from alibabacloud_credentials.client import Client as _CredentialClient
@@ -29,10 +29,11 @@ try:
     from alibabacloud_credentials.provider import (
         CLIProfileCredentialsProvider as _ProfileProvider,
         DefaultCredentialsProvider as _DefaultProvider,
-        RamRoleArnCredentialsProvider as _RamRoleArnProvider,
         StaticAKCredentialsProvider as _StaticAKProvider,
         StaticSTSCredentialsProvider as _StaticSTSProvider,
     )
+    from alibabacloud_credentials.provider.refreshable import Credentials as _Credentials
+    from alibabacloud_credentials_api import ICredentialsProvider as _ProviderBase
     from alibabacloud_tea_openapi.client import Client as _OpenApiClient
     from alibabacloud_tea_openapi import utils_models as _api_models
     from darabonba.exceptions import ResponseException as _ResponseException, RetryError as _RetryError
@@ -41,154 +42,94 @@ try:
     SDK_IMPORT_ERROR = None
 except ImportError:
     SDK_IMPORT_ERROR = traceback.format_exc()
+    _ProviderBase = object
 
 SDK_REQUIREMENT = "alibabacloud-tea-openapi and alibabacloud-credentials"
-API_VERSION = "2016-01-20"
-DEFAULT_REGION = "cn-hangzhou"
+# service -> API version; KMS 2016-01-20, STS 2015-04-01 (alibabacloud-kms20160120, alibabacloud-sts20150401)
+API_VERSIONS = {"kms": "2016-01-20", "sts": "2015-04-01"}
+ASSUME_ROLE_SECONDS = 3600  # STS default and the role's default maximum session
+REFRESH_MARGIN = 300  # assume the role again when its credentials have less than this left
 
-# option -> environment variables, first found wins (the alibaba.alicloud names, then the SDK's)
-ENVIRONMENT = {
-    "access_key_id": ("ALICLOUD_ACCESS_KEY", "ALIBABA_CLOUD_ACCESS_KEY_ID"),
-    "access_key_secret": ("ALICLOUD_SECRET_KEY", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
-    "security_token": ("ALICLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_SECURITY_TOKEN"),
-    "region": ("ALICLOUD_REGION", "ALIBABA_CLOUD_REGION_ID"),
-    "profile": ("ALICLOUD_PROFILE",),
-    "assume_role_arn": ("ALICLOUD_ASSUME_ROLE_ARN",),
-}
-# the faces' defaults and choices apply also when the core is called directly (plugins, benchmark)
-DEFAULTS = dict((name, spec["default"]) for name, spec in ARGUMENT_SPEC.items() if "default" in spec)
-CHOICES = dict((name, tuple(spec["choices"])) for name, spec in ARGUMENT_SPEC.items() if "choices" in spec)
-
-_REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
-_ENDPOINT = re.compile(r"^[A-Za-z0-9.{}_-]+(:[0-9]{1,5})?$")
-_PROXY = re.compile(r"^(https?|socks5h?)://[^/\s]+/?$")
-# Transport errors may quote the request URL; V1-signed URLs carry credentials.
-_URL_IN_MESSAGE = re.compile(r"(with url: )\S+|https?://\S+")
+# Loggers of the SDK stack that can print signed URLs, headers or credentials. The collection reports every
+# failure itself, so their records are dropped before any handler (or its lock) sees them: a handler lock
+# inherited locked by a forked ansible-core 2.16-2.18 worker would otherwise hang the run.
+_SDK_LOGGERS = ("darabonba-core", "alibabacloud-tea", "credentials", "urllib3")
 
 
-class _NoSdkDebug(logging.Filter):
-    """The SDK attaches its own stderr handler and, with DEBUG=sdk, dumps every request header through it,
-    the signature and the STS token included. Drop those records before any handler (or its lock) is involved:
-    a handler lock inherited locked by a forked ansible-core 2.16-2.18 worker would otherwise hang the lookup."""
+class _Silence(logging.Filter):
 
     def filter(self, record):
-        return record.levelno > logging.DEBUG
+        return False
 
 
 def _guard_sdk_loggers():
-    for name in ("darabonba-core", "alibabacloud-tea"):
+    for name in _SDK_LOGGERS:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, _NoSdkDebug) for f in logger.filters):
-            logger.addFilter(_NoSdkDebug())
-
-
-def check_region(region, option="region"):
-    if not isinstance(region, str) or not _REGION.match(region):
-        raise KmsOptionError(option, "%r is not a region ID; expected a form like cn-hangzhou or ap-southeast-1" % (region,))
-    return region
-
-
-def _number(options, name, minimum, maximum, integer=False):
-    value = options.get(name)
-    value = DEFAULTS[name] if value is None else value
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not minimum <= value <= maximum:
-        raise KmsOptionError(name, "must be %s from %s to %s, got %r" % (
-            "an integer" if integer else "a number", minimum, maximum, value))
-    return value
+        if not any(isinstance(f, _Silence) for f in logger.filters):
+            logger.addFilter(_Silence())
 
 
 class Connection(object):
-    """Validated connection settings and the per-region clients built from them."""
+    """Validated options and the clients built from them: one per service and region, each with its rate limiter."""
 
-    def __init__(self, options, environ=None, log=None):
-        env = os.environ if environ is None else environ
+    def __init__(self, options, environ=None, log=None, warn=None):
+        self.options = ConnectionOptions(options, environ, warn=warn)
         self._log = log
-        values = dict((k, v) for k, v in options.items() if v is not None and v != "")
-        for name, variables in ENVIRONMENT.items():
-            if name not in values:
-                found = [env[v] for v in variables if env.get(v)]
-                if found:
-                    values[name] = found[0]
-        for name, allowed in CHOICES.items():
-            value = values.get(name, DEFAULTS[name])
-            if value not in allowed:
-                raise KmsOptionError(name, "must be one of %s, got %r" % (", ".join(allowed), value))
-            values[name] = value
-        self.network = values["network"]
-        self.protocol = values["protocol"]
-        self.validate_certs = bool(values.get("validate_certs", True))
-        self.connect_timeout = _number(values, "connect_timeout", 0.1, 600)
-        self.read_timeout = _number(values, "read_timeout", 0.1, 3600)
-        self.max_retries = _number(values, "max_retries", 0, 20, integer=True)
-        self.rate_limit = _number(values, "rate_limit", 0.1, 1000)
-        self.deadline = _number(values, "deadline", 1, 86400)
-        self._end = time.monotonic() + self.deadline  # one budget for the whole run, retries included
-        self.endpoint = values.get("endpoint")
-        if self.endpoint is not None and not _ENDPOINT.match(self.endpoint):
-            raise KmsOptionError("endpoint", "%r is not host[:port]; give a host name such as kms.cn-hangzhou.aliyuncs.com "
-                                 "or 127.0.0.1:8080 (it may contain {region}), without scheme or path; "
-                                 "choose http or https with the protocol option" % (self.endpoint,))
-        for name in ("http_proxy", "https_proxy"):
-            proxy = values.get(name)
-            if proxy is not None and not _PROXY.match(proxy):
-                raise KmsOptionError(name, "%r is not a proxy URL; expected scheme://host[:port], "
-                                     "for example http://proxy.example.com:3128" % (proxy,))
-        self.http_proxy = values.get("http_proxy")
-        self.https_proxy = values.get("https_proxy")
-        self.region = check_region(values["region"]) if "region" in values else None
-        self._credential_values = dict((k, values.get(k)) for k in (
-            "access_key_id", "access_key_secret", "security_token", "profile",
-            "assume_role_arn", "assume_role_session_name"))
-        if bool(self._credential_values["access_key_id"]) != bool(self._credential_values["access_key_secret"]):
-            missing = "access_key_secret" if self._credential_values["access_key_id"] else "access_key_id"
-            raise KmsOptionError(missing, "access_key_id and access_key_secret must be given together")
+        self._end = time.monotonic() + self.options.deadline  # one budget for the whole run, retries included
         self._credential = None
         self._clients = {}
-        self._limiters = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
-    def _credentials(self):
-        """Explicit keys, else a CLI profile, else the SDK's default chain; optionally assume a role."""
-        if SDK_IMPORT_ERROR:
-            raise KmsError("MissingLibrary", "install %s" % SDK_REQUIREMENT)
-        _guard_sdk_loggers()
-        c = self._credential_values
+    @property
+    def region(self):
+        return self.options.region
+
+    @property
+    def deadline(self):
+        return self.options.deadline
+
+    def _source_provider(self):
+        """Explicit keys, else a CLI profile, else the SDK's default chain."""
+        c = self.options.credentials
         if c["access_key_id"] and c["security_token"]:
-            provider = _StaticSTSProvider(access_key_id=c["access_key_id"], access_key_secret=c["access_key_secret"],
-                                          security_token=c["security_token"])
-        elif c["access_key_id"]:
-            provider = _StaticAKProvider(access_key_id=c["access_key_id"], access_key_secret=c["access_key_secret"])
-        elif c["profile"]:
-            provider = _ProfileProvider(profile_name=c["profile"])
-        else:
-            provider = _DefaultProvider()
-        if c["assume_role_arn"]:
-            provider = _RamRoleArnProvider(credentials_provider=provider, role_arn=c["assume_role_arn"],
-                                           role_session_name=c["assume_role_session_name"] or DEFAULTS["assume_role_session_name"])
-        return _CredentialClient(provider=provider)
+            return _StaticSTSProvider(access_key_id=c["access_key_id"], access_key_secret=c["access_key_secret"],
+                                      security_token=c["security_token"])
+        if c["access_key_id"]:
+            return _StaticAKProvider(access_key_id=c["access_key_id"], access_key_secret=c["access_key_secret"])
+        if c["profile"]:
+            return _ProfileProvider(profile_name=c["profile"])
+        return _DefaultProvider()
 
-    def endpoint_for(self, region):
-        if self.endpoint:
-            return self.endpoint.replace("{region}", region)
-        return "kms%s.%s.aliyuncs.com" % ("-vpc" if self.network == "vpc" else "", region)
+    def _credentials(self, region):
+        if self._credential is None:
+            if SDK_IMPORT_ERROR:
+                raise KmsError("MissingLibrary", "install %s" % SDK_REQUIREMENT)
+            _guard_sdk_loggers()
+            source = _CredentialClient(provider=self._source_provider())
+            role = self.options.credentials["assume_role_arn"]
+            if role:
+                sts_region = self.region or region
+                source = _CredentialClient(provider=_AssumedRole(self, source, sts_region, role,
+                                                                 self.options.credentials["assume_role_session_name"]))
+            self._credential = source
+        return self._credential
 
-    def _client(self, region):
+    def _client(self, service, region, credential=None):
         with self._lock:
-            if region not in self._clients:
-                if self._credential is None:
-                    self._credential = self._credentials()
+            name = (service, region, id(credential) if credential else None)
+            if name not in self._clients:
+                o = self.options
                 config = _api_models.Config(
-                    credential=self._credential, region_id=region, endpoint=self.endpoint_for(region),
-                    protocol=self.protocol, http_proxy=self.http_proxy, https_proxy=self.https_proxy,
+                    credential=credential or self._credentials(region), region_id=region,
+                    endpoint=o.sts_endpoint_for(region) if service == "sts" else o.endpoint_for(region),
+                    protocol=o.protocol, http_proxy=o.http_proxy, https_proxy=o.https_proxy,
                     user_agent="alicloud.kms-ansible")
-                self._clients[region] = _OpenApiClient(config)
-                self._limiters[region] = RateLimiter(self.rate_limit)
-            return self._clients[region], self._limiters[region]
+                self._clients[name] = (_OpenApiClient(config), RateLimiter(o.rate_limit))
+            return self._clients[name]
 
-    def call(self, region, action, query=None):
+    def call(self, region, action, query=None, service="kms", credential=None):
         """One API call with retries; returns the response body as a dict."""
-        client, limiter = self._client(region)
+        client, limiter = self._client(service, region, credential)
 
         def attempt():
             limiter.wait()
@@ -196,56 +137,123 @@ class Connection(object):
             if remaining <= 0:
                 raise KmsError("DeadlineExceeded", "the deadline of %ss passed before the request could be sent; "
                                "raise deadline or narrow the listing" % self.deadline, region=region, action=action)
-            return self._send(client, region, action, query or {}, remaining)
+            return self._send(client, service, region, action, query or {}, remaining)
 
         def on_retry(error):
-            if error.status == 429 or (error.code or "").startswith(("Throttling", "Rejected.Throttling")):
+            if is_throttling(error):
                 limiter.slow_down()
             if self._log:
                 self._log("retrying %s in %s after %s (RequestId: %s)" % (action, region, error.code, error.request_id))
 
-        return call_with_retries(attempt, self.max_retries, on_retry=on_retry, deadline=self._end)
+        return call_with_retries(attempt, self.options.max_retries, on_retry=on_retry, deadline=self._end)
 
-    def _send(self, client, region, action, query, remaining):
-        params = _api_models.Params(action=action, version=API_VERSION, protocol=self.protocol.upper(), pathname="/",
+    def _send(self, client, service, region, action, query, remaining):
+        o = self.options
+        params = _api_models.Params(action=action, version=API_VERSIONS[service], protocol=o.protocol.upper(), pathname="/",
                                     method="POST", auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
         request = _api_models.OpenApiRequest(query=dict((k, str(v)) for k, v in query.items() if v is not None))
         # No single request may outlive the run's deadline.
-        runtime = _RuntimeOptions(ignore_ssl=not self.validate_certs,
-                                  connect_timeout=max(1, int(min(self.connect_timeout, remaining) * 1000)),
-                                  read_timeout=max(1, int(min(self.read_timeout, remaining) * 1000)))
+        runtime = _RuntimeOptions(ignore_ssl=not o.validate_certs,
+                                  connect_timeout=max(1, int(min(o.connect_timeout, remaining) * 1000)),
+                                  read_timeout=max(1, int(min(o.read_timeout, remaining) * 1000)))
         try:
             body = client.call_api(params, request, runtime).get("body")
         except Exception as exc:  # pylint: disable=broad-except
-            raise _to_kms_error(exc, region, action) from None
+            raise _to_kms_error(exc, region, action, client._endpoint) from None  # pylint: disable=protected-access
         if not isinstance(body, dict):
             raise KmsError("MalformedResponse", "the response body is not a JSON object", region=region, action=action)
         return body
 
 
-def _clean(text):
-    return _URL_IN_MESSAGE.sub(lambda m: (m.group(1) or "") + "<url>", str(text))
+class _AssumedRole(_ProviderBase):
+    """Credentials of a RAM role, assumed with STS AssumeRole through the connection and renewed before they expire."""
+
+    def __init__(self, connection, source, region, role_arn, session_name):
+        self._connection = connection
+        self._source = source
+        self._region = region
+        self._query = {"RoleArn": role_arn, "RoleSessionName": session_name, "DurationSeconds": ASSUME_ROLE_SECONDS}
+        self._lock = threading.Lock()
+        self._value = None
+        self._expires = 0
+
+    def get_credentials(self):
+        with self._lock:
+            if self._value is None or self._expires - time.time() < REFRESH_MARGIN:
+                self._value, self._expires = self._assume()
+            return self._value
+
+    async def get_credentials_async(self):
+        return self.get_credentials()
+
+    def get_provider_name(self):
+        return "alicloud.kms/assume_role"
+
+    def _assume(self):
+        body = self._connection.call(self._region, "AssumeRole", self._query, service="sts", credential=self._source)
+        issued = body.get("Credentials") if isinstance(body.get("Credentials"), dict) else {}
+        try:
+            expires = calendar.timegm(time.strptime(issued.get("Expiration") or "", "%Y-%m-%dT%H:%M:%SZ"))
+        except ValueError:
+            expires = None
+        if not all(isinstance(issued.get(k), str) and issued.get(k) for k in ("AccessKeyId", "AccessKeySecret", "SecurityToken")) \
+                or expires is None:
+            raise KmsError("MalformedResponse", "AssumeRole returned no usable Credentials", body.get("RequestId"),
+                           self._region, "AssumeRole")
+        value = _Credentials(access_key_id=issued["AccessKeyId"], access_key_secret=issued["AccessKeySecret"],
+                             security_token=issued["SecurityToken"], expiration=expires, provider_name=self.get_provider_name())
+        return value, expires
 
 
-def _to_kms_error(exc, region, action):
-    """Map an SDK exception to KmsError without touching the request (it holds the signature)."""
-    if isinstance(exc, _ResponseException):
-        data = exc.data if isinstance(exc.data, dict) else {}
-        error = KmsError(exc.code or "UnknownError", data.get("Message") or exc.message or "",
-                         request_id=data.get("RequestId") or getattr(exc, "request_id", None),
-                         region=region, action=action, status=exc.status_code)
-        # x-acs-retry-after is in milliseconds
-        error.retry_after = exc.retry_after / 1000.0 if getattr(exc, "retry_after", None) else None
-        return error
-    inner = getattr(exc, "inner_exception", None) if isinstance(exc, _UnretryableException) else exc
-    if isinstance(inner, _RetryError):
-        return KmsError("ConnectionError", _clean(inner.message), region=region, action=action)
-    # darabonba re-raises a JSON decoding error as a RuntimeError quoting the body; keep only the fact.
+def _inner(exc):
+    """The exception the SDK wrapped (it wraps everything raised while sending, ours included)."""
+    inner = exc
+    while isinstance(inner, _UnretryableException) and getattr(inner, "inner_exception", None) is not None:
+        inner = inner.inner_exception
+    return inner
+
+
+def _to_kms_error(exc, region, action, endpoint=None):
+    """Map an SDK exception to KmsError.
+
+    Only the service's own Code, Message and RequestId are quoted. The text of any other exception may quote a
+    signed URL, a header or a credential (requests quotes an invalid header's value), so it is never used: the
+    error says what kind of failure it was and where.
+    """
+    inner = _inner(exc)
+    if isinstance(inner, KmsError):
+        return inner
+    if isinstance(inner, _ResponseException):
+        data = inner.data if isinstance(inner.data, dict) else {}
+        retry_after = getattr(inner, "retry_after", None)
+        return KmsError(inner.code or "UnknownError", data.get("Message") or "(no message)",
+                        request_id=data.get("RequestId") or getattr(inner, "request_id", None),
+                        region=region, action=action, status=inner.status_code,
+                        retry_after=retry_after / 1000.0 if retry_after else None)  # x-acs-retry-after is in ms
+    # darabonba re-raises a JSON decoding error as a RuntimeError quoting the body.
     if isinstance(inner, json.JSONDecodeError) or isinstance(inner.__context__, json.JSONDecodeError):
         return KmsError("MalformedResponse", "the response body is not valid JSON (a proxy or gateway error page?)",
                         region=region, action=action)
-    if isinstance(inner, (_CredentialException, ValueError)):
-        return KmsError("InvalidCredentials", "no usable credentials: %s; set access_key_id and access_key_secret, "
-                        "a profile, or the ALICLOUD_ACCESS_KEY/ALICLOUD_SECRET_KEY environment variables" % _clean(inner),
+    if isinstance(inner, _CredentialException) or type(inner) is ValueError:  # pylint: disable=unidiomatic-typecheck
+        # the credential providers' own checks (an empty or missing key)
+        return KmsError("InvalidCredentials", "no usable credentials were found; set access_key_id and access_key_secret, "
+                        "a profile, or the ALICLOUD_ACCESS_KEY/ALICLOUD_SECRET_KEY environment variables",
                         region=region, action=action)
-    return KmsError(type(inner).__name__, _clean(inner), region=region, action=action)
+    if isinstance(inner, _RetryError):  # darabonba's wrapper of every transport (IOError) failure
+        cause = inner.__context__ or inner
+        kind = type(cause).__name__
+        if "Timeout" in kind or "timed out" in _safe_str(cause):
+            why = "no response within connect_timeout/read_timeout"
+        else:
+            why = "%s; check endpoint, network, protocol and proxies" % kind
+        return KmsError("ConnectionError", "the request to %s failed: %s" % (endpoint, why), region=region, action=action)
+    return KmsError("UnexpectedError", "%s while sending the request to %s" % (type(inner).__name__, endpoint),
+                    region=region, action=action)
+
+
+def _safe_str(exc):
+    """For classification only, never for a message."""
+    try:
+        return str(exc)
+    except Exception:  # pylint: disable=broad-except
+        return ""

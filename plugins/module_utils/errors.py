@@ -21,7 +21,8 @@ class KmsError(Exception):
     action; never from a request object, so no credential can reach the text.
     """
 
-    def __init__(self, code, message, request_id=None, region=None, action=None, attempts=1, status=None):
+    def __init__(self, code, message, request_id=None, region=None, action=None, attempts=1, status=None,
+                 retry_after=None):
         self.code = code
         self.message = message
         self.request_id = request_id
@@ -29,10 +30,11 @@ class KmsError(Exception):
         self.action = action
         self.attempts = attempts
         self.status = status
-        self.note = None
-        super().__init__(self._text())
+        self.retry_after = retry_after  # seconds the service asked to wait (x-acs-retry-after)
+        self.note = None  # set by the retry loop, like attempts
+        super().__init__(code, message)
 
-    def _text(self):
+    def __str__(self):
         where = " in region %s" % self.region if self.region else ""
         text = "%s failed%s: %s: %s" % (self.action or "KMS request", where, self.code, self.message)
         if self.request_id:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.alicloud.kms.plugins.module_utils.connection import DEFAULT_REGION, Connection, check_region
+from ansible_collections.alicloud.kms.plugins.module_utils.connection import Connection
+from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import DEFAULT_REGION, check_region
 from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError, KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils.lister import list_region
 from ansible_collections.alicloud.kms.plugins.module_utils.query import FILTER_OPTIONS, KeyQuery
-from ansible_collections.alicloud.kms.plugins.module_utils.records import add_metadata, make_record, parse_arn
+from ansible_collections.alicloud.kms.plugins.module_utils.records import add_metadata, check_key_arn, make_record
 
 MAX_PARALLEL_REGIONS = 8
 # Regions KMS is known to serve: naming only these skips the DescribeRegions round trip before listing.
@@ -27,12 +28,16 @@ KNOWN_REGIONS = frozenset((
 class KeyRequest(object):
     """Everything a face asked for, validated as a whole before the first request."""
 
-    def __init__(self, options, environ=None, log=None):
+    def __init__(self, options, environ=None, log=None, warn=None):
         self.query = KeyQuery.from_options(options)
-        self.connection = Connection(options, environ=environ, log=log)
+        self.connection = Connection(options, environ=environ, log=log, warn=warn)
         self.regions = _check_regions(options.get("regions"))
         self.facets = _check_facets(options.get("facets"))
         self.details = bool(options.get("details"))
+        if self.connection.options.fixed_endpoint and self.regions and (len(self.regions) > 1 or self.regions == ["all"]):
+            raise KmsOptionError("endpoint", "%r serves one region, but regions names %s; put {region} in the endpoint "
+                                 "(for example kms.{region}.example.internal) or list one region" % (
+                                     self.connection.options.endpoint, ", ".join(self.regions)))
 
     def resolve_regions(self):
         """The regions to list; `all` and names outside KNOWN_REGIONS are resolved with DescribeRegions."""
@@ -42,7 +47,12 @@ class KeyRequest(object):
             return self.regions
         entry = self.connection.region or DEFAULT_REGION
         body = self.connection.call(entry, "DescribeRegions")
-        known = [r.get("RegionId") for r in (body.get("Regions") or {}).get("Region") or [] if isinstance(r, dict)]
+        regions = body.get("Regions") if isinstance(body.get("Regions"), dict) else {}
+        known = [r.get("RegionId") for r in regions.get("Region") or [] if isinstance(r, dict)]
+        if not known or not all(isinstance(r, str) and _is_region(r) for r in known):
+            # an empty or garbled list would make `all` mean nothing: never a silent empty answer
+            raise KmsError("MalformedResponse", "DescribeRegions returned no valid region list", body.get("RequestId"),
+                           entry, "DescribeRegions")
         if self.regions == ["all"]:
             return known
         unknown = [r for r in self.regions if r not in known]
@@ -71,20 +81,45 @@ class KeyRequest(object):
 
     def describe(self, refs):
         """One record with KeyMetadata per key ID, ARN or alias, in the order given (DescribeKey each)."""
-        targets = [(ref, parse_arn(ref)[0] or self.connection.region) for ref in refs]
-        unplaced = [ref for ref, region in targets if not region]
-        if unplaced:
-            raise KmsOptionError("region", "%s: a key ID or alias is resolved in one region; set region, "
-                                 "or give the key's ARN" % ", ".join(unplaced))
+        targets = [_target(ref, self.connection.region) for ref in refs]
 
         def one(target):
-            ref, region = target
-            metadata = self.connection.call(region, "DescribeKey", {"KeyId": ref}).get("KeyMetadata") or {}
-            item = {"KeyId": metadata.get("KeyId") or ref, "KeyArn": metadata.get("Arn")}
-            return add_metadata(make_record(item, region), metadata)
+            key_id, region = target
+            body = self.connection.call(region, "DescribeKey", {"KeyId": key_id})
+            metadata = body.get("KeyMetadata") if isinstance(body.get("KeyMetadata"), dict) else {}
+            if not isinstance(metadata.get("KeyId"), str) or not metadata["KeyId"]:
+                raise KmsError("MalformedResponse", "DescribeKey returned no KeyMetadata.KeyId", body.get("RequestId"),
+                               region, "DescribeKey")
+            return add_metadata(make_record({"KeyId": metadata["KeyId"], "KeyArn": metadata.get("Arn")}, region), metadata)
 
         with ThreadPoolExecutor(max_workers=MAX_PARALLEL_REGIONS) as pool:
             return list(pool.map(one, targets))
+
+
+def _is_region(name):
+    try:
+        return bool(check_region(name))
+    except KmsOptionError:
+        return False
+
+
+def _target(ref, default_region):
+    """(KeyId to send, region) for a term: an ARN names its region and key; an ID or alias uses region."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise KmsOptionError("_terms", "%r is not a key ID, ARN or alias; terms must be non-empty strings" % (ref,))
+    if ref.startswith("acs:"):
+        try:
+            region, _account, key_id = check_key_arn(ref, "_terms")
+        except (ValueError, KmsOptionError):
+            raise KmsOptionError("_terms", "%r is not a KMS key ARN; expected acs:kms:<region>:<account>:key/<key id>"
+                                 % (ref,)) from None
+        return key_id, region
+    if ref != ref.strip() or any(c.isspace() or ord(c) < 32 for c in ref):
+        raise KmsOptionError("_terms", "%r contains whitespace or control characters" % (ref,))
+    if not default_region:
+        raise KmsOptionError("region", "%s: a key ID or alias is resolved in one region; set region, "
+                             "or give the key's ARN" % ref)
+    return ref, default_region
 
 
 def _check_regions(regions):
@@ -109,6 +144,6 @@ def _check_facets(facets):
     return list(dict.fromkeys(facets))
 
 
-def list_keys(options, environ=None, log=None):
+def list_keys(options, environ=None, log=None, warn=None):
     """Validate options, then list keys across regions. Raises KmsOptionError or KmsError."""
-    return KeyRequest(options, environ=environ, log=log).run()
+    return KeyRequest(options, environ=environ, log=log, warn=warn).run()

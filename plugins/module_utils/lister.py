@@ -3,22 +3,30 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Lister: every page of one or more ListKeys queries in one region, concurrently.
 
-Page 1 of each query gives TotalCount; the remaining pages of all queries then
-go out together, paced by the connection's per-region rate limiter. A listing
-whose TotalCount moves, or whose pages do not add up to it, is read again.
+Page 1 of each query gives TotalCount; the remaining pages of all queries then go out together,
+paced by the connection's per-region rate limiter. A listing whose TotalCount moves, whose pages
+do not add up to it, or whose facet partitions do not add up to the plain listing, is read again.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.alicloud.kms.plugins.module_utils import facets as _facets
 from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError
-from ansible_collections.alicloud.kms.plugins.module_utils.query import FILTER_OPTIONS, KNOWN_KEY_SPECS
+from ansible_collections.alicloud.kms.plugins.module_utils.query import KeyQuery
 from ansible_collections.alicloud.kms.plugins.module_utils.records import add_metadata, key_items, make_record
 
 MAX_CONCURRENCY = 16  # in flight per region: enough for the rate limit at 250 ms latency; the limiter bounds the rate
 MAX_REREADS = 3
-CLOSED_FACETS = ("key_state", "key_usage", "protection_level", "creator_type")
+
+Page = namedtuple("Page", "total items request_id")
+Listing = namedtuple("Listing", "items total consistent")  # items: distinct keys in service order
+
+
+def _page_count(total, page_size):
+    return (total + page_size - 1) // page_size
 
 
 class Lister(object):
@@ -33,81 +41,88 @@ class Lister(object):
         try:
             total = int(body.get("TotalCount"))
         except (TypeError, ValueError):
-            raise KmsError("MalformedResponse", "ListKeys returned no TotalCount", body.get("RequestId"),
-                           self.region, "ListKeys") from None
-        return total, key_items(body), body.get("RequestId")
+            total = -1
+        if total < 0:
+            raise KmsError("MalformedResponse", "ListKeys returned no valid TotalCount", body.get("RequestId"),
+                           self.region, "ListKeys")
+        return Page(total, key_items(body), body.get("RequestId"))
 
-    def _read(self, queries):
-        """One pass over every page of every query: [(items, consistent, detail)] in query order."""
+    def _read(self, queries, count_only=0):
+        """One pass over every page of every query: a Listing per query, in query order.
+
+        The first count_only queries are read for their TotalCount only (page 1).
+        """
         pages = [[first] for first in self.pool.map(lambda q: self._page(q, 1), queries)]
-        tasks = [(i, n) for i, first in enumerate(pages)
-                 for n in range(2, -(-first[0][0] // queries[i].page_size) + 1)]
+        tasks = [(i, n) for i, query_pages in enumerate(pages) if i >= count_only
+                 for n in range(2, _page_count(query_pages[0].total, queries[i].page_size) + 1)]
         for (i, _n), page in zip(tasks, self.pool.map(lambda t: self._page(queries[t[0]], t[1]), tasks)):
             pages[i].append(page)
-        results = []
+        listings = []
         for query_pages in pages:
-            totals = sorted(set(total for total, _items, _rid in query_pages))
+            totals = set(page.total for page in query_pages)
             seen = {}
-            for _total, items, _rid in query_pages:
-                for item in items:
+            for page in query_pages:
+                for item in page.items:
                     seen.setdefault(item["KeyId"], item)
-            consistent = len(totals) == 1 and len(seen) == totals[0]
-            results.append((list(seen.values()), consistent, "TotalCount %s, %d distinct keys read" % (
-                "/".join(str(t) for t in totals), len(seen))))
-        return results
+            total = query_pages[0].total
+            complete = len(seen) == total or len(listings) < count_only
+            listings.append(Listing(list(seen.values()), total, len(totals) == 1 and complete))
+        return listings
 
-    def read(self, queries):
-        """Every key of each query, re-reading listings that changed under pagination."""
-        results = [None] * len(queries)
-        pending = list(range(len(queries)))
+    def _consistent_pass(self, queries, check, count_only=0):
+        """Listings of every query that agree with each other (check(listings) is None), re-read up to MAX_REREADS."""
         for _attempt in range(MAX_REREADS):
-            for index, outcome in zip(pending, self._read([queries[i] for i in pending])):
-                results[index] = outcome
-            pending = [i for i in pending if not results[i][1]]
-            if not pending:
-                return [items for items, _ok, _detail in results]
+            listings = self._read(queries, count_only)
+            problem = next(("TotalCount %d, %d distinct keys read" % (l.total, len(l.items))
+                            for l in listings if not l.consistent), None) or check(listings)
+            if not problem:
+                return listings
         raise KmsError("ListingChanged", "the keys changed while they were being listed (%s) in %d attempts; "
-                       "run again when the account is quiet" % (results[pending[0]][2], MAX_REREADS),
-                       region=self.region, action="ListKeys")
+                       "run again when the account is quiet" % (problem, MAX_REREADS), region=self.region, action="ListKeys")
 
     def keys(self, query, facets=(), details=False):
         """Records for the query, with facet attributes and, on request, DescribeKey details."""
-        plan = []  # (facet, value, narrowed query)
-        for facet in facets:
-            api_key, allowed = FILTER_OPTIONS[facet]
-            # Open sets are partitioned by the values the user filters on (and the documented specs).
-            values = allowed or tuple(query.values(api_key) or ()) + (KNOWN_KEY_SPECS if facet == "key_spec" else ())
-            for value in dict.fromkeys(values):
-                narrowed = query.narrowed(api_key, value)
-                if narrowed is not None:
-                    plan.append((facet, value, narrowed))
-        # A closed facet partitions every key, so its listings replace the plain one.
-        covering = next((f for f in facets if f in CLOSED_FACETS), None)
-        listings = self.read(([] if covering else [query]) + [q for _f, _v, q in plan])
-        base, partitions = (None, listings) if covering else (listings[0], listings[1:])
-        claims = {}  # (facet, key_id) -> (partition size, value)
-        for (facet, value, _q), items in zip(plan, partitions):
-            for item in items:
-                # The service ignores a value a region does not support (HSM, SM specs) and
-                # returns every key; the smallest partition naming a key is the true one.
-                current = claims.get((facet, item["KeyId"]))
-                if current is None or len(items) < current[0]:
-                    claims[(facet, item["KeyId"])] = (len(items), value)
+        partitions = _facets.plan(query, facets)
+        covering = _facets.covering(facets)
+        # With a closed facet its partitions hold every key: the plain listing is needed only for its TotalCount.
+        plain = KeyQuery(query.filters, 1) if covering else query
+        found = {}
+
+        def check(listings):
+            labels, conflicts = _facets.labels(partitions, [l.items for l in listings[1:]])
+            found.clear()
+            found.update(labels)
+            if conflicts:
+                return "%d key(s) in two values of one facet" % conflicts
+            if covering:
+                union = set(item["KeyId"] for part, l in zip(partitions, listings[1:]) if part.facet == covering
+                            for item in l.items)
+                if len(union) != listings[0].total:
+                    return "%s partitions hold %d keys, the plain listing %d" % (covering, len(union), listings[0].total)
+            return None
+
+        listings = self._consistent_pass([plain] + [part.query for part in partitions], check, 1 if covering else 0)
         if covering:
-            base = list(dict((it["KeyId"], it) for (f, _v, _q), items in zip(plan, partitions)
-                             if f == covering for it in items).values())
+            base = list(dict((item["KeyId"], item) for part, l in zip(partitions, listings[1:]) if part.facet == covering
+                             for item in l.items).values())
+        else:
+            base = listings[0].items
         records = [make_record(item, self.region) for item in base]
         for record in records:
             for facet in facets:
-                claim = claims.get((facet, record["key_id"]))
-                record[facet] = claim[1] if claim else None
+                record[facet] = found.get((facet, record["key_id"]))
         if details:
             metadata = self.pool.map(self._describe, [r["key_id"] for r in records])
             records = [add_metadata(r, m) for r, m in zip(records, metadata)]
         return records
 
     def _describe(self, key_id):
-        return self.connection.call(self.region, "DescribeKey", {"KeyId": key_id}).get("KeyMetadata") or {}
+        body = self.connection.call(self.region, "DescribeKey", {"KeyId": key_id})
+        metadata = body.get("KeyMetadata")
+        if not isinstance(metadata, dict) or metadata.get("KeyId") != key_id:
+            raise KmsError("MalformedResponse", "DescribeKey returned no KeyMetadata for key %s" % key_id,
+                           body.get("RequestId"), self.region, "DescribeKey")
+        return metadata
 
 
 def list_region(connection, region, query, facets=(), details=False):

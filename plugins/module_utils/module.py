@@ -9,13 +9,17 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.alicloud.kms.plugins.module_utils.argspec import ARGUMENT_SPEC
 from ansible_collections.alicloud.kms.plugins.module_utils.connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT
+from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import proxy_password
 from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError, KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils.keys import list_keys
 
 
 def new_module():
     # Reading only: check mode changes nothing, so it runs the same listing.
-    return AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    # A proxy URL is not a secret, its password is: masked wherever the result shows it (the invocation at -vvv).
+    module.no_log_values.update(filter(None, (proxy_password(module.params[name]) for name in ("http_proxy", "https_proxy"))))
+    return module
 
 
 def module_records(module):
@@ -23,7 +27,7 @@ def module_records(module):
     if SDK_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib(SDK_REQUIREMENT), exception=SDK_IMPORT_ERROR)
     try:
-        return list_keys(module.params, log=module.debug)
+        return list_keys(module.params, log=module.debug, warn=module.warn)
     except KmsOptionError as error:
         module.fail_json(msg=str(error), option=error.option)
     except KmsError as error:

@@ -23,6 +23,10 @@ FILTER_OPTIONS = {
 # The set is open, so these only seed the key_spec facet's partitions; any spec may be filtered on.
 KNOWN_KEY_SPECS = ("Aliyun_AES_256", "Aliyun_AES_192", "Aliyun_AES_128", "Aliyun_SM4", "RSA_2048", "RSA_3072", "RSA_4096",
                    "EC_P256", "EC_P256K", "EC_SM2")
+# Every filter key ListKeys documents (ListKeysRequest.filters, official SDK); the raw `filters` option
+# accepts only these, so a typo fails here instead of being sent.
+API_FILTER_KEYS = tuple(api for api, _allowed in FILTER_OPTIONS.values()) + (
+    "keyId", "AliasName", "Creator", "TagKey", "TagValue")
 OPTION_BY_API_KEY = dict((api, opt) for opt, (api, _allowed) in FILTER_OPTIONS.items())
 MAX_PAIRS = 10
 MAX_VALUES = 10
@@ -60,10 +64,14 @@ def _raw_pairs(filters):
         key = pair.get("key")
         if not isinstance(key, str) or not key:
             raise KmsOptionError(where, "'key' is required: the API filter key, for example KeyState or KeySpec")
+        if key not in API_FILTER_KEYS:
+            close = [k for k in API_FILTER_KEYS if k.lower() == key.lower()]
+            raise KmsOptionError(where, "unknown filter key %r%s; ListKeys documents %s" % (
+                key, " (did you mean %r?)" % close[0] if close else "", ", ".join(API_FILTER_KEYS)))
         values = pair.get("values")
         if not isinstance(values, (list, tuple)):
             raise KmsOptionError(where, "'values' must be a list of strings, got %r" % (values,))
-        # A known API key is checked like its typed option; others pass as the API may add keys.
+        # A key with a typed option is checked like that option.
         option = OPTION_BY_API_KEY.get(key)
         _check_values(option or where, values)
         yield where, key, list(values)

@@ -7,21 +7,56 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import check_region
+
 _ARN = re.compile(r"^acs:kms:(?P<region>[^:]*):(?P<account>[^:]*):key/(?P<key_id>.+)$")
-_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_ACCOUNT = re.compile(r"^[0-9]{1,32}$")
+_KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+# Fields the collection derives; no service value may replace them.
+DERIVED = ("key_id", "key_arn", "region", "account_id")
+# DescribeKey's KeyMetadata, as the official model documents it (alibabacloud-kms20160120,
+# DescribeKeyResponseBodyKeyMetadata), -> record field. Only these reach a record: any other field a
+# service sends is dropped, so no response can set an ansible_* variable or a derived field. KeyId and Arn
+# are the derived key_id and key_arn. The model has no CreatorType: creator_type is a facet.
+METADATA_FIELDS = {
+    "AutomaticRotation": "automatic_rotation",
+    "CreationDate": "creation_date",
+    "Creator": "creator",
+    "DKMSInstanceId": "dkms_instance_id",
+    "DeleteDate": "delete_date",
+    "DeletionProtection": "deletion_protection",
+    "DeletionProtectionDescription": "deletion_protection_description",
+    "Description": "description",
+    "KeySpec": "key_spec",
+    "KeyState": "key_state",
+    "KeyUsage": "key_usage",
+    "LastRotationDate": "last_rotation_date",
+    "MaterialExpireTime": "material_expire_time",
+    "NextRotationDate": "next_rotation_date",
+    "Origin": "origin",
+    "PrimaryKeyVersion": "primary_key_version",
+    "ProtectionLevel": "protection_level",
+    "RotationInterval": "rotation_interval",
+}
 
 
 def parse_arn(arn):
     """Return (region, account_id, key_id) from acs:kms:<region>:<account>:key/<id>, or Nones."""
-    match = _ARN.match(arn or "")
+    match = _ARN.match(arn or "") if isinstance(arn, str) else None
     if not match:
         return None, None, None
     return match.group("region") or None, match.group("account") or None, match.group("key_id")
 
 
-def snake_case(name):
-    """KeyMetadata field names as Ansible users expect them: DKMSInstanceId -> dkms_instance_id."""
-    return _WORD_BOUNDARY.sub("_", name).lower()
+def check_key_arn(arn, option):
+    """(region, account_id, key_id) of a user-given ARN, each part checked: the region picks the endpoint."""
+    region, account, key_id = parse_arn(arn)
+    if key_id is None:
+        raise ValueError("not an ARN")
+    check_region(region, option)
+    if account is not None and not _ACCOUNT.match(account) or not _KEY_ID.match(key_id):
+        raise ValueError("not a KMS key ARN")
+    return region, account, key_id
 
 
 def key_items(body):
@@ -29,24 +64,29 @@ def key_items(body):
     keys = body.get("Keys") or []
     if isinstance(keys, dict):
         keys = keys.get("Key") or []
-    return [k for k in keys if isinstance(k, dict) and k.get("KeyId")]
+    return [k for k in keys if isinstance(k, dict) and isinstance(k.get("KeyId"), str) and k["KeyId"]]
 
 
 def make_record(item, region):
-    arn = item.get("KeyArn")
-    arn_region, account_id, _key_id = parse_arn(arn)
+    arn = item.get("KeyArn") if isinstance(item.get("KeyArn"), str) else None
+    arn_region, account_id, arn_key_id = parse_arn(arn)
+    if arn_key_id != item["KeyId"] or arn_region not in (None, region):
+        arn_region, account_id = None, None  # an ARN that names another key or region says nothing of this one
     return {
         "key_id": item["KeyId"],
         "key_arn": arn,
-        "region": arn_region or region,
+        "region": region,
         "account_id": account_id,
     }
 
 
 def add_metadata(record, metadata):
-    """Merge DescribeKey's KeyMetadata, in snake_case, into a record (its Arn is key_arn already)."""
-    for name, value in metadata.items():
-        field = snake_case(name)
-        if field not in ("arn", "key_id"):
-            record[field] = value
+    """Merge DescribeKey's documented KeyMetadata fields, in snake_case, into a record.
+
+    A documented field the service left out (the model's optional fields, such as RotationInterval when
+    rotation is off) is absent from the record too.
+    """
+    for name, field in METADATA_FIELDS.items():
+        if name in metadata:
+            record[field] = metadata[name]
     return record

@@ -25,6 +25,10 @@ def is_retryable(error):
             or (error.status is not None and (error.status == 429 or error.status >= 500)))
 
 
+def is_throttling(error):
+    return error.status == 429 or (error.code or "").startswith(("Throttling", "Rejected.Throttling"))
+
+
 def backoff(attempt, retry_after=None, rand=random.random):
     """Full-jitter exponential backoff; the service's own x-acs-retry-after wins when given."""
     if retry_after:
@@ -44,13 +48,12 @@ def call_with_retries(func, max_retries, sleep=time.sleep, on_retry=None, deadli
             return func()
         except KmsError as error:
             attempt += 1
-            delay = backoff(attempt - 1, getattr(error, "retry_after", None))
+            delay = backoff(attempt - 1, error.retry_after)
             late = deadline is not None and clock() + delay >= deadline
             if not is_retryable(error) or attempt > max_retries or late:
                 error.attempts = attempt
                 if late and is_retryable(error) and attempt <= max_retries:
                     error.note = "gave up at the deadline"
-                error.args = (error._text(),)
                 raise
             if on_retry is not None:
                 on_retry(error)

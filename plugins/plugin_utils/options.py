@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.utils.display import Display
@@ -29,9 +31,18 @@ def key_request(plugin, error_class=AnsibleError):
             SDK_REQUIREMENT, SDK_REQUIREMENT.replace(" and ", " ")))
     try:
         # The core reads the environment itself; plugin `env:` entries already resolved it.
-        return KeyRequest(plugin_options(plugin), log=display.vvv)
+        return KeyRequest(plugin_options(plugin), log=display.vvv, warn=display.warning)
     except KmsOptionError as error:
         raise error_class(to_native(error)) from None
+
+
+def check_keywords(given, known, error_class=AnsibleError):
+    """Fail on keyword arguments the plugin does not know, suggesting the close option: a typo must not widen a listing."""
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        hints = ["%s (did you mean %s?)" % (name, close[0]) if close else name
+                 for name, close in ((n, difflib.get_close_matches(n, known, 1)) for n in unknown)]
+        raise error_class("unknown option(s) %s; see ansible-doc -t lookup alicloud.kms.keys" % ", ".join(hints))
 
 
 def run_request(call, error_class=AnsibleError):

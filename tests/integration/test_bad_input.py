@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
 from conftest import BIN, mentions
+from ansible_collections.alicloud.kms.plugins.module_utils.query import API_FILTER_KEYS
 from test_inventory import env as inventory_env, inventory
 
+SECRETS = ("s3cr3t", "pr0xy-pw")  # parts of the values below that no message or result may show
 # (options, the option the message must name, text the core puts after it)
 CASES = [
     ({"key_state": ["enabled"]}, "key_state", "did you mean 'Enabled'"),
@@ -18,7 +22,10 @@ CASES = [
     ({"dkms_instance_id": ["i-123"]}, "dkms_instance_id", "expected the form kst-xxxx"),
     ({"key_spec": ["S%d" % i for i in range(11)]}, "key_spec", "at most 10 values"),
     ({"key_state": ["Enabled"], "filters": [{"key": "KeyState", "values": ["X%d" % i for i in range(10)]}]}, "key_state", "unknown value 'X0'"),
-    ({"filters": [{"key": "K%d" % i, "values": ["v"]} for i in range(11)]}, "filters", "at most 10 filter keys"),
+    ({"key_state": ["Enabled"], "key_spec": ["RSA_2048"], "key_usage": ["SIGN/VERIFY"], "protection_level": ["HSM"],
+      "creator_type": ["User"], "dkms_instance_id": ["kst-hzz1"],
+      "filters": [{"key": k, "values": ["v"]} for k in API_FILTER_KEYS[6:]]}, "filters", "at most 10 filter keys"),
+    ({"filters": [{"key": "Bogus", "values": ["v"]}]}, "filters[0]", "unknown filter key 'Bogus'"),
     ({"filters": [{"values": ["Enabled"]}]}, "filters[0]", "'key' is required"),
     ({"filters": [{"key": "KeyState", "values": "Enabled"}]}, "filters[0]", "'values' must be a list"),
     ({"filters": [{"key": "KeyState", "values": ["Enabled"], "op": "in"}]}, "filters[0]", "unknown field(s) op"),
@@ -28,7 +35,13 @@ CASES = [
     ({"regions": ["cn-hangzhou", "Shanghai"]}, "regions", "'Shanghai' is not a region ID"),
     ({"regions": ["all", "cn-hangzhou"]}, "regions", "'all' cannot be combined"),
     ({"endpoint": "http://127.0.0.1:8080/kms"}, "endpoint", "is not host[:port]"),
-    ({"http_proxy": "proxy.example.com:3128"}, "http_proxy", "is not a proxy URL"),
+    ({"http_proxy": "proxy.example.com:3128"}, "http_proxy", "is not an http proxy URL"),
+    ({"https_proxy": "socks5://proxy.example.com:1080"}, "https_proxy", "socks5 are not supported"),
+    ({"http_proxy": "http://alice:pr0xy-pw@proxy example:3128"}, "http_proxy", "'http://****@proxy example:3128'"),
+    ({"endpoint": "127.0.0.1:70000"}, "endpoint", "a port from 1 to 65535"),
+    ({"sts_endpoint": "https://sts.aliyuncs.com/"}, "sts_endpoint", "is not host[:port]"),
+    ({"regions": ["cn-hangzhou", "cn-shanghai"], "endpoint": "127.0.0.1:8080"}, "endpoint", "put {region} in the endpoint"),
+    ({"security_token": "Tok3n-s3cr3t\n"}, "security_token", "contains whitespace or a control character"),
     ({"connect_timeout": 0}, "connect_timeout", "from 0.1 to 600"),
     ({"read_timeout": 0.01}, "read_timeout", "from 0.1 to 3600"),
     ({"max_retries": 50}, "max_retries", "an integer from 0 to 20"),
@@ -56,6 +69,8 @@ def test_modules_reject_every_case_before_any_request(ansible, emulator):
     for index, (_options, option, text) in enumerate(CASES):
         r = result["r%d" % index]
         assert r["failed"] and r["msg"].startswith(option + ": ") and text in r["msg"], (index, r["msg"])
+        assert not any(secret in json.dumps(r) for secret in SECRETS), r  # the invocation included
+    assert not any(secret in result.stdout + result.stderr for secret in SECRETS)
     assert emulator.stats()["total"] == 0
 
 
@@ -70,6 +85,7 @@ def test_the_lookup_rejects_every_case_before_any_request(ansible, emulator):
     for index, (_options, option, text) in enumerate(CASES):
         r = result["r%d" % index]
         assert r["failed"] and (option + ": ") in r["msg"] and text in r["msg"], (index, r["msg"])
+        assert not any(secret in json.dumps(r) for secret in SECRETS), r
     assert emulator.stats()["total"] == 0
 
 
@@ -89,4 +105,5 @@ def test_the_inventory_rejects_every_case_before_any_request(ansible, emulator, 
     assert proc.returncode != 0
     assert mentions(proc.stderr, option + ":", text, path.name), proc.stderr
     assert "Traceback" not in proc.stderr
+    assert not any(secret in proc.stdout + proc.stderr for secret in SECRETS)
     assert emulator.stats()["total"] == 0

@@ -10,12 +10,13 @@ from darabonba.exceptions import RetryError, UnretryableException
 from darabonba.policy.retry import RetryPolicyContext
 
 from ansible_collections.alicloud.kms.plugins.module_utils.connection import Connection, _to_kms_error
+from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import ConnectionOptions, proxy_password
 from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils.keys import KeyRequest
 
 
 def conn(environ=None, **options):
-    return Connection(options, environ=environ or {})
+    return ConnectionOptions(options, environ=environ or {})
 
 
 def test_endpoints_follow_region_network_and_override():
@@ -30,9 +31,58 @@ def test_explicit_options_win_over_alicloud_names_which_win_over_sdk_names():
     assert conn(env).region == "cn-beijing"
     assert conn(env, region="cn-hangzhou").region == "cn-hangzhou"
     assert conn({"ALIBABA_CLOUD_REGION_ID": "cn-shenzhen"}).region == "cn-shenzhen"
-    assert conn(env)._credential_values["access_key_id"] == "sdk-id"
+    assert conn(env).credentials["access_key_id"] == "sdk-id"
     env["ALICLOUD_ACCESS_KEY"], env["ALICLOUD_SECRET_KEY"] = "ali-id", "ali-secret"
-    assert conn(env)._credential_values["access_key_id"] == "ali-id"
+    assert conn(env).credentials["access_key_id"] == "ali-id"
+
+
+def test_an_explicit_key_pair_is_never_completed_from_the_environment():
+    env = {"ALICLOUD_ACCESS_KEY": "env-id", "ALICLOUD_SECRET_KEY": "env-secret", "ALICLOUD_SECURITY_TOKEN": "env-token"}
+    explicit = conn(env, access_key_id="mine", access_key_secret="my-secret").credentials
+    assert (explicit["access_key_id"], explicit["access_key_secret"], explicit["security_token"]) == ("mine", "my-secret", None)
+    with pytest.raises(KmsOptionError) as info:
+        conn(env, access_key_id="mine")
+    assert info.value.option == "access_key_secret" and "env-secret" not in str(info.value)
+
+
+def test_sts_endpoint_follows_network_and_override():
+    assert conn().sts_endpoint_for("cn-shanghai") == "sts.aliyuncs.com"
+    assert conn(network="vpc").sts_endpoint_for("cn-shanghai") == "sts-vpc.cn-shanghai.aliyuncs.com"
+    assert conn(sts_endpoint="sts.{region}.internal:8443").sts_endpoint_for("eu-central-1") == "sts.eu-central-1.internal:8443"
+
+
+@pytest.mark.parametrize("option", ["access_key_id", "access_key_secret", "security_token"])
+@pytest.mark.parametrize("bad", ["Tok3n-s3cr3t\n", " Tok3n-s3cr3t", "Tok3n s3cr3t", "Tok3n-s3cr3t\x01"])
+def test_credentials_with_whitespace_fail_naming_the_option_not_the_value(option, bad):
+    options = {"access_key_id": "id", "access_key_secret": "secret", "security_token": "token"}
+    options[option] = bad
+    with pytest.raises(KmsOptionError) as info:
+        conn(**options)
+    assert info.value.option == option and "whitespace" in str(info.value) and "s3cr3t" not in str(info.value)
+
+
+def test_credentials_from_the_environment_name_the_variable():
+    with pytest.raises(KmsOptionError) as info:
+        conn({"ALICLOUD_ACCESS_KEY": "id", "ALICLOUD_SECRET_KEY": "s3cr3t\n"})
+    assert "access_key_secret (from ALICLOUD_SECRET_KEY)" in str(info.value) and "s3cr3t" not in str(info.value)
+
+
+def test_proxy_passwords_are_never_echoed_and_are_known_for_masking():
+    with pytest.raises(KmsOptionError) as info:
+        conn(http_proxy="http://alice:pr0xy-pw@proxy example:3128")
+    assert "pr0xy-pw" not in str(info.value) and "alice" not in str(info.value)
+    assert proxy_password("http://user:pr0xy-pw@proxy.example.com:3128") == "pr0xy-pw"
+    assert proxy_password("http://proxy.example.com:3128") is None
+    assert conn(https_proxy="https://user:pr0xy-pw@proxy.example.com:3128").https_proxy.endswith(":3128")
+
+
+def test_http_to_alibaba_cloud_warns_once_but_not_through_a_local_emulator():
+    warnings = []
+    ConnectionOptions({"protocol": "http"}, {}, warn=warnings.append)
+    ConnectionOptions({"protocol": "http", "http_proxy": "http://127.0.0.1:8080"}, {}, warn=warnings.append)
+    ConnectionOptions({"protocol": "http", "endpoint": "127.0.0.1:8080", "sts_endpoint": "127.0.0.1:8080"}, {}, warn=warnings.append)
+    ConnectionOptions({}, {}, warn=warnings.append)
+    assert len(warnings) == 1 and "unencrypted" in warnings[0]
 
 
 @pytest.mark.parametrize("options, option, text", [
@@ -42,7 +92,11 @@ def test_explicit_options_win_over_alicloud_names_which_win_over_sdk_names():
     ({"endpoint": "kms.cn-hangzhou.aliyuncs.com/v1"}, "endpoint", "without scheme or path"),
     ({"network": "private"}, "network", "public, vpc"),
     ({"protocol": "ftp"}, "protocol", "https, http"),
-    ({"http_proxy": "proxy:3128"}, "http_proxy", "scheme://host[:port]"),
+    ({"http_proxy": "proxy:3128"}, "http_proxy", "http://[user:password@]host[:port]"),
+    ({"https_proxy": "socks5://proxy:1080"}, "https_proxy", "socks5 are not supported"),
+    ({"endpoint": "127.0.0.1:70000"}, "endpoint", "port from 1 to 65535"),
+    ({"sts_endpoint": "https://sts.aliyuncs.com"}, "sts_endpoint", "not host[:port]"),
+    ({"security_token": "t"}, "security_token", "needs its access_key_id"),
     ({"connect_timeout": 0}, "connect_timeout", "from 0.1 to 600"),
     ({"read_timeout": "soon"}, "read_timeout", "a number"),
     ({"max_retries": -1}, "max_retries", "an integer from 0 to 20"),
@@ -52,7 +106,7 @@ def test_explicit_options_win_over_alicloud_names_which_win_over_sdk_names():
 ])
 def test_bad_connection_options(options, option, text):
     with pytest.raises(KmsOptionError) as info:
-        Connection(options, environ={})
+        ConnectionOptions(options, environ={})
     assert info.value.option == option and text in str(info.value)
     assert "s3cr3t" not in str(info.value)
 
@@ -63,6 +117,8 @@ def test_bad_connection_options(options, option, text):
     ({"regions": ["all", "cn-hangzhou"]}, "regions", "'all' cannot be combined"),
     ({"regions": []}, "regions", "non-empty list"),
     ({"region": "cn-hangzhou", "facets": ["colour"]}, "facets", "key_state, key_spec"),
+    ({"regions": ["cn-hangzhou", "cn-shanghai"], "endpoint": "127.0.0.1:8080"}, "endpoint", "put {region} in the endpoint"),
+    ({"regions": ["all"], "endpoint": "kms.example.internal"}, "endpoint", "serves one region"),
 ])
 def test_bad_request_options(options, option, text):
     with pytest.raises(KmsOptionError) as info:

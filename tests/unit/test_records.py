@@ -1,10 +1,16 @@
-"""Records: ARN parsing, both ListKeys body forms, KeyMetadata in snake_case."""
+"""Records: ARN parsing, both ListKeys body forms, the documented KeyMetadata fields only."""
 
 from __future__ import annotations
 
-import pytest
+import inspect
+import re
 
-from ansible_collections.alicloud.kms.plugins.module_utils.records import add_metadata, key_items, make_record, parse_arn, snake_case
+import pytest
+from alibabacloud_kms20160120 import models
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
+from ansible_collections.alicloud.kms.plugins.module_utils.records import (
+    DERIVED, METADATA_FIELDS, add_metadata, key_items, make_record, parse_arn)
 
 ARN = "acs:kms:cn-hangzhou:123456:key/80e9409f-78fa-42ab-84bd-83f40c81b001"
 
@@ -13,15 +19,17 @@ def test_arn_gives_region_account_and_key_id():
     assert parse_arn(ARN) == ("cn-hangzhou", "123456", "80e9409f-78fa-42ab-84bd-83f40c81b001")
 
 
-@pytest.mark.parametrize("arn", [None, "", "arn:aws:kms:us-east-1:1:key/x", "acs:kms:cn-hangzhou:1:alias/x"])
+@pytest.mark.parametrize("arn", [None, "", "arn:aws:kms:us-east-1:1:key/x", "acs:kms:cn-hangzhou:1:alias/x", 42])
 def test_anything_else_gives_nones(arn):
     assert parse_arn(arn) == (None, None, None)
 
 
-def test_record_takes_region_from_the_arn_and_falls_back_to_the_listing_region():
-    assert make_record({"KeyId": "k", "KeyArn": ARN}, "cn-shanghai") == {
-        "key_id": "k", "key_arn": ARN, "region": "cn-hangzhou", "account_id": "123456"}
+def test_record_region_is_the_listing_region_and_an_arn_of_another_key_or_region_is_not_trusted():
+    assert make_record({"KeyId": "80e9409f-78fa-42ab-84bd-83f40c81b001", "KeyArn": ARN}, "cn-hangzhou") == {
+        "key_id": "80e9409f-78fa-42ab-84bd-83f40c81b001", "key_arn": ARN, "region": "cn-hangzhou", "account_id": "123456"}
     assert make_record({"KeyId": "k"}, "cn-shanghai")["region"] == "cn-shanghai"
+    elsewhere = make_record({"KeyId": "80e9409f-78fa-42ab-84bd-83f40c81b001", "KeyArn": ARN}, "cn-shanghai")
+    assert elsewhere["region"] == "cn-shanghai" and elsewhere["account_id"] is None
 
 
 def test_both_body_forms_are_read():
@@ -29,19 +37,25 @@ def test_both_body_forms_are_read():
     assert key_items({"Keys": {"Key": [item]}}) == [item]
     assert key_items({"Keys": [item]}) == [item]
     assert key_items({"Keys": {}}) == key_items({}) == []
+    assert key_items({"Keys": [{"KeyId": 7}, {"KeyId": ""}, "x"]}) == []
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("KeyId", "key_id"), ("DKMSInstanceId", "dkms_instance_id"), ("CreationDate", "creation_date"),
-    ("NextRotationDate", "next_rotation_date"), ("HSMClusterId", "hsm_cluster_id"), ("Arn", "arn"),
-])
-def test_snake_case(name, expected):
-    assert snake_case(name) == expected
+def test_metadata_fields_are_the_official_models_in_ansibles_snake_case():
+    documented = set(re.findall(r"result\['(\w+)'\]", inspect.getsource(models.DescribeKeyResponseBodyKeyMetadata.to_map)))
+    assert set(METADATA_FIELDS) == documented - {"KeyId", "Arn"}
+    assert all(camel_dict_to_snake_dict({k: 1}) == {v: 1} for k, v in METADATA_FIELDS.items())
 
 
-def test_metadata_is_merged_without_overwriting_identity():
+def test_only_documented_metadata_reaches_a_record_and_never_a_derived_field():
     record = make_record({"KeyId": "k", "KeyArn": ARN}, "cn-hangzhou")
-    add_metadata(record, {"KeyId": "other", "Arn": ARN, "KeyState": "Enabled", "DeletionProtection": "Enabled"})
-    assert record["key_id"] == "k"
-    assert "arn" not in record
+    add_metadata(record, {"KeyId": "other", "Arn": "acs:kms:x:1:key/other", "KeyState": "Enabled", "DeletionProtection": "Enabled",
+                          "Region": "evil-1", "AccountId": "666", "AnsibleShellExecutable": "/tmp/pwn", "CreatorType": "User"})
+    assert (record["key_id"], record["key_arn"], record["region"]) == ("k", ARN, "cn-hangzhou")
     assert record["key_state"] == "Enabled" and record["deletion_protection"] == "Enabled"
+    assert not any(name.startswith("ansible") for name in record)
+    assert "creator_type" not in record and set(record) <= set(DERIVED) | set(METADATA_FIELDS.values())
+
+
+def test_absent_optional_fields_stay_absent():
+    record = add_metadata(make_record({"KeyId": "k"}, "cn-hangzhou"), {"KeyId": "k", "AutomaticRotation": "Disabled"})
+    assert "rotation_interval" not in record and record["automatic_rotation"] == "Disabled"
