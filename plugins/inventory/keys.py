@@ -158,8 +158,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                          "is unique per key, such as key_id or key_arn" % (
                                              self.get_option("hostname"), host, owners[host], record["key_arn"] or record["key_id"]))
             owners[host] = record["key_arn"] or record["key_id"]
-            region_group = self.inventory.add_group(self._sanitize_group_name(
-                "region_" + (record["region"] or "unknown"), force=True, silent=True))
+            region_group = self.inventory.add_group(self._sanitize_group_name("region_" + (record["region"] or "unknown")))
             self.inventory.add_host(host, group=GROUP)
             self.inventory.add_host(host, group=region_group)
             # The controller's own Python: plays over keys run locally, without interpreter discovery.

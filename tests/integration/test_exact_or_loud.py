@@ -1,0 +1,217 @@
+"""Exact or loud (issue 12): every face returns every key with true attributes, or fails naming the problem.
+
+Each test reproduces one defect a review found in 1.0, through the real face it concerns.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from conftest import BIN, mentions, truth
+from emulator.backend import Backend, make_key
+from test_inventory import env as inventory_env, inventory, listing
+
+RSA_REGION = "ap-southeast-5"  # a region of our own: every key RSA_2048, and SM specs unsupported there
+
+
+def key_info(ansible, **options):
+    result = ansible.play([{"alicloud.kms.key_info": options, "register": "r", "ignore_errors": True}], save=["r"])
+    return result["r"]
+
+
+def test_a_key_changing_state_between_two_partitions_is_not_lost(ansible, emulator):
+    """Item 4: the key leaves Disabled after that partition was read, and enters Enabled after that one was."""
+    moving = truth(emulator, "cn-hangzhou", key_state=["Disabled"])[0]
+    done = []
+
+    def move(emu, entry):
+        if not done and "KeyState" in (entry["filters"] or "") and '"Enabled"' in entry["filters"]:
+            done.append(entry)
+            emu.update_key("cn-hangzhou", moving.key_id, key_state="Enabled")
+
+    emulator.on_request(move, times=0)
+    # Requests one after another (5/s, no latency): the partitions are read in their order, Enabled first.
+    r = key_info(ansible, region="cn-hangzhou", facets=["key_state"], rate_limit=5)
+    assert not r.get("failed"), r
+    keys = dict((k["key_id"], k["key_state"]) for k in r["keys"])
+    assert done and len(keys) == len(truth(emulator, "cn-hangzhou"))
+    assert keys[moving.key_id] == "Enabled"
+    assert keys == dict((k.key_id, k.key_state) for k in truth(emulator, "cn-hangzhou"))
+
+
+def test_a_listing_that_never_settles_fails_loudly(ansible, emulator):
+    """Item 22: the keys change on every pass; after the last re-read the run fails, it never answers short."""
+    moving = truth(emulator, "cn-hangzhou", key_state=["Disabled"])[0]
+
+    def flip(emu, entry):
+        if "KeyState" in (entry["filters"] or "") and '"Enabled"' in entry["filters"]:
+            key = [k for k in truth(emu, "cn-hangzhou") if k.key_id == moving.key_id][0]
+            emu.update_key("cn-hangzhou", moving.key_id, key_state="Disabled" if key.key_state == "Enabled" else "Enabled")
+
+    emulator.on_request(flip, times=0)
+    r = key_info(ansible, region="cn-hangzhou", facets=["key_state"], rate_limit=5)
+    assert r["failed"] and r["error"]["code"] == "ListingChanged" and "3 attempts" in r["msg"], r
+
+
+def test_a_key_read_twice_with_the_same_total_is_caught_by_the_distinct_count(ansible, emulator):
+    """Item 22: after page 1 a key is created at the front and the last one deleted, on every pass: TotalCount
+    stays, the pages shift and one key is read twice; the distinct keys read give it away."""
+    account = emulator.backend.default_account
+
+    def shift(emu, entry):
+        if entry["page_number"] == "1":
+            with emu.backend.lock:
+                keys = account.keys["cn-hangzhou"]
+                keys.insert(0, make_key(account.account_id, "cn-hangzhou", account.created, {}))
+                account.created += 1
+                keys.pop()
+
+    emulator.on_request(shift, times=0)
+    r = key_info(ansible, region="cn-hangzhou", page_size=5)
+    total = len(truth(emulator, "cn-hangzhou"))
+    assert r["failed"] and r["error"]["code"] == "ListingChanged", r
+    assert "TotalCount %d, %d distinct keys read" % (total, total - 1) in r["msg"], r
+
+
+def test_a_spec_the_region_ignores_labels_no_key(ansible, emulator):
+    """Items 10 and 20: there, KeySpec=Aliyun_SM4 answers with every key; those RSA keys must stay RSA_2048."""
+    emulator.add_keys(RSA_REGION, [{"key_spec": "RSA_2048", "key_usage": "SIGN/VERIFY"} for _ in range(4)])
+    emulator.set_faults(ignore_filter_values={RSA_REGION: {"KeySpec": ["Aliyun_SM4", "EC_SM2"], "ProtectionLevel": ["HSM"]}})
+    r = key_info(ansible, region=RSA_REGION, facets=["key_spec", "protection_level"])
+    assert not r.get("failed"), r
+    assert [(k["key_spec"], k["protection_level"]) for k in r["keys"]] == [("RSA_2048", "SOFTWARE")] * 4
+
+
+def test_service_fields_never_become_ansible_variables_or_replace_derived_ones(ansible, emulator, monkeypatch):
+    """Item 5: a hostile DescribeKey adds fields; the inventory's hostvars hold only documented ones."""
+    original = Backend.ACTIONS["DescribeKey"]
+
+    def hostile(backend, account_id, region, params):
+        body = original(backend, account_id, region, params)
+        body["KeyMetadata"].update({"AnsibleShellExecutable": "/bin/false", "AnsibleConnection": "ssh", "Region": "evil-1",
+                                    "AccountId": "6666666666666666", "KeyArn": "acs:kms:evil-1:6:key/x", "CreatorType": "User"})
+        return body
+
+    monkeypatch.setitem(Backend.ACTIONS, "DescribeKey", hostile)
+    proc, data = listing(ansible, inventory(ansible, regions=["cn-shanghai"], details=True))
+    assert proc.returncode == 0, proc.stderr
+    hostvars = data["_meta"]["hostvars"]
+    assert len(hostvars) == len(truth(emulator, "cn-shanghai"))
+    for host in hostvars.values():
+        assert host["ansible_connection"] == "local" and "ansible_shell_executable" not in host
+        assert host["region"] == "cn-shanghai" and host["account_id"] == "1234567890123456"
+        assert host["key_arn"].startswith("acs:kms:cn-shanghai:1234567890123456:key/")
+        assert "creator_type" not in host and "key_state" in host
+
+
+@pytest.mark.parametrize("term", ["acs:kms:attacker.example/:1234567890123456:key/x", "acs:kms:cn-hangzhou:1234567890123456:key/",
+                                  "acs:kms:cn-hangzhou:12ab:key/x", "acs:kms:cn-hangzhou:1234567890123456:key/a/../b", "", 42])
+def test_a_bad_lookup_term_fails_naming_it_with_no_request(ansible, emulator, term):
+    """Item 6: the region of an ARN picks the endpoint a signed request goes to."""
+    result = ansible.play([{"ansible.builtin.set_fact": {"k": "{{ lookup('alicloud.kms.keys', term, region='cn-hangzhou', "
+                                                          "access_key_id=ak, access_key_secret=sk, protocol='http', http_proxy=proxy) }}"},
+                            "vars": {"term": term, "ak": ansible.connection()["access_key_id"], "sk": ansible.connection()["access_key_secret"],
+                                     "proxy": ansible.emu.url}, "register": "r", "ignore_errors": True}], save=["r"], defaults=False)
+    assert result["r"]["failed"] and "_terms: " in result["r"]["msg"] and repr(term) in result["r"]["msg"], result["r"]
+    assert emulator.stats()["total"] == 0
+
+
+def test_an_arn_term_sends_describekey_the_key_id_in_the_arns_region(ansible, emulator, monkeypatch):
+    """Item 26: DescribeKey documents KeyId as a key ID or alias, not an ARN."""
+    key = truth(emulator, "cn-shanghai")[0]
+    sent = []
+    original = Backend.ACTIONS["DescribeKey"]
+    monkeypatch.setitem(Backend.ACTIONS, "DescribeKey",
+                        lambda backend, account, region, params: sent.append((region, params.get("KeyId"))) or
+                        original(backend, account, region, params))
+    c = ansible.connection()
+    result = ansible.play([{"ansible.builtin.set_fact": {"k": "{{ lookup('alicloud.kms.keys', '%s', access_key_id='%s', access_key_secret='%s', "
+                                                          "protocol='http', http_proxy='%s') }}" % (key.arn, c["access_key_id"],
+                                                                                                     c["access_key_secret"], ansible.emu.url)}},
+                           {"ansible.builtin.set_fact": {"found": "{{ k }}"}}], save=["found"], defaults=False)
+    assert result.rc == 0, result.stdout + result.stderr
+    assert sent == [("cn-shanghai", key.key_id)] and result["found"]["key_arn"] == key.arn
+
+
+def test_two_keys_with_one_hostname_fail_the_inventory_naming_both(ansible, emulator):
+    """Item 7: hostname: key_state turned 14 keys into 4 hosts."""
+    proc, _data = listing(ansible, inventory(ansible, regions=["cn-hangzhou"], facets=["key_state"], hostname="key_state"))
+    assert proc.returncode != 0
+    assert mentions(proc.stderr, "hostname: 'key_state' gives two keys the host name 'Enabled'", "acs:kms:cn-hangzhou:")
+
+
+def test_regions_all_with_an_empty_describeregions_fails(ansible, emulator, monkeypatch):
+    """Item 9: `all` meaning no region is a malformed reply, not an empty success."""
+    monkeypatch.setattr(emulator.backend, "regions", [])
+    r = key_info(ansible, regions=["all"])
+    assert r["failed"] and r["error"]["code"] == "MalformedResponse" and "DescribeRegions" in r["msg"], r
+
+
+def test_a_lookup_keyword_typo_fails_with_a_suggestion(ansible, emulator):
+    """Item 12: key_stat='PendingDeletion' returned every key."""
+    c = ansible.connection()
+    result = ansible.play([{"ansible.builtin.set_fact": {"k": "{{ query('alicloud.kms.keys', region='cn-hangzhou', key_stat='PendingDeletion', "
+                                                          "access_key_id='%s', access_key_secret='%s', protocol='http', http_proxy='%s') }}" % (
+                                                              c["access_key_id"], c["access_key_secret"], ansible.emu.url)},
+                            "register": "r", "ignore_errors": True}], save=["r"], defaults=False)
+    assert result["r"]["failed"] and "key_stat (did you mean key_state?)" in result["r"]["msg"], result["r"]
+    assert emulator.stats()["total"] == 0
+
+
+def test_the_inventory_cache_is_per_filter_and_per_identity(ansible, emulator):
+    """Item 13: other filters, or another account's credentials, are never answered from the cache."""
+    cache = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(ansible.tmp / "cache"),
+             "regions": ["cn-hangzhou"]}
+    path = inventory(ansible, key_state=["Enabled"], **cache)
+    _proc, enabled = listing(ansible, path)
+    path = inventory(ansible, key_state=["Disabled"], **cache)
+    _proc, disabled = listing(ansible, path)
+    assert set(enabled["_meta"]["hostvars"]) == set(k.key_id for k in truth(emulator, "cn-hangzhou", key_state=["Enabled"]))
+    assert set(disabled["_meta"]["hostvars"]) == set(k.key_id for k in truth(emulator, "cn-hangzhou", key_state=["Disabled"]))
+    other = dict(inventory_env(ansible), ALICLOUD_ACCESS_KEY="LTAI5tKmsEmulatorDemo02", ALICLOUD_SECRET_KEY="kms-emulator-demo-secret-2")
+    proc = ansible.run([str(BIN / "ansible-inventory"), "-i", str(path), "--list"], env=other)
+    hosts = json.loads(proc.stdout)["_meta"]["hostvars"]
+    assert not set(hosts) & set(disabled["_meta"]["hostvars"])
+    assert not any(secret in p.read_text() for p in (ansible.tmp / "cache").iterdir()
+                   for secret in ("kms-emulator-demo-secret", "kms-emulator-demo-secret-2"))
+
+
+def test_a_denied_region_fails_the_lookup_naming_code_and_request_id(ansible, emulator):
+    """Item 22: the lookup, not only the modules, fails on a denied region."""
+    emulator.set_faults(deny_regions=["cn-shanghai"])
+    c = ansible.connection()
+    result = ansible.play([{"ansible.builtin.set_fact": {"k": "{{ query('alicloud.kms.keys', regions=['cn-hangzhou', 'cn-shanghai'], "
+                                                          "access_key_id='%s', access_key_secret='%s', protocol='http', http_proxy='%s') }}" % (
+                                                              c["access_key_id"], c["access_key_secret"], ansible.emu.url)},
+                            "register": "r", "ignore_errors": True}], save=["r"], defaults=False)
+    msg = result["r"]["msg"]
+    assert result["r"]["failed"] and "cn-shanghai" in msg and "Forbidden.NoPermission" in msg and "RequestId: " in msg, msg
+
+
+def test_http_to_a_public_endpoint_warns(ansible, emulator):
+    """Item 18: clear text to aliyuncs.com through a proxy that is not local."""
+    r = key_info(ansible, region="cn-hangzhou", http_proxy="http://proxy.invalid:3128", max_retries=0, deadline=5)
+    assert r["failed"] and any("unencrypted" in w for w in r.get("warnings", [])), r
+    assert "proxy.invalid" not in json.dumps(r.get("error", {})) or r["error"]["code"] == "ConnectionError"
+
+
+def test_yaml_block_scalar_token_fails_naming_the_option_not_the_token(ansible, emulator):
+    """Item 2: a trailing newline made requests quote the token in the error."""
+    token = "CAIS-kms-emulator-demo-sts-token"
+    vars_file = ansible.tmp / "vars.yml"
+    vars_file.write_text("token: |\n  %s\n" % token)
+    conn = dict(ansible.connection(access_key_id="STS.NUKmsEmulatorDemoSts01", access_key_secret="kms-emulator-sts-secret"),
+                security_token="{{ token }}")
+    lookup = ("{{ query('alicloud.kms.keys', region='cn-hangzhou', access_key_id='STS.NUKmsEmulatorDemoSts01', "
+              "access_key_secret='kms-emulator-sts-secret', security_token=token, protocol='http', http_proxy='%s') }}" % ansible.emu.url)
+    result = ansible.play([{"alicloud.kms.key_info": dict(conn, region="cn-hangzhou"), "register": "info", "ignore_errors": True},
+                           {"ansible.builtin.set_fact": {"k": lookup}, "register": "lookup", "ignore_errors": True}],
+                          save=["info", "lookup"], defaults=False, args=["-e", "@%s" % vars_file])
+    for r in (result["info"], result["lookup"]):
+        assert r["failed"] and "security_token: contains whitespace" in r["msg"], r
+    assert token not in result.stdout + result.stderr + json.dumps(result.saved)
+    assert emulator.stats()["total"] == 0
+    assert yaml.safe_load(vars_file.read_text())["token"].endswith("\n")
