@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import pytest
 import yaml
 
 from conftest import BIN, DEMO_SEED, Ansible
+from emulator.ports import refused_port
 from emulator.server import Emulator
 
 SECRET = "Sec-%s" % uuid.uuid4().hex
@@ -91,3 +93,66 @@ def test_inventory_and_its_cache(ansible, secret, ok):
         assert "SignatureDoesNotMatch" in proc.stderr and "RequestId" in proc.stderr
     assert "x-acs-signature-nonce" not in proc.stderr, "the SDK's header dump never reaches stderr"
     assert_nowhere(ansible, proc.stdout, proc.stderr)
+
+
+ROLE = "acs:ram::9876543210987654:role/kms-audit"  # the demo seed's role that account 1234567890123456 may assume
+
+
+def issued(emu):
+    """The secrets and tokens of every STS credential the emulator issued: none may show anywhere either."""
+    return [s for k in emu.backend.access_keys.values() if k.id.startswith("STS.") and k.id != ACCESS_KEY
+            for s in (k.secret, k.security_token) if s]
+
+
+def test_assume_role_through_the_emulators_sts(ansible):
+    """Item 1: AssumeRole goes through protocol http and the proxy like every request, and reads the role's account."""
+    conn = {"access_key_id": "{{ kms_ak }}", "access_key_secret": "{{ kms_secret }}", "security_token": "{{ kms_token }}",
+            "protocol": "http", "http_proxy": ansible.emu.url, "max_retries": 0, "assume_role_arn": ROLE}
+    lookup = ("{{ query('alicloud.kms.keys', region='cn-beijing', access_key_id=kms_ak, access_key_secret=kms_secret, "
+              "security_token=kms_token, protocol='http', http_proxy='%s', assume_role_arn='%s') }}" % (ansible.emu.url, ROLE))
+    tasks = [{"alicloud.kms.key_info": dict(conn, region="cn-beijing", details=True), "register": "info"},
+             {"ansible.builtin.set_fact": {"looked": lookup}}]
+    result = ansible.play(tasks, save=["info", "looked"], defaults=False,
+                          args=["-vvvv", "-e", "@%s" % credentials_file(ansible, SECRET, TOKEN)], env=ansible.extra_env)
+    assert result.rc == 0, result.stdout + result.stderr
+    accounts = set(k["account_id"] for k in result["info"]["keys"] + result["looked"])
+    assert accounts == {"9876543210987654"} and result["info"]["total_count"] == 2
+    requests = ansible.emu.stats()["requests"]
+    assert [r["service"] for r in requests if r["action"] == "AssumeRole"] == ["sts", "sts"]  # one per run: module, lookup
+    tokens = issued(ansible.emu)
+    assert tokens
+    for text in [result.stdout, result.stderr] + [p.read_text(errors="replace") for p in ansible.tmp.rglob("*") if p.is_file()]:
+        assert not any(t in text for t in tokens)
+    assert_nowhere(ansible, result.stdout, result.stderr)
+
+
+def test_assume_role_failing_on_the_network_prints_no_token_or_signed_url(ansible):
+    """Item 1: the credentials library printed the signed AssumeRole URL (token, signature) 15 times on stderr."""
+    with refused_port() as port:
+        proxy = "http://127.0.0.1:%d" % port
+        conn = {"access_key_id": "{{ kms_ak }}", "access_key_secret": "{{ kms_secret }}", "security_token": "{{ kms_token }}",
+                "protocol": "http", "http_proxy": proxy, "https_proxy": proxy, "max_retries": 0, "assume_role_arn": ROLE}
+        lookup = ("{{ query('alicloud.kms.keys', region='cn-beijing', access_key_id=kms_ak, access_key_secret=kms_secret, "
+                  "security_token=kms_token, protocol='http', http_proxy='%s', max_retries=0, assume_role_arn='%s') }}" % (proxy, ROLE))
+        tasks = [{"alicloud.kms.key_info": dict(conn, region="cn-beijing"), "register": "info", "ignore_errors": True},
+                 {"ansible.builtin.set_fact": {"looked": lookup}, "register": "lookup", "ignore_errors": True}]
+        result = ansible.play(tasks, save=["info", "lookup"], defaults=False,
+                              args=["-vvvv", "-e", "@%s" % credentials_file(ansible, SECRET, TOKEN)], env=ansible.extra_env)
+    for r in (result["info"], result["lookup"]):
+        assert r["failed"] and "AssumeRole" in r["msg"] and "ConnectionError" in r["msg"], r
+    assert "Signature" not in result.stderr and "SecurityToken=" not in result.stderr
+    assert_nowhere(ansible, result.stdout, result.stderr)
+
+
+def test_a_proxy_password_is_masked_everywhere(ansible):
+    """Item 3: http_proxy with user:password@ showed in the invocation at -vvv and in log_path."""
+    password = "Pxy-%s" % uuid.uuid4().hex
+    proxy = ansible.emu.url.replace("http://", "http://alice:%s@" % password)
+    basic = base64.b64encode(("alice:%s" % password).encode()).decode()
+    result = ansible.play([{"alicloud.kms.key_info": {"region": "cn-hangzhou", "http_proxy": proxy}, "register": "info"}],
+                          save=["info"], args=["-vvvv"], env=ansible.extra_env)
+    assert result.rc == 0 and result["info"]["total_count"] > 0, result.stdout + result.stderr
+    assert "http://alice:********@" in result.stdout  # the invocation, shown at -vvv
+    written = [p.read_text(errors="replace") for p in ansible.tmp.rglob("*") if p.is_file() and p.name != "playbook.yml"]  # the input
+    for text in [result.stdout, result.stderr] + written:
+        assert password not in text and basic not in text
