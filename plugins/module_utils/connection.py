@@ -152,10 +152,8 @@ class Connection(object):
         params = _api_models.Params(action=action, version=API_VERSIONS[service], protocol=o.protocol.upper(), pathname="/",
                                     method="POST", auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
         request = _api_models.OpenApiRequest(query=dict((k, str(v)) for k, v in query.items() if v is not None))
-        # No single request may outlive the run's deadline.
-        runtime = _RuntimeOptions(ignore_ssl=not o.validate_certs,
-                                  connect_timeout=max(1, int(min(o.connect_timeout, remaining) * 1000)),
-                                  read_timeout=max(1, int(min(o.read_timeout, remaining) * 1000)))
+        connect_ms, read_ms = timeouts_ms(o, remaining)
+        runtime = _RuntimeOptions(ignore_ssl=not o.validate_certs, connect_timeout=connect_ms, read_timeout=read_ms)
         try:
             body = client.call_api(params, request, runtime).get("body")
         except Exception as exc:  # pylint: disable=broad-except
@@ -163,6 +161,11 @@ class Connection(object):
         if not isinstance(body, dict):
             raise KmsError("MalformedResponse", "the response body is not a JSON object", region=region, action=action)
         return body
+
+
+def timeouts_ms(options, remaining):
+    """(connect, read) timeouts in ms for one request: no single request may outlive the run's deadline."""
+    return tuple(max(1, int(min(limit, remaining) * 1000)) for limit in (options.connect_timeout, options.read_timeout))
 
 
 class _AssumedRole(_ProviderBase):

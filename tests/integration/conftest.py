@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO_SEED = ROOT / "tests" / "emulator" / "seeds" / "demo.yml"
 DEMO_KEY = ("LTAI5tKmsEmulatorDemo01", "kms-emulator-demo-secret")
 BIN = Path(sys.executable).parent
+# where alicloud.kms is this tree: the Makefile's .collections, or the matrix's staged copy (pytest.ini's
+# pytest-ansible puts it on sys.path); every ansible command the tests run gets the same path
+COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(ROOT / ".collections")
 
 
 def unwrapped(text):
@@ -65,7 +68,7 @@ class Ansible(object):
     def env(self, extra=None):
         env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("ALICLOUD_", "ALIBABA_CLOUD_")))
         env.update({
-            "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".collections"),
+            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
             "ANSIBLE_HOME": str(self.tmp / "ansible-home"),
             "ANSIBLE_LOCAL_TEMP": str(self.tmp / "ansible-tmp"),
             "ANSIBLE_NOCOLOR": "1",

@@ -11,7 +11,7 @@ from alibabacloud_kms20160120 import models as kms_models
 from alibabacloud_kms20160120.client import Client as OfficialClient
 from alibabacloud_tea_openapi import utils_models
 
-from conftest import BIN, DEMO_KEY, ROOT, truth
+from conftest import BIN, COLLECTIONS, DEMO_KEY, truth
 
 
 def key_info(ansible, args=(), save_as="r", **options):
@@ -158,7 +158,7 @@ def test_the_official_client_sees_what_the_emulator_verifies(emulator):
                                                 protocol="http", http_proxy=emulator.url))
     body = client.list_keys(kms_models.ListKeysRequest(page_size=100)).body
     assert body.total_count == len(truth(emulator, "cn-shanghai"))
-    assert subprocess.run([str(BIN / "python"), "-c", "import ansible_collections"], cwd=str(ROOT / ".collections"), check=False).returncode == 0
+    assert subprocess.run([str(BIN / "python"), "-c", "import ansible_collections"], cwd=COLLECTIONS, check=False).returncode == 0
 
 
 def test_facets_label_every_key_with_its_true_attributes(ansible, emulator):

@@ -15,11 +15,12 @@ import os
 import shutil
 import subprocess
 import tarfile
+from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import BIN, ROOT, truth
+from conftest import BIN, COLLECTIONS, ROOT, truth
 
 GALAXY = yaml.safe_load((ROOT / "galaxy.yml").read_text())
 LOOKUP_CONN = "access_key_id='{ak}', access_key_secret='{sk}', protocol='http', http_proxy='{url}'"
@@ -140,9 +141,9 @@ def test_bindep_txt_parses(tmp_path):
 def test_the_collection_docs_lint_clean(tmp_path):
     antsibull_docs = tool("antsibull-docs")
     # antsibull-docs runs ansible-doc: give it this tree, as alicloud.kms, and nothing else
-    env = dict(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_HOME=str(tmp_path), PATH="%s:/usr/bin:/bin" % BIN)
+    env = dict(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_HOME=str(tmp_path), PATH="%s:/usr/bin:/bin" % BIN)
     proc = run([antsibull_docs, "lint-collection-docs", "--plugin-docs", "--validate-collection-refs", "all",
-                ROOT / ".collections" / "ansible_collections" / "alicloud" / "kms"], env=env)
+                Path(COLLECTIONS) / "ansible_collections" / "alicloud" / "kms"], env=env)
     assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout + proc.stderr
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsOptionError
-from ansible_collections.alicloud.kms.plugins.module_utils.query import KeyQuery
+from ansible_collections.alicloud.kms.plugins.module_utils.query import API_FILTER_KEYS, KeyQuery
 
 
 def sent(options):
@@ -45,8 +45,10 @@ def test_repeated_keys_merge_into_the_union_as_the_api_does():
     ]
 
 
-def test_unknown_raw_keys_pass_through_for_future_api_keys():
-    assert sent({"filters": [{"key": "Tag", "values": ["x"]}]}) == [{"Key": "Tag", "Values": ["x"]}]
+def test_raw_keys_are_the_documented_ones_only():
+    assert sent({"filters": [{"key": "TagKey", "values": ["env"]}]}) == [{"Key": "TagKey", "Values": ["env"]}]
+    with pytest.raises(KmsOptionError, match=r"filters\[0\]: unknown filter key 'tagkey' \(did you mean 'TagKey'\?\)"):
+        KeyQuery.from_options({"filters": [{"key": "tagkey", "values": ["env"]}]})
 
 
 def test_empty_value_lists_add_no_constraint():
@@ -65,7 +67,9 @@ def test_unsupported_region_values_are_passed_on():
     ({"creator_type": ["Robot"]}, "creator_type", "User, Service"),
     ({"dkms_instance_id": ["instance-1"]}, "dkms_instance_id", "kst-"),
     ({"key_spec": ["S%d" % i for i in range(11)]}, "key_spec", "at most 10 values"),
-    ({"filters": [{"key": "K%d" % i, "values": ["v"]} for i in range(11)]}, "filters", "at most 10 filter keys"),
+    ({"key_state": ["Enabled"], "key_spec": ["RSA_2048"], "key_usage": ["SIGN/VERIFY"], "protection_level": ["HSM"],
+      "creator_type": ["User"], "dkms_instance_id": ["kst-hzz1"],
+      "filters": [{"key": k, "values": ["v"]} for k in API_FILTER_KEYS[6:]]}, "filters", "at most 10 filter keys"),
     ({"filters": [{"values": ["Enabled"]}]}, "filters[0]", "'key' is required"),
     ({"filters": [{"key": "KeyState", "values": "Enabled"}]}, "filters[0]", "'values' must be a list"),
     ({"filters": [{"key": "KeyState", "values": ["Enabled"], "op": "eq"}]}, "filters[0]", "unknown field"),

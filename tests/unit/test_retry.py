@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.alicloud.kms.plugins.module_utils.connection import timeouts_ms
+from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import ConnectionOptions
 from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError
+from ansible_collections.alicloud.kms.plugins.module_utils.ratelimit import RateLimiter
 from ansible_collections.alicloud.kms.plugins.module_utils.retry import backoff, call_with_retries, is_retryable
 
 
@@ -90,3 +93,63 @@ def test_no_retry_starts_that_would_end_past_the_deadline():
     assert now[0] <= 101.0 and 1 < len(calls) < 21
     assert str(info.value).endswith("after %d attempts (gave up at the deadline)" % len(calls))
     assert "InternalFailure" in str(info.value) and "R3" in str(info.value)
+
+
+class FakeClock(object):
+    """time.monotonic and time.sleep for one thread: sleeping advances the clock."""
+
+    def __init__(self):
+        self.now = 100.0
+        self.slept = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_the_rate_limiter_spaces_requests_evenly():
+    fake = FakeClock()
+    limiter = RateLimiter(10, clock=fake.clock, sleep=fake.sleep)
+    starts = []
+    for _ in range(5):
+        limiter.wait()
+        starts.append(fake.now)
+    assert [round(b - a, 6) for a, b in zip(starts, starts[1:])] == [0.1] * 4
+
+
+def test_the_rate_limiter_slows_down_after_throttling_but_not_below_its_floor():
+    fake = FakeClock()
+    limiter = RateLimiter(10, clock=fake.clock, sleep=fake.sleep)
+    limiter.slow_down()
+    assert limiter.interval == pytest.approx(0.15)
+    for _ in range(20):
+        limiter.slow_down()
+    assert limiter.interval == 1.0
+    limiter.wait()
+    before = fake.now
+    limiter.wait()
+    assert fake.now - before == pytest.approx(1.0)
+
+
+def test_request_timeouts_are_clamped_to_the_time_left_before_the_deadline():
+    options = ConnectionOptions({"connect_timeout": 5, "read_timeout": 30}, environ={})
+    assert timeouts_ms(options, 300) == (5000, 30000)
+    assert timeouts_ms(options, 2.5) == (2500, 2500)
+    assert timeouts_ms(options, 0.0001) == (1, 1)
+
+
+def test_no_retry_starts_that_would_end_after_the_deadline():
+    fake = FakeClock()
+    calls = []
+
+    def fail():
+        calls.append(fake.now)
+        raise KmsError("Rejected.Throttling", "slow down", status=429, retry_after=2.0)
+
+    with pytest.raises(KmsError) as info:
+        call_with_retries(fail, 20, sleep=fake.sleep, deadline=fake.now + 5, clock=fake.clock)
+    assert calls == [100.0, 102.0, 104.0] and fake.slept == [2.0, 2.0]
+    assert info.value.attempts == 3 and "gave up at the deadline" in str(info.value)

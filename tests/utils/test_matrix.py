@@ -44,6 +44,8 @@ MATRIX = [
 TEST_REQUIREMENTS = [
     'alibabacloud-kms20160120>=3.3,<4',
     'pytest>=8',
+    'pytest-ansible>=25',
+    'pytest-timeout>=2.3',
     'pyyaml>=6',
     'hypothesis>=6.100',
     'jsonschema>=4.18',
@@ -143,6 +145,7 @@ def summary(output: str) -> str:
 def run_one(core: str, venv: str, src: str, pytest_args: list[str]) -> tuple[int, str, float]:
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith(('ANSIBLE_', 'ALICLOUD_', 'ALIBABA_CLOUD_', 'VIRTUAL_ENV', 'PYTHON')))
     env['PATH'] = '%s%s%s' % (os.path.join(venv, 'bin'), os.pathsep, env.get('PATH', ''))
+    env['ANSIBLE_COLLECTIONS_PATH'] = os.path.dirname(os.path.dirname(os.path.dirname(src)))  # .../src-X holds ansible_collections/
     log_path = os.path.join(MATRIX_DIR, 'logs', 'ansible-core-%s.log' % core)
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     start = time.monotonic()
