@@ -359,7 +359,8 @@ class Emulator:
     def on_request(self, callback, after: int = 1, action: str = 'ListKeys', times: int = 1) -> None:
         """Run callback(emulator, entry) once the `after`-th successful `action` request from now has its answer and
         before the reply is sent (so the client's next request sees the change); then after each following one,
-        `times` times in all (0 = every one). entry is that request's stats entry."""
+        `times` times in all (0 = every one). entry is that request's stats entry, its status not yet set.
+        Errors, throttled and dropped requests do not count; a callback's exception drops the connection."""
         if after < 1 or times < 0:
             raise ValueError('after must be >= 1 and times >= 0')
         with self.hooks_lock:
