@@ -123,7 +123,6 @@ class Faults:
         self.update(**settings)
         self.initial = self.settings  # what reset() returns to
 
-
     def update(self, **settings) -> dict:
         with self.lock:
             checked = {name: _check(name, value) for name, value in settings.items()}
