@@ -3,17 +3,23 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Compliance rules for KMS key records: pure functions behind the alicloud.kms.compliance role.
 
-Three filters, documented in the adjacent kms_*.yml files:
+Four filters, documented in the adjacent kms_*.yml files:
 
 - ``kms_compliance_plan(policy)``: the active rules and what to gather for them (facets, details);
 - ``kms_violations(keys, policy, exempt_keys)``: one entry per key and broken rule;
 - ``kms_compliance_report(keys, policy, exempt_keys, regions)``: verdict, summary, violations,
-  exemptions and one check per key and rule (what the JSON, JUnit and HTML reports are made of).
+  exemptions and one check per key and rule (what the JSON, JUnit and HTML reports are made of);
+- ``kms_xml_escape(value)``: a value as XML 1.0 / HTML text, for the JUnit and HTML reports.
+
+A rule never passes a key whose field it reads is unknown (missing, null or empty): the check fails
+with actual ``unknown`` and a note naming what to gather.
 
 No request is made here and nothing but the arguments is read: same input, same output.
 """
 
 from __future__ import annotations
+
+import re
 
 from ansible.errors import AnsibleFilterError
 
@@ -34,8 +40,23 @@ RULES = {
     "require_deletion_protection": ("deletion_protection", "details"),
 }
 RULE_NAMES = tuple(RULES)
+# Facets in their canonical order
+FACETS = ("key_state", "key_spec", "key_usage", "protection_level", "creator_type")
 # What every report shows (bar charts per region), whatever the rules
 REPORT_FACETS = ("key_state", "key_spec")
+# Facets that DescribeKey documents (KeyMetadata of the official SDK model): with details they need no listing.
+# CreatorType is not one of them: it is only known from the creator_type facet.
+DESCRIBED_FACETS = ("key_state", "key_spec", "key_usage", "protection_level")
+# rule -> the record fields that decide whether it applies to a key (see _rotation_not_applicable)
+APPLICABILITY = {
+    "require_rotation": ("key_spec", "creator_type", "origin"),
+    "max_rotation_interval_days": ("key_spec", "creator_type", "origin"),
+    "require_deletion_protection": ("creator_type",),
+}
+# record field -> how a play gathers it, for the note of a check whose field is unknown
+GATHERED_BY = dict((facet, "the %s facet" % facet) for facet in FACETS)
+GATHERED_BY.update((field, "details (DescribeKey)") for field in (
+    "automatic_rotation", "rotation_interval", "deletion_protection", "origin"))
 # closed sets a rule value must come from
 RULE_CHOICES = {
     "forbidden_states": KEY_STATES,
@@ -52,6 +73,8 @@ PASS = "pass"
 FAIL = "fail"
 EXEMPT = "exempt"
 NOT_APPLICABLE = "not_applicable"
+# what a check reports as actual when the field its rule reads is unknown
+UNKNOWN = "unknown"
 
 
 def _error(message):
@@ -144,12 +167,20 @@ def check_exemptions(exempt_keys):
 
 
 def compliance_plan(policy):
-    """What the policy needs gathered: facets for list rules, DescribeKey only for the detail rules."""
+    """What the policy needs gathered: facets for list rules, DescribeKey only for the detail rules.
+
+    Every facet a rule reads or its applicability depends on is planned, except those DescribeKey
+    documents when details are gathered anyway; creator type is never among those.
+    """
     rules = check_policy(policy)
     details = any(RULES[rule][1] == "details" for rule in rules)
-    facets = []
-    if not details:  # DescribeKey returns every facet too; partitioned listings would only repeat it
-        facets = list(REPORT_FACETS) + [RULES[rule][0] for rule in rules if RULES[rule][0] not in REPORT_FACETS]
+    needed = set()
+    for rule in rules:
+        needed.update(field for field in (RULES[rule][0],) + APPLICABILITY.get(rule, ()) if field in FACETS)
+    if details:
+        facets = [f for f in FACETS if f in needed and f not in DESCRIBED_FACETS]
+    else:
+        facets = [f for f in FACETS if f in needed or f in REPORT_FACETS]
     return {"rules": list(rules), "facets": facets, "details": details}
 
 
@@ -170,16 +201,35 @@ def _days(seconds):
     return "%d days" % days if days == int(days) else "%.2f days" % days
 
 
+def _missing(value):
+    """A field is unknown when it is absent, null or empty (records gathered without its facet or details)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _unknown(*fields):
+    """The failing check of a rule that cannot be judged: actual `unknown`, and what to gather."""
+    return FAIL, UNKNOWN, "unknown %s: gather %s" % (
+        ", ".join(fields), ", ".join(dict.fromkeys(GATHERED_BY.get(f, f) for f in fields)))
+
+
 def _rotation_not_applicable(key):
-    """Why the service cannot rotate this key automatically, or None when it can."""
-    spec = key.get("key_spec")
-    if spec is not None and not str(spec).startswith("Aliyun_"):
-        return "asymmetric keys (%s) do not rotate automatically" % spec
-    if key.get("creator_type") == "Service":
-        return "a cloud service manages this key"
-    if key.get("origin") == "EXTERNAL":
-        return "imported key material does not rotate automatically"
-    return None
+    """(why the service cannot rotate this key automatically or None, the unknown fields that decide it).
+
+    The service rotates symmetric keys (Aliyun_* specs) that the account created (creator type User)
+    with material KMS generated (origin Aliyun_KMS). A known field that rules the key out settles it;
+    otherwise every one of the three must be known.
+    """
+    spec, creator, origin = key.get("key_spec"), key.get("creator_type"), key.get("origin")
+    if not _missing(spec) and not str(spec).startswith("Aliyun_"):
+        return "asymmetric keys (%s) do not rotate automatically" % spec, ()
+    if creator == "Service":
+        return "a cloud service manages this key", ()
+    if origin == "EXTERNAL":
+        return "imported key material does not rotate automatically", ()
+    if not _missing(origin) and origin != "Aliyun_KMS":
+        return "key material from %s does not rotate automatically" % origin, ()
+    decisive = (("key_spec", spec), ("creator_type", creator if creator == "User" else None), ("origin", origin))
+    return None, tuple(name for name, value in decisive if _missing(value))
 
 
 def expected(rule, value):
@@ -195,32 +245,56 @@ def expected(rule, value):
     return value
 
 
+def _rotation(rule, value, key, actual):
+    why, unknown = _rotation_not_applicable(key)
+    if why:
+        return NOT_APPLICABLE, actual, why
+    if unknown:
+        return _unknown(*unknown)
+    rotation = key.get("automatic_rotation")
+    if _missing(rotation):
+        return _unknown("automatic_rotation")
+    if rule == "require_rotation":
+        return (PASS if rotation == "Enabled" else FAIL), rotation, None
+    # The service sends RotationInterval only while rotation is Enabled or Suspended: without it, the
+    # rotation state explains its absence. A key that never rotates is rotated less often than any interval.
+    if rotation != "Enabled":
+        return FAIL, "no automatic rotation (%s)" % rotation, None
+    if _missing(actual):
+        return _unknown("rotation_interval")
+    seconds = _interval_seconds(actual)
+    if seconds is None:
+        return FAIL, "unknown interval (%s)" % actual, None
+    return (PASS if seconds <= value * DAY else FAIL), _days(seconds), None
+
+
 def evaluate(rule, value, key):
-    """(status, actual, note) of one rule for one key; status is pass, fail or not_applicable."""
-    actual = key.get(RULES[rule][0])
-    if rule == "forbidden_states":  # only a known bad state breaks it
+    """(status, actual, note) of one rule for one key; status is pass, fail or not_applicable.
+
+    A rule never passes a key whose field it reads (or that decides whether it applies) is unknown:
+    the check fails with actual `unknown` and a note naming what to gather.
+    """
+    field = RULES[rule][0]
+    actual = key.get(field)
+    if rule in ROTATION_RULES:
+        return _rotation(rule, value, key, actual)
+    if rule == "require_deletion_protection":
+        creator = key.get("creator_type")
+        if creator == "Service":
+            return NOT_APPLICABLE, actual, "a cloud service manages this key"
+        if creator != "User":
+            return _unknown("creator_type")
+        if _missing(actual):
+            return _unknown(field)
+        return (PASS if actual == "Enabled" else FAIL), actual, None
+    if _missing(actual):
+        return _unknown(field)
+    if rule == "forbidden_states":
         return (FAIL if actual in value else PASS), actual, None
-    if rule in ("allowed_specs", "allowed_usages", "allowed_creator_types"):  # only a known good value passes
+    if rule in ("allowed_specs", "allowed_usages", "allowed_creator_types"):
         return (PASS if actual in value else FAIL), actual, None
     if rule == "required_protection_level":
         return (PASS if actual == value else FAIL), actual, None
-    if rule in ROTATION_RULES:
-        why = _rotation_not_applicable(key)
-        if why:
-            return NOT_APPLICABLE, actual, why
-        rotation = key.get("automatic_rotation")
-        if rule == "require_rotation":
-            return (PASS if rotation == "Enabled" else FAIL), rotation, None
-        if rotation != "Enabled":  # a key that never rotates is rotated less often than any interval
-            return FAIL, "no automatic rotation (%s)" % (rotation or "unknown"), None
-        seconds = _interval_seconds(actual)
-        if seconds is None:
-            return FAIL, "unknown interval (%s)" % (actual or "none"), None
-        return (PASS if seconds <= value * DAY else FAIL), _days(seconds), None
-    if rule == "require_deletion_protection":
-        if key.get("creator_type") == "Service":
-            return NOT_APPLICABLE, actual, "a cloud service manages this key"
-        return (PASS if actual == "Enabled" else FAIL), actual, None
     raise _error("unknown rule %r" % rule)  # pragma: no cover - check_policy rejects it first
 
 
@@ -272,7 +346,7 @@ def kms_violations(keys, policy, exempt_keys=None):
 
 
 def _count(counter, value):
-    name = "unknown" if value is None else str(value)
+    name = UNKNOWN if _missing(value) else str(value)
     counter[name] = counter.get(name, 0) + 1
 
 
@@ -348,6 +422,22 @@ def kms_compliance_report(keys, policy, exempt_keys=None, regions=None):
     }
 
 
+# Characters XML 1.0 does not allow (section 2.2): C0 controls but tab, newline and carriage return, lone
+# surrogates, U+FFFE and U+FFFF. Escaping cannot express them (&#1; is not well-formed either).
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+_XML_SPECIAL = re.compile("[&<>\"']")
+
+
+def kms_xml_escape(value):
+    """value as XML 1.0 (and HTML) text or attribute: forbidden characters become U+FFFD, markup is escaped."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    text = _XML_FORBIDDEN.sub("\ufffd", text)
+    return _XML_SPECIAL.sub(lambda match: _XML_ESCAPES[match.group(0)], text)
+
+
 class FilterModule(object):
     """alicloud.kms compliance filters."""
 
@@ -356,4 +446,5 @@ class FilterModule(object):
             "kms_compliance_plan": compliance_plan,
             "kms_violations": kms_violations,
             "kms_compliance_report": kms_compliance_report,
+            "kms_xml_escape": kms_xml_escape,
         }

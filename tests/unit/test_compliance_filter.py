@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from xml.etree import ElementTree
 
 import jinja2
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.alicloud.kms.plugins.filter.compliance import (
-    RULE_NAMES, FilterModule, compliance_plan, kms_compliance_report, kms_violations)
+    RULE_NAMES, FilterModule, compliance_plan, kms_compliance_report, kms_violations, kms_xml_escape)
 
 ARN = "acs:kms:{region}:1234567890123456:key/{key_id}"
 
@@ -58,11 +59,18 @@ def test_list_rules_plan_facets_and_no_details(policy, facets):
     assert plan == {"rules": [r for r in RULE_NAMES if r in policy], "facets": facets, "details": False}
 
 
-@pytest.mark.parametrize("rule, value", [("require_rotation", True), ("max_rotation_interval_days", 90),
-                                         ("require_deletion_protection", True)])
-def test_detail_rules_plan_describe_key_and_no_facets(rule, value):
-    plan = compliance_plan({rule: value, "allowed_usages": ["SIGN/VERIFY"]})
-    assert plan == {"rules": ["allowed_usages", rule], "facets": [], "details": True}
+@pytest.mark.parametrize("policy, facets", [
+    ({"require_rotation": True}, ["creator_type"]),
+    ({"max_rotation_interval_days": 90}, ["creator_type"]),
+    ({"require_deletion_protection": True}, ["creator_type"]),
+    ({"require_rotation": True, "allowed_usages": ["SIGN/VERIFY"]}, ["creator_type"]),
+    ({"require_deletion_protection": True, "allowed_specs": ["RSA_2048"], "allowed_creator_types": ["User"]}, ["creator_type"]),
+])
+def test_detail_rules_plan_describe_key_and_the_creator_type_facet(policy, facets):
+    # DescribeKey documents state, spec, usage and protection level, but not the creator type: the rotation and
+    # deletion protection rules apply only to keys the account created, so the creator type comes from a listing
+    plan = compliance_plan(policy)
+    assert plan == {"rules": [r for r in RULE_NAMES if r in policy], "facets": facets, "details": True}
 
 
 def test_rules_that_are_off_gather_nothing_extra():
@@ -167,7 +175,7 @@ def test_max_rotation_interval_reads_odd_intervals():
             key("garbled", automatic_rotation="Enabled", rotation_interval="soon"),
             key("missing", automatic_rotation="Enabled", rotation_interval=None)]
     assert [v["actual"] for v in kms_violations(keys, {"max_rotation_interval_days": 6})] == [
-        "7.00 days", "unknown interval (soon)", "unknown interval (none)"]
+        "7.00 days", "unknown interval (soon)", "unknown"]
 
 
 def test_require_deletion_protection_applies_to_keys_the_account_created():
@@ -183,11 +191,118 @@ def test_violation_entries_have_exactly_the_documented_fields():
                              "expected": "one of Aliyun_AES_256"}
 
 
-def test_unknown_attributes_break_allow_lists_but_not_deny_lists():
-    keys = [{"key_id": "k", "key_arn": ARN.format(region="cn-hangzhou", key_id="k"), "region": "cn-hangzhou",
-             "key_state": None, "key_spec": None}]
-    assert broken({"allowed_specs": ["Aliyun_AES_256"], "forbidden_states": ["Disabled"]}, keys) == [("k", "allowed_specs")]
-    assert kms_violations(keys, {"allowed_specs": ["Aliyun_AES_256"]})[0]["actual"] is None
+# --- unknown fields never pass (issue 12, items 11, 24, 25) ------------------------------------------
+
+BARE = {"key_id": "k", "key_arn": ARN.format(region="cn-hangzhou", key_id="k"), "region": "cn-hangzhou"}
+ALL_RULES = {"forbidden_states": ["PendingDeletion"], "allowed_specs": ["Aliyun_AES_256"], "allowed_usages": ["ENCRYPT/DECRYPT"],
+             "required_protection_level": "SOFTWARE", "allowed_creator_types": ["User"], "require_rotation": True,
+             "max_rotation_interval_days": 365, "require_deletion_protection": True}
+
+
+def test_a_record_gathered_without_facets_breaks_every_rule_with_actual_unknown():
+    # key_info without facets: the PendingDeletion key must not pass forbidden_states
+    violations = kms_violations([BARE], {"forbidden_states": ["PendingDeletion"]})
+    assert violations == [dict(BARE, rule="forbidden_states", actual="unknown", expected="none of PendingDeletion")]
+    assert [(v["rule"], v["actual"]) for v in kms_violations([BARE], ALL_RULES)] == [(rule, "unknown") for rule in ALL_RULES]
+    report = kms_compliance_report([BARE], ALL_RULES)
+    assert report["verdict"] == "non_compliant" and report["summary"]["non_compliant_keys"] == 1
+    assert all(stats["passed"] == 0 and stats["violations"] == 1 for stats in report["summary"]["by_rule"].values())
+
+
+@pytest.mark.parametrize("rule, field, note", [
+    ("forbidden_states", "key_state", "unknown key_state: gather the key_state facet"),
+    ("allowed_specs", "key_spec", "unknown key_spec: gather the key_spec facet"),
+    ("allowed_usages", "key_usage", "unknown key_usage: gather the key_usage facet"),
+    ("required_protection_level", "protection_level", "unknown protection_level: gather the protection_level facet"),
+    ("allowed_creator_types", "creator_type", "unknown creator_type: gather the creator_type facet"),
+    ("require_rotation", "automatic_rotation", "unknown automatic_rotation: gather details (DescribeKey)"),
+    ("require_deletion_protection", "deletion_protection", "unknown deletion_protection: gather details (DescribeKey)"),
+])
+@pytest.mark.parametrize("missing", ["absent", None, ""])
+def test_a_missing_null_or_empty_field_is_unknown_and_never_passes(rule, field, note, missing):
+    record = key("k")
+    if missing == "absent":
+        del record[field]
+    else:
+        record[field] = missing
+    checks = kms_compliance_report([record], {rule: ALL_RULES[rule]})["checks"]
+    assert [(c["status"], c["actual"], c["note"]) for c in checks] == [("fail", "unknown", note)]
+    # an exemption covers an unknown like any violation
+    exempt = kms_compliance_report([record], {rule: ALL_RULES[rule]}, [{"key_id": "k", "reason": "SEC-8"}])
+    assert exempt["verdict"] == "compliant" and exempt["exempted"][0]["actual"] == "unknown"
+
+
+def test_records_as_the_real_describe_key_returns_them_judge_no_key_by_an_unknown_creator():
+    # DescribeKey has no CreatorType: without the creator_type facet no key may be judged for rotation or deletion
+    # protection (a service's key would fail them), and a known asymmetric spec still settles rotation
+    described = [dict((f, v) for f, v in key(key_id, **fields).items() if f != "creator_type") for key_id, fields in (
+        ("user-aes", {}), ("rds-aes", {}), ("rsa", {"key_spec": "RSA_2048"}))]
+    policy = {"require_rotation": True, "require_deletion_protection": True}
+    checks = kms_compliance_report(described, policy)["checks"]
+    assert [(c["key_id"], c["rule"], c["status"], c["actual"]) for c in checks] == [
+        ("user-aes", "require_rotation", "fail", "unknown"), ("user-aes", "require_deletion_protection", "fail", "unknown"),
+        ("rds-aes", "require_rotation", "fail", "unknown"), ("rds-aes", "require_deletion_protection", "fail", "unknown"),
+        ("rsa", "require_rotation", "not_applicable", "Disabled"), ("rsa", "require_deletion_protection", "fail", "unknown")]
+    assert checks[0]["note"] == "unknown creator_type: gather the creator_type facet"
+    # with the facet (as the plan asks), the service's key is not applicable and the others are judged
+    labelled = [dict(described[0], creator_type="User"), dict(described[1], creator_type="Service"), dict(described[2], creator_type="User")]
+    checks = kms_compliance_report(labelled, policy)["checks"]
+    assert [(c["key_id"], c["rule"], c["status"]) for c in checks] == [
+        ("user-aes", "require_rotation", "fail"), ("user-aes", "require_deletion_protection", "fail"),
+        ("rds-aes", "require_rotation", "not_applicable"), ("rds-aes", "require_deletion_protection", "not_applicable"),
+        ("rsa", "require_rotation", "not_applicable"), ("rsa", "require_deletion_protection", "fail")]
+
+
+@pytest.mark.parametrize("fields, actual", [
+    ({"key_spec": None}, "unknown"),
+    ({"origin": None}, "unknown"),
+    ({"origin": "EXTERNAL_KEY_STORE"}, None),
+    ({"key_spec": "EC_SM2", "creator_type": None, "origin": None}, None),
+])
+def test_rotation_applicability_needs_spec_creator_and_origin(fields, actual):
+    record = key("k", automatic_rotation="Enabled", rotation_interval="7776000s", **fields)
+    check = kms_compliance_report([record], {"require_rotation": True})["checks"][0]
+    assert check["status"] == ("fail" if actual else "not_applicable")
+    if actual:
+        assert check["actual"] == "unknown"
+
+
+def test_absent_rotation_fields_are_explained_by_the_rotation_state():
+    # the service sends RotationInterval and NextRotationDate only while rotation is Enabled or Suspended, DeleteDate
+    # only for PendingDeletion: such records lack them, and the rotation state, not `unknown`, is the answer
+    def described(key_id, **fields):
+        record = key(key_id, **fields)
+        for name in ("rotation_interval", "next_rotation_date", "delete_date"):
+            if fields.get(name) is None:
+                record.pop(name, None)
+        return record
+    keys = [described("off"), described("doomed", key_state="PendingDeletion", delete_date="2026-12-31T00:00:00Z"),
+            described("paused", automatic_rotation="Suspended", rotation_interval="15552000s"),
+            described("on", automatic_rotation="Enabled", rotation_interval="7776000s", next_rotation_date="2026-01-01T00:00:00Z"),
+            described("on-no-interval", automatic_rotation="Enabled"),
+            dict((f, v) for f, v in described("never-described").items() if f != "automatic_rotation")]
+    policy = {"require_rotation": True, "max_rotation_interval_days": 180}
+    checks = kms_compliance_report(keys, policy)["checks"]
+    assert [(c["key_id"], c["rule"], c["status"], c["actual"]) for c in checks] == [
+        ("off", "require_rotation", "fail", "Disabled"),
+        ("off", "max_rotation_interval_days", "fail", "no automatic rotation (Disabled)"),
+        ("doomed", "require_rotation", "fail", "Disabled"),
+        ("doomed", "max_rotation_interval_days", "fail", "no automatic rotation (Disabled)"),
+        ("paused", "require_rotation", "fail", "Suspended"),
+        ("paused", "max_rotation_interval_days", "fail", "no automatic rotation (Suspended)"),
+        ("on", "require_rotation", "pass", "Enabled"),
+        ("on", "max_rotation_interval_days", "pass", "90 days"),
+        ("on-no-interval", "require_rotation", "pass", "Enabled"),
+        ("on-no-interval", "max_rotation_interval_days", "fail", "unknown"),
+        ("never-described", "require_rotation", "fail", "unknown"),
+        ("never-described", "max_rotation_interval_days", "fail", "unknown")]
+    assert checks[9]["note"] == "unknown rotation_interval: gather details (DescribeKey)"
+
+
+def test_unknown_values_count_as_unknown_in_the_charts():
+    keys = [key("a", key_state=""), key("b", key_spec=None), key("c")]
+    by_region = kms_compliance_report(keys, {})["summary"]["by_region"]["cn-hangzhou"]
+    assert by_region["key_state"] == {"Enabled": 2, "unknown": 1} and by_region["key_spec"] == {"Aliyun_AES_256": 2, "unknown": 1}
 
 
 def test_violations_follow_key_order_then_rule_order():
@@ -303,7 +418,7 @@ def test_bad_key_records_fail_clearly(keys):
 
 def test_the_filters_work_in_jinja_under_their_names():
     filters = FilterModule().filters()
-    assert set(filters) == {"kms_compliance_plan", "kms_violations", "kms_compliance_report"}
+    assert set(filters) == {"kms_compliance_plan", "kms_violations", "kms_compliance_report", "kms_xml_escape"}
     env = jinja2.Environment()
     env.filters.update(filters)
     out = env.from_string("{{ (keys | kms_violations(policy, exempt) | map(attribute='key_id') | join(',')) }}"
@@ -351,3 +466,23 @@ def test_every_check_is_counted_once_and_exemptions_only_move_violations(keys, p
     if "forbidden_states" in rules:
         assert sorted(v["key_id"] for v in plain["violations"] if v["rule"] == "forbidden_states") == sorted(
             k["key_id"] for k in keys if k["key_state"] in policy["forbidden_states"])
+
+
+# --- XML and HTML values (issue 12, item 17) --------------------------------------------------------
+
+def test_xml_escape_replaces_what_xml_forbids_and_escapes_markup():
+    assert kms_xml_escape("SEC-5 <wallet> & \"co\" 'x'") == "SEC-5 &lt;wallet&gt; &amp; &quot;co&quot; &#39;x&#39;"
+    assert kms_xml_escape("a\x01b\x00c\x1f\x7f\td\ne\rf\ud800\ufffe") == "a\ufffdb\ufffdc\ufffd\x7f\td\ne\rf\ufffd\ufffd"
+    assert kms_xml_escape(None) == "" and kms_xml_escape(365) == "365" and kms_xml_escape("\U0001f511") == "\U0001f511"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_any_text_escaped_is_well_formed_xml_in_text_and_attributes(text):
+    safe = kms_xml_escape(text)
+    root = ElementTree.fromstring(("<a b=\"%s\">%s</a>" % (safe, safe)).encode("utf-8", "surrogatepass"))
+    legal = "".join(c if c in "\t\n\r" or "\x20" <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c > "\uffff" else "\ufffd"
+                    for c in text)
+    lines = legal.replace("\r\n", "\n").replace("\r", "\n")  # a parser normalizes line ends, then attribute whitespace
+    assert (root.text or "") == lines
+    assert root.get("b") == "".join(" " if c in "\t\n" else c for c in lines)
