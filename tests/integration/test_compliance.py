@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
+import re
 import shutil
+import stat
 import struct
 import subprocess
 import zlib
@@ -55,7 +58,8 @@ SEED = {
 }
 ALL_KEYS = ["hz-good", "hz-disabled", "hz-doomed", "hz-service", "sh-yearly", "sh-wallet", "sh-byok", "sh-signer", "sh-paused"]
 
-# rule -> (value, {key: (actual, expected)} of exactly the keys that break it, what it gathers)
+# rule -> (value, {key: (actual, expected)} of exactly the keys that break it, the ListKeys filter keys it uses;
+# None: a detail rule, DescribeKey for every key and the creator_type facet, since DescribeKey has no CreatorType)
 RULES = {
     "forbidden_states": (["PendingDeletion", "Disabled"], {
         "hz-disabled": ("Disabled", "none of PendingDeletion, Disabled"),
@@ -99,18 +103,22 @@ def arn(key_id):
     return "acs:kms:%s:%s:key/%s" % (region, ACCOUNT, key_id)
 
 
-def run_role(ansible, policy, exempt=(), fail=False, regions=tuple(REGIONS), **play_options):
-    """The role in a play on localhost; returns (ansible result, the JSON report or None)."""
-    report_dir = ansible.tmp / "report"
-    shutil.rmtree(report_dir, ignore_errors=True)
+def run_role(ansible, policy, exempt=(), fail=False, regions=tuple(REGIONS), report_dir=None, role="alicloud.kms.compliance",
+             **play_options):
+    """The role in a play on localhost; returns (ansible result, the JSON report or None).
+
+    Without report_dir, a fresh ansible.tmp/report; with one, that directory as it is."""
+    if report_dir is None:
+        report_dir = ansible.tmp / "report"
+        shutil.rmtree(report_dir, ignore_errors=True)
     role_vars = {"kms_compliance_policy": policy, "kms_compliance_report_dir": str(report_dir),
                  "kms_compliance_fail_on_violation": fail, "kms_compliance_exempt_keys": list(exempt)}
     if regions is not None:
         role_vars["kms_compliance_regions"] = list(regions) if isinstance(regions, tuple) else regions
-    result = ansible.play([{"name": "check", "ansible.builtin.include_role": {"name": "alicloud.kms.compliance"}, "vars": role_vars}],
+    result = ansible.play([{"name": "check", "ansible.builtin.include_role": {"name": role}, "vars": role_vars}],
                           save=["kms_compliance_result"], **play_options)
-    path = report_dir / "kms-compliance.json"
-    return result, (json.loads(path.read_text()) if path.exists() else None)
+    path = pathlib.Path(report_dir) / "kms-compliance.json"
+    return result, (json.loads(path.read_text()) if str(report_dir).strip() and path.exists() else None)
 
 
 def found(report):
@@ -145,8 +153,8 @@ def test_each_rule_flags_exactly_the_expected_keys_and_gathers_only_what_it_need
     used, described = filter_keys(emulator)
     if facets:  # a list rule: partitioned listings for the report's facets and its own, no DescribeKey
         assert (used, described) == (facets, 0)
-    else:  # a detail rule: DescribeKey once per key, plain listings
-        assert (used, described) == (set(), 9)
+    else:  # a detail rule: DescribeKey once per key, creator types from listings (DescribeKey has none)
+        assert (used, described) == ({"CreatorType"}, 9)
 
 
 def test_all_rules_together_and_a_compliant_policy(ansible):
@@ -234,6 +242,64 @@ def test_unknown_rules_and_bad_values_fail_before_any_request(ansible, emulator,
     assert result.rc != 0 and report is None
     assert message in result.stdout, result.stdout
     assert emulator.stats()["total"] == 0
+
+
+@pytest.mark.parametrize("report_dir", ["", "  "])
+def test_an_empty_report_directory_fails_before_any_request(ansible, emulator, report_dir):
+    # an empty kms_compliance_report_dir used to write the reports into the current directory
+    result, _report = run_role(ansible, {"forbidden_states": ["Disabled"]}, report_dir=report_dir)
+    assert result.rc != 0
+    assert "kms_compliance_report_dir is empty" in result.stdout, result.stdout
+    assert emulator.stats()["total"] == 0
+    assert not list(ansible.tmp.glob("kms-compliance.*"))
+
+
+# --- unknown fields and creator types (issue 12, items 11, 24, 25) ------------------------------------------------
+
+def test_kms_violations_over_records_without_facets_reports_every_key_unknown(ansible):
+    # key_info without facets knows no state: forbidden_states must not call the PendingDeletion key compliant
+    policy = {"forbidden_states": ["PendingDeletion"]}
+    result = ansible.play([
+        {"name": "plain", "alicloud.kms.key_info": {"region": "cn-hangzhou"}, "register": "plain"},
+        {"name": "faceted", "alicloud.kms.key_info": {"region": "cn-hangzhou", "facets": ["key_state"]}, "register": "faceted"},
+        {"name": "judge", "ansible.builtin.set_fact": {
+            "blind": "{{ plain['keys'] | alicloud.kms.kms_violations(%r) }}" % policy,
+            "seeing": "{{ faceted['keys'] | alicloud.kms.kms_violations(%r) }}" % policy}}],
+        save=["blind", "seeing"])
+    assert result.rc == 0, result.stdout
+    assert [(v["key_id"], v["actual"], v["expected"]) for v in result["blind"]] == [
+        (k, "unknown", "none of PendingDeletion") for k in ("hz-good", "hz-disabled", "hz-doomed", "hz-service")]
+    assert [(v["key_id"], v["actual"]) for v in result["seeing"]] == [("hz-doomed", "PendingDeletion")]
+
+
+def test_creator_types_come_from_the_listing_not_from_describe_key(ansible, emulator):
+    # DescribeKey has no CreatorType: read from it, allowed_creator_types flagged every key and the rotation and
+    # deletion protection rules judged the service's key
+    policy = {"allowed_creator_types": ["User"], "require_rotation": True, "require_deletion_protection": True}
+    result, report = run_role(ansible, policy)
+    assert result.rc == 0, result.stdout
+    assert found(report) == {
+        ("hz-service", "allowed_creator_types"): ("Service", "one of User"),
+        ("hz-disabled", "require_rotation"): ("Disabled", "Enabled"), ("sh-paused", "require_rotation"): ("Suspended", "Enabled"),
+        **dict(((k, "require_deletion_protection"), ("Disabled", "Enabled")) for k in ("hz-disabled", "hz-doomed", "sh-yearly", "sh-byok"))}
+    checks = dict(((c["key_id"], c["rule"]), (c["status"], c["note"])) for c in result["kms_compliance_result"]["checks"])
+    assert checks[("hz-service", "require_rotation")] == ("not_applicable", "a cloud service manages this key")
+    assert checks[("hz-service", "require_deletion_protection")] == ("not_applicable", "a cloud service manages this key")
+    assert not any(v["actual"] == "unknown" for v in report["violations"])
+    assert [k["creator_type"] for k in report["keys"]] == ["Service" if k == "hz-service" else "User" for k in ALL_KEYS]
+    used, described = filter_keys(emulator)
+    assert (used, described) == ({"CreatorType"}, 9)
+
+
+def test_rotation_fields_the_service_leaves_out_are_explained_not_unknown(ansible):
+    # RotationInterval comes only with rotation Enabled or Suspended, DeleteDate only with PendingDeletion
+    result, report = run_role(ansible, {"max_rotation_interval_days": 180, "forbidden_states": ["PendingDeletion"]})
+    assert result.rc == 0, result.stdout
+    keys = dict((k["key_id"], k) for k in report["keys"])
+    assert not keys["hz-disabled"].get("rotation_interval") and not keys["hz-disabled"].get("delete_date")
+    assert found(report)[("hz-disabled", "max_rotation_interval_days")] == ("no automatic rotation (Disabled)", "at most 180 days")
+    assert found(report)[("hz-doomed", "forbidden_states")] == ("PendingDeletion", "none of PendingDeletion")
+    assert not any(v["actual"] == "unknown" for v in report["violations"])
 
 
 # --- where the connection and regions come from ---------------------------------------------------------
@@ -328,6 +394,109 @@ def test_html_report_is_self_contained(reports):
     assert html.count("<svg") == 6  # state and spec, three regions
     assert "SEC-5 &lt;wallet&gt; &amp; co" in html  # escaped
     assert "<h1>KMS key compliance: Non-compliant</h1>" in html
+
+
+# --- report files: modes, one set per run, well-formed whatever the values (issue 12, items 15, 16, 17) ------------
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+REPORT_FILES = ("kms-compliance.json", "kms-compliance.xml", "kms-compliance.html")
+
+
+def run_ids(report_dir):
+    """The run_id each of the three reports carries (every JUnit testsuite must carry the same)."""
+    report = json.loads((report_dir / "kms-compliance.json").read_text())
+    root = ElementTree.parse(report_dir / "kms-compliance.xml").getroot()
+    junit = {p.get("value") for p in root.iter("property") if p.get("name") == "run_id"}
+    assert len(junit) == 1 and len(root.findall("testsuite")) == len(list(root.iter("properties")))
+    html = (report_dir / "kms-compliance.html").read_text()
+    header = re.findall(r'data-run-id="([^"]*)"', html)
+    assert len(header) == 1 and header[0] in html.split('id="run-id">', 1)[1][:40]
+    return report["run_id"], junit.pop(), header[0]
+
+
+def mode(path):
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("existing", [0o700, 0o1777])
+def test_an_existing_report_directory_keeps_its_mode_and_the_reports_are_0640(ansible, existing):
+    report_dir = ansible.tmp / "mine"
+    report_dir.mkdir()
+    os.chmod(report_dir, existing)  # private on purpose, or /tmp-like (sticky, world-writable)
+    result, _report = run_role(ansible, {"forbidden_states": ["Disabled"]}, report_dir=report_dir)
+    assert result.rc == 0, result.stdout
+    assert mode(report_dir) == existing
+    assert [mode(report_dir / name) for name in REPORT_FILES] == [0o640] * 3
+    assert sorted(p.name for p in report_dir.iterdir()) == sorted(REPORT_FILES)  # no temporary directory left
+
+
+def test_a_new_report_directory_is_0750(ansible):
+    report_dir = ansible.tmp / "new" / "reports"
+    result, _report = run_role(ansible, {"forbidden_states": ["Disabled"]}, report_dir=report_dir, args=["--check"])
+    assert result.rc == 0, result.stdout
+    assert (mode(ansible.tmp / "new"), mode(report_dir)) == (0o750, 0o750)
+    assert [mode(report_dir / name) for name in REPORT_FILES] == [0o640] * 3
+
+
+def test_a_report_path_that_is_a_file_fails_before_any_request(ansible, emulator):
+    path = ansible.tmp / "taken"
+    path.write_text("not a directory")
+    result, _report = run_role(ansible, {"forbidden_states": ["Disabled"]}, report_dir=path)
+    assert result.rc != 0 and "exists and is not a directory" in result.stdout, result.stdout
+    assert emulator.stats()["total"] == 0 and path.read_text() == "not a directory"
+
+
+def test_the_three_reports_are_one_set_with_one_run_id(ansible):
+    report_dir = ansible.tmp / "set"
+    result, first = run_role(ansible, {"forbidden_states": ["Disabled"]}, report_dir=report_dir)
+    assert result.rc == 0, result.stdout
+    ids = run_ids(report_dir)
+    assert len(set(ids)) == 1 and UUID.match(ids[0]), ids
+    assert result["kms_compliance_result"]["run_id"] == ids[0] and "Run ID: %s" % ids[0] in result.stdout
+    jsonschema.validate(first, SCHEMA)
+
+    result, _report = run_role(ansible, {}, report_dir=report_dir)  # an inventory report: no testsuite per rule
+    assert result.rc == 0, result.stdout
+    second = run_ids(report_dir)
+    assert len(set(second)) == 1 and second[0] != ids[0]
+
+    # a role whose HTML template fails after the JSON and the XML are written: the set on disk stays the last one
+    roles = ansible.tmp / "roles"
+    shutil.copytree(ROOT / "roles" / "compliance", roles / "compliance")
+    (roles / "compliance" / "templates" / "kms-compliance.html.j2").write_text("{{ this_variable_is_undefined_on_purpose.boom }}\n")
+    result, _report = run_role(ansible, {"forbidden_states": ["PendingDeletion"]}, report_dir=report_dir, role="compliance",
+                               env={"ANSIBLE_ROLES_PATH": str(roles)})
+    assert result.rc != 0 and "this_variable_is_undefined_on_purpose" in result.stdout, result.stdout
+    assert run_ids(report_dir) == second
+    assert json.loads((report_dir / "kms-compliance.json").read_text())["policy"] == {}
+    assert sorted(p.name for p in report_dir.iterdir()) == sorted(REPORT_FILES)  # the temporary directory is gone
+
+
+def test_control_characters_in_service_values_and_reasons_leave_xml_and_html_well_formed(ansible, emulator):
+    odd_id, odd_spec, reason = "hz-\x01odd", "Odd\x01Spec", "SEC-\x01 <bell\x07> & co"
+    emulator.add_keys("cn-hangzhou", [{"key_id": odd_id, "key_spec": odd_spec, "description": "tab\x01desc"}])
+    policy = {"allowed_specs": [AES, SM4, "EC_P256", "Odd\x02"], "require_deletion_protection": True}
+    exempt = [{"key_id": odd_id, "reason": reason, "rules": ["require_deletion_protection"]}]
+    result, report = run_role(ansible, policy, exempt)
+    assert result.rc == 0, result.stdout
+    # the JSON keeps the values as they are
+    assert found(report)[(odd_id, "allowed_specs")] == (odd_spec, "one of Aliyun_AES_256, Aliyun_SM4, EC_P256, Odd\x02")
+    assert [e["reason"] for e in report["exempted"] if e["key_id"] == odd_id] == [reason]
+    assert [k.get("description") for k in report["keys"] if k["key_id"] == odd_id] == ["tab\x01desc"]
+    # the XML parses, with U+FFFD where XML forbids a character
+    report_dir = ansible.tmp / "report"
+    xml = (report_dir / "kms-compliance.xml").read_text()
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", xml)
+    root = ElementTree.fromstring(xml)
+    cases = dict((c.get("name"), c) for c in root.iter("testcase"))
+    failure = cases["allowed_specs: hz-\ufffdodd"].find("failure")
+    assert failure.get("message") == "hz-\ufffdodd: Odd\ufffdSpec, expected one of Aliyun_AES_256, Aliyun_SM4, EC_P256, Odd\ufffd"
+    skipped = cases["require_deletion_protection: hz-\ufffdodd"].find("skipped")
+    assert skipped.get("message") == "exempt: SEC-\ufffd <bell\ufffd> & co"
+    # the HTML has no forbidden character either, and its values are escaped
+    html = (report_dir / "kms-compliance.html").read_text()
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", html)
+    assert "SEC-\ufffd &lt;bell\ufffd&gt; &amp; co" in html and "hz-\ufffdodd" in html and "Odd\ufffdSpec" in html
 
 
 # --- the HTML report in a real browser ---------------------------------------------------------------------
