@@ -43,7 +43,7 @@ options:
     description:
       - The inventory hostname of each key. V(key_id) or V(key_arn), another field of the record, or a Jinja2
         expression over the record, for example C(region ~ '/' ~ key_id).
-      - Two keys that get the same name fail the inventory, naming both keys: a host per key, never fewer.
+      - Two keys that get the same name fail the inventory, naming both keys (a host per key, never fewer).
     type: str
     default: key_id
   strict_permissions:
