@@ -523,6 +523,8 @@ def chromium():
         path = shutil.which(name)
         if path:
             return path
+    if os.environ.get("CI"):
+        pytest.fail("Chromium is not installed: .ci/run installs Debian's chromium package, so CI tests the HTML report in a browser")
     if not shutil.which("apt-get"):
         pytest.skip("Chromium is not installed and apt-get is unavailable here, so the HTML report cannot be opened in a "
                     "browser; install Debian's chromium package to run this test")
