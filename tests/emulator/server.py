@@ -39,6 +39,7 @@ class Stats:
 
     Each entry of `requests`: service ('kms' or 'sts'), action, region, status (int, or 'dropped'), page_number,
     page_size, filters (as sent), request_id, sig_version, retry_after_ms (the x-acs-retry-after sent, or None),
+    malformed ('html' or 'truncated' when a garbled body was served in place of the answer; absent otherwise),
     started/finished (time.monotonic() of this process when the request arrived / its reply was ready) and
     started_wall/finished_wall (the same moments as time.time()).
     """
@@ -220,6 +221,7 @@ class Handler(BaseHTTPRequestHandler):
         result['RequestId'] = request_id
         payload = json.dumps(result).encode('utf-8')
         if decision.malformed:
+            entry['malformed'] = 'html' if decision.malformed_html else 'truncated'
             return (200, HTML_PAGE, 'text/html', {}) if decision.malformed_html else (200, payload[:len(payload) // 2], JSON_TYPE, {})
         return 200, payload, JSON_TYPE, {}
 

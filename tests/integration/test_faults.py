@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from conftest import truth
+from emulator.ports import refused_port
 
 TWO_REGIONS = ["cn-hangzhou", "cn-shanghai"]
 
@@ -46,7 +47,7 @@ def test_a_throttling_storm_is_ridden_out_honouring_retry_after(ansible, emulato
 
 def test_malformed_bodies_are_retried_like_5xx(ansible, emulator):
     emulator.set_faults(malformed_rate=0.3, random_seed=5)
-    r = listed(ansible, {"region": "cn-shanghai", "page_size": 2}, max_retries=10)
+    r = listed(ansible, {"region": "cn-shanghai", "page_size": 1}, max_retries=10)
     assert not r.get("failed"), r.get("msg")
     assert r["key_ids"] == expected_ids(emulator, ["cn-shanghai"])
     served = [q["malformed"] for q in emulator.stats()["requests"] if q.get("malformed")]
@@ -72,9 +73,10 @@ def test_a_denied_region_fails_the_modules_naming_region_code_and_request_id(ans
 
 
 def test_an_unreachable_endpoint_fails_cleanly(ansible, emulator):
-    r = listed(ansible, {"region": "cn-hangzhou", "endpoint": "127.0.0.1:9"}, http_proxy=None, max_retries=2, deadline=20)
+    with refused_port() as port:
+        r = listed(ansible, {"region": "cn-hangzhou", "endpoint": "127.0.0.1:%d" % port}, http_proxy=None, max_retries=2, deadline=20)
     assert r["failed"] and r["error"]["code"] == "ConnectionError" and r["error"]["attempts"] == 3
-    assert "Traceback" not in r["msg"] and "127.0.0.1:9" not in r["msg"].split("ConnectionError")[0]
+    assert "Traceback" not in r["msg"] and "127.0.0.1:%d" % port in r["msg"].split("ConnectionError")[1]
 
 
 def test_a_slow_service_fails_within_the_deadline(ansible, emulator):
