@@ -17,6 +17,20 @@ from test_inventory import env as inventory_env, inventory, listing
 RSA_REGION = "ap-southeast-5"  # a region of our own: every key RSA_2048, and SM specs unsupported there
 
 
+def lookup(ansible, call, **variables):
+    """The registered result of a set_fact running call (a lookup or query expression) with the emulator's
+    connection in the variables ak, sk and proxy, and the value it set as result["value"]."""
+    c = ansible.connection()
+    task = {"ansible.builtin.set_fact": {"value": "{{ %s }}" % call}, "register": "r", "ignore_errors": True,
+            "vars": dict(variables, ak=c["access_key_id"], sk=c["access_key_secret"], proxy=ansible.emu.url)}
+    result = ansible.play([task, {"ansible.builtin.set_fact": {"value": "{{ value | default(None) }}"}}],
+                          save=["r", "value"], defaults=False)
+    return dict(result["r"], value=result["value"])
+
+
+CONNECTION = "access_key_id=ak, access_key_secret=sk, protocol='http', http_proxy=proxy"
+
+
 def key_info(ansible, **options):
     result = ansible.play([{"alicloud.kms.key_info": options, "register": "r", "ignore_errors": True}], save=["r"])
     return result["r"]
@@ -78,7 +92,7 @@ def test_a_key_read_twice_with_the_same_total_is_caught_by_the_distinct_count(an
 
 def test_a_spec_the_region_ignores_labels_no_key(ansible, emulator):
     """Items 10 and 20: there, KeySpec=Aliyun_SM4 answers with every key; those RSA keys must stay RSA_2048."""
-    emulator.add_keys(RSA_REGION, [{"key_spec": "RSA_2048", "key_usage": "SIGN/VERIFY"} for _ in range(4)])
+    emulator.add_keys(RSA_REGION, [{"key_spec": "RSA_2048", "key_usage": "SIGN/VERIFY"}] * 4)
     emulator.set_faults(ignore_filter_values={RSA_REGION: {"KeySpec": ["Aliyun_SM4", "EC_SM2"], "ProtectionLevel": ["HSM"]}})
     r = key_info(ansible, region=RSA_REGION, facets=["key_spec", "protection_level"])
     assert not r.get("failed"), r
@@ -111,11 +125,8 @@ def test_service_fields_never_become_ansible_variables_or_replace_derived_ones(a
                                   "acs:kms:cn-hangzhou:12ab:key/x", "acs:kms:cn-hangzhou:1234567890123456:key/a/../b", "", 42])
 def test_a_bad_lookup_term_fails_naming_it_with_no_request(ansible, emulator, term):
     """Item 6: the region of an ARN picks the endpoint a signed request goes to."""
-    result = ansible.play([{"ansible.builtin.set_fact": {"k": "{{ lookup('alicloud.kms.keys', term, region='cn-hangzhou', "
-                                                          "access_key_id=ak, access_key_secret=sk, protocol='http', http_proxy=proxy) }}"},
-                            "vars": {"term": term, "ak": ansible.connection()["access_key_id"], "sk": ansible.connection()["access_key_secret"],
-                                     "proxy": ansible.emu.url}, "register": "r", "ignore_errors": True}], save=["r"], defaults=False)
-    assert result["r"]["failed"] and "_terms: " in result["r"]["msg"] and repr(term) in result["r"]["msg"], result["r"]
+    r = lookup(ansible, "lookup('alicloud.kms.keys', term, region='cn-hangzhou', %s)" % CONNECTION, term=term)
+    assert r["failed"] and "_terms: " in r["msg"] and repr(term) in r["msg"], r
     assert emulator.stats()["total"] == 0
 
 
@@ -127,13 +138,9 @@ def test_an_arn_term_sends_describekey_the_key_id_in_the_arns_region(ansible, em
     monkeypatch.setitem(Backend.ACTIONS, "DescribeKey",
                         lambda backend, account, region, params: sent.append((region, params.get("KeyId"))) or
                         original(backend, account, region, params))
-    c = ansible.connection()
-    result = ansible.play([{"ansible.builtin.set_fact": {"k": "{{ lookup('alicloud.kms.keys', '%s', access_key_id='%s', access_key_secret='%s', "
-                                                          "protocol='http', http_proxy='%s') }}" % (key.arn, c["access_key_id"],
-                                                                                                     c["access_key_secret"], ansible.emu.url)}},
-                           {"ansible.builtin.set_fact": {"found": "{{ k }}"}}], save=["found"], defaults=False)
-    assert result.rc == 0, result.stdout + result.stderr
-    assert sent == [("cn-shanghai", key.key_id)] and result["found"]["key_arn"] == key.arn
+    r = lookup(ansible, "lookup('alicloud.kms.keys', arn, %s)" % CONNECTION, arn=key.arn)
+    assert not r.get("failed"), r
+    assert sent == [("cn-shanghai", key.key_id)] and r["value"]["key_arn"] == key.arn
 
 
 def test_two_keys_with_one_hostname_fail_the_inventory_naming_both(ansible, emulator):
@@ -152,12 +159,8 @@ def test_regions_all_with_an_empty_describeregions_fails(ansible, emulator, monk
 
 def test_a_lookup_keyword_typo_fails_with_a_suggestion(ansible, emulator):
     """Item 12: key_stat='PendingDeletion' returned every key."""
-    c = ansible.connection()
-    result = ansible.play([{"ansible.builtin.set_fact": {"k": "{{ query('alicloud.kms.keys', region='cn-hangzhou', key_stat='PendingDeletion', "
-                                                          "access_key_id='%s', access_key_secret='%s', protocol='http', http_proxy='%s') }}" % (
-                                                              c["access_key_id"], c["access_key_secret"], ansible.emu.url)},
-                            "register": "r", "ignore_errors": True}], save=["r"], defaults=False)
-    assert result["r"]["failed"] and "key_stat (did you mean key_state?)" in result["r"]["msg"], result["r"]
+    r = lookup(ansible, "query('alicloud.kms.keys', region='cn-hangzhou', key_stat='PendingDeletion', %s)" % CONNECTION)
+    assert r["failed"] and "key_stat (did you mean key_state?)" in r["msg"], r
     assert emulator.stats()["total"] == 0
 
 
@@ -182,13 +185,8 @@ def test_the_inventory_cache_is_per_filter_and_per_identity(ansible, emulator):
 def test_a_denied_region_fails_the_lookup_naming_code_and_request_id(ansible, emulator):
     """Item 22: the lookup, not only the modules, fails on a denied region."""
     emulator.set_faults(deny_regions=["cn-shanghai"])
-    c = ansible.connection()
-    result = ansible.play([{"ansible.builtin.set_fact": {"k": "{{ query('alicloud.kms.keys', regions=['cn-hangzhou', 'cn-shanghai'], "
-                                                          "access_key_id='%s', access_key_secret='%s', protocol='http', http_proxy='%s') }}" % (
-                                                              c["access_key_id"], c["access_key_secret"], ansible.emu.url)},
-                            "register": "r", "ignore_errors": True}], save=["r"], defaults=False)
-    msg = result["r"]["msg"]
-    assert result["r"]["failed"] and "cn-shanghai" in msg and "Forbidden.NoPermission" in msg and "RequestId: " in msg, msg
+    r = lookup(ansible, "query('alicloud.kms.keys', regions=['cn-hangzhou', 'cn-shanghai'], %s)" % CONNECTION)
+    assert r["failed"] and "cn-shanghai" in r["msg"] and "Forbidden.NoPermission" in r["msg"] and "RequestId: " in r["msg"], r
 
 
 def test_http_to_a_public_endpoint_warns(ansible, emulator):

@@ -99,37 +99,6 @@ def test_transient_faults_and_throttling_still_give_the_complete_list(ansible, e
     assert set(outcomes) - {"200"}, "faults were injected"
 
 
-BAD_INPUT = [
-    ({"key_state": ["enabled"]}, "key_state: unknown value 'enabled' (did you mean 'Enabled'?)"),
-    ({"key_usage": ["ENCRYPT"]}, "key_usage: unknown value 'ENCRYPT'; allowed values are ENCRYPT/DECRYPT, SIGN/VERIFY"),
-    ({"protection_level": ["FIRMWARE"]}, "protection_level: unknown value 'FIRMWARE'; allowed values are SOFTWARE, HSM"),
-    ({"creator_type": ["Admin"]}, "creator_type: unknown value 'Admin'; allowed values are User, Service"),
-    ({"key_spec": ["S%d" % i for i in range(11)]}, "key_spec: at most 10 values are allowed per filter key, got 11"),
-    ({"filters": [{"key": "K%d" % i, "values": ["v"]} for i in range(11)]}, "filters: at most 10 filter keys are allowed, got 11"),
-    ({"page_size": 0}, "page_size: must be an integer from 1 to 100, got 0"),
-    ({"page_size": 500}, "page_size: must be an integer from 1 to 100, got 500"),
-    ({"dkms_instance_id": ["i-123"]}, "dkms_instance_id: 'i-123' is not a KMS instance ID; expected the form kst-xxxx"),
-    ({"filters": [{"values": ["Enabled"]}]}, "filters[0]: 'key' is required"),
-    ({"filters": [{"key": "KeyState", "values": "Enabled"}]}, "filters[0]: 'values' must be a list of strings"),
-    ({"region": "cn_hangzhou"}, "region: 'cn_hangzhou' is not a region ID"),
-    ({"regions": ["cn-hangzhou", "Shanghai"]}, "regions: 'Shanghai' is not a region ID"),
-    ({"endpoint": "http://127.0.0.1:8080/kms"}, "endpoint: 'http://127.0.0.1:8080/kms' is not host[:port]"),
-    ({"network": "intranet"}, "value of network must be one of: public, vpc, got: intranet"),
-    ({"facets": ["colour"]}, "facets: unknown facet 'colour'; allowed values are key_state, key_spec"),
-]
-
-
-@pytest.mark.parametrize("options, message", BAD_INPUT, ids=[m.split(":")[0].split()[-1] for _o, m in BAD_INPUT])
-def test_bad_input_fails_before_any_request(ansible, emulator, options, message):
-    options = dict({"region": "cn-hangzhou"}, **options)
-    if "regions" in options:
-        del options["region"]
-    result = key_info(ansible, **options)
-    assert result["r"]["failed"] is True
-    assert message in result["r"]["msg"]
-    assert emulator.stats()["total"] == 0
-
-
 def test_a_wrong_secret_fails_with_the_service_code_and_request_id_and_never_shows_the_secret(ansible, emulator):
     secret = "Wr0ng-S3cret-Value-4a7f9e"
     result = ansible.play([{"alicloud.kms.key_info": {"region": "cn-hangzhou"}, "register": "r", "ignore_errors": True}],

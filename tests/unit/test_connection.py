@@ -9,7 +9,7 @@ from alibabacloud_tea_openapi import exceptions as sdk
 from darabonba.exceptions import RetryError, UnretryableException
 from darabonba.policy.retry import RetryPolicyContext
 
-from ansible_collections.alicloud.kms.plugins.module_utils.connection import Connection, _to_kms_error
+from ansible_collections.alicloud.kms.plugins.module_utils.connection import _to_kms_error
 from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import ConnectionOptions, proxy_password
 from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils.keys import KeyRequest

@@ -114,7 +114,7 @@ def test_the_rate_limiter_spaces_requests_evenly():
     fake = FakeClock()
     limiter = RateLimiter(10, clock=fake.clock, sleep=fake.sleep)
     starts = []
-    for _ in range(5):
+    for _attempt in range(5):
         limiter.wait()
         starts.append(fake.now)
     assert [round(b - a, 6) for a, b in zip(starts, starts[1:])] == [0.1] * 4
@@ -125,7 +125,7 @@ def test_the_rate_limiter_slows_down_after_throttling_but_not_below_its_floor():
     limiter = RateLimiter(10, clock=fake.clock, sleep=fake.sleep)
     limiter.slow_down()
     assert limiter.interval == pytest.approx(0.15)
-    for _ in range(20):
+    for _attempt in range(20):
         limiter.slow_down()
     assert limiter.interval == 1.0
     limiter.wait()
