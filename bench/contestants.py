@@ -23,7 +23,7 @@ BIN = Path(sys.executable).parent
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
-from ansible_collections.alicloud.kms.plugins.module_utils.keys import list_keys  # noqa: E402
+from ansible_collections.alicloud.kms.plugins.module_utils._keys import list_keys  # noqa: E402
 
 
 def connection(url, **options):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / ".collections"))
 
-from ansible_collections.alicloud.kms.plugins.module_utils.keys import list_keys  # noqa: E402
+from ansible_collections.alicloud.kms.plugins.module_utils._keys import list_keys  # noqa: E402
 
 DEMO_KEY = ("LTAI5tKmsEmulatorDemo01", "kms-emulator-demo-secret")
 

@@ -22,8 +22,8 @@ import urllib.request
 from importlib import metadata
 
 from contestants import ROOT, Sequential, core, new_workdir, playbook
-from ansible_collections.alicloud.kms.plugins.module_utils.argspec import ARGUMENT_SPEC
-from ansible_collections.alicloud.kms.plugins.module_utils.records import METADATA_FIELDS
+from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUMENT_SPEC
+from ansible_collections.alicloud.kms.plugins.module_utils._records import METADATA_FIELDS
 
 LATENCY, QPS = 0.1, 50
 SIZES = {"full": {"one": 10000, "each": 2500, "attrs": 1000, "memory": 100000},

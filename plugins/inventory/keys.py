@@ -88,9 +88,9 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 
-from ansible_collections.alicloud.kms.plugins.module_utils.argspec import OPTION_NAMES
-from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import SECRET_FIELDS
-from ansible_collections.alicloud.kms.plugins.plugin_utils.options import key_request, run_request
+from ansible_collections.alicloud.kms.plugins.module_utils._argspec import OPTION_NAMES
+from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import SECRET_FIELDS
+from ansible_collections.alicloud.kms.plugins.plugin_utils._options import key_request, run_request
 
 display = Display()
 GROUP = "alicloud_kms_keys"

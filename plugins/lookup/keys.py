@@ -83,7 +83,7 @@ from ansible import constants as C
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.alicloud.kms.plugins.plugin_utils.options import check_keywords, key_request, run_request
+from ansible_collections.alicloud.kms.plugins.plugin_utils._options import check_keywords, key_request, run_request
 
 
 class LookupModule(LookupBase):

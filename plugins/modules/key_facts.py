@@ -89,7 +89,7 @@ ansible_facts:
       sample: ["acs:kms:cn-hangzhou:123456:key/08c33a6f-4e0a-4a1b-a3fa-7ddfa1d4b001"]
 """
 
-from ansible_collections.alicloud.kms.plugins.module_utils.module import module_records, new_module
+from ansible_collections.alicloud.kms.plugins.module_utils._module import module_records, new_module
 
 
 def main():

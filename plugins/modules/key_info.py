@@ -165,7 +165,7 @@ total_count:
   sample: 1
 """
 
-from ansible_collections.alicloud.kms.plugins.module_utils.module import module_records, new_module
+from ansible_collections.alicloud.kms.plugins.module_utils._module import module_records, new_module
 
 
 def main():

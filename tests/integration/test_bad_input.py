@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from conftest import BIN, mentions
-from ansible_collections.alicloud.kms.plugins.module_utils.query import API_FILTER_KEYS
+from ansible_collections.alicloud.kms.plugins.module_utils._query import API_FILTER_KEYS
 from test_inventory import env as inventory_env, inventory
 
 SECRETS = ("s3cr3t", "pr0xy-pw")  # parts of the values below that no message or result may show

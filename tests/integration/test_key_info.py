@@ -6,7 +6,6 @@ import json
 import math
 import subprocess
 
-import pytest
 from alibabacloud_kms20160120 import models as kms_models
 from alibabacloud_kms20160120.client import Client as OfficialClient
 from alibabacloud_tea_openapi import utils_models
@@ -110,7 +109,7 @@ def test_a_wrong_secret_fails_with_the_service_code_and_request_id_and_never_sho
 
 
 def test_ansible_doc_renders_every_option(ansible):
-    from ansible_collections.alicloud.kms.plugins.module_utils.argspec import ARGUMENT_SPEC
+    from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUMENT_SPEC
     for module in ("alicloud.kms.key_info", "alicloud.kms.key_facts"):
         proc = ansible.run([str(BIN / "ansible-doc"), "--json", module])
         assert proc.returncode == 0, proc.stderr

@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import DEMO_KEY
 from emulator.server import Emulator
-from ansible_collections.alicloud.kms.plugins.module_utils.keys import list_keys
+from ansible_collections.alicloud.kms.plugins.module_utils._keys import list_keys
 
 COUNTS = (0, 1, 2, 99, 100, 101, 257)
 REGIONS = dict(("cn-test-%d" % count, count) for count in COUNTS)

@@ -9,10 +9,10 @@ from alibabacloud_tea_openapi import exceptions as sdk
 from darabonba.exceptions import RetryError, UnretryableException
 from darabonba.policy.retry import RetryPolicyContext
 
-from ansible_collections.alicloud.kms.plugins.module_utils.connection import _to_kms_error
-from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import ConnectionOptions, proxy_password
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsOptionError
-from ansible_collections.alicloud.kms.plugins.module_utils.keys import KeyRequest
+from ansible_collections.alicloud.kms.plugins.module_utils._connection import _to_kms_error
+from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import ConnectionOptions, proxy_password
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._keys import KeyRequest
 
 
 def conn(environ=None, **options):

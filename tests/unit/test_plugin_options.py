@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleLookupError
 
-from ansible_collections.alicloud.kms.plugins.module_utils.argspec import ARGUMENT_SPEC
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError
-from ansible_collections.alicloud.kms.plugins.plugin_utils.options import key_request, plugin_options, run_request
+from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUMENT_SPEC
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
+from ansible_collections.alicloud.kms.plugins.plugin_utils._options import key_request, plugin_options, run_request
 
 
 class Options(object):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsOptionError
-from ansible_collections.alicloud.kms.plugins.module_utils.query import API_FILTER_KEYS, KeyQuery
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._query import API_FILTER_KEYS, KeyQuery
 
 
 def sent(options):

@@ -6,8 +6,8 @@ import json
 
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsOptionError
-from ansible_collections.alicloud.kms.plugins.module_utils.query import FILTER_OPTIONS, KeyQuery
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._query import FILTER_OPTIONS, KeyQuery
 
 STATES = FILTER_OPTIONS["key_state"][1]
 SPECS = st.sampled_from(["Aliyun_AES_256", "Aliyun_SM4", "RSA_2048", "RSA_3072", "EC_P256", "EC_P256K", "EC_SM2", "X1", "X2",

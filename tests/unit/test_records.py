@@ -9,7 +9,7 @@ import pytest
 from alibabacloud_kms20160120 import models
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
-from ansible_collections.alicloud.kms.plugins.module_utils.records import (
+from ansible_collections.alicloud.kms.plugins.module_utils._records import (
     DERIVED, METADATA_FIELDS, add_metadata, key_items, make_record, parse_arn)
 
 ARN = "acs:kms:cn-hangzhou:123456:key/80e9409f-78fa-42ab-84bd-83f40c81b001"

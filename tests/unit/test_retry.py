@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.alicloud.kms.plugins.module_utils.connection import timeouts_ms
-from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import ConnectionOptions
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError
-from ansible_collections.alicloud.kms.plugins.module_utils.ratelimit import RateLimiter
-from ansible_collections.alicloud.kms.plugins.module_utils.retry import backoff, call_with_retries, is_retryable
+from ansible_collections.alicloud.kms.plugins.module_utils._connection import timeouts_ms
+from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import ConnectionOptions
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
+from ansible_collections.alicloud.kms.plugins.module_utils._ratelimit import RateLimiter
+from ansible_collections.alicloud.kms.plugins.module_utils._retry import backoff, call_with_retries, is_retryable
 
 
 @pytest.mark.parametrize("code, status, retryable", [

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alicloud.kms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
 """ConnectionOptions: the connection settings resolved from options and environment, validated before any request."""
 
 from __future__ import annotations
@@ -8,8 +9,8 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.alicloud.kms.plugins.module_utils.argspec import ARGUMENT_SPEC
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUMENT_SPEC
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsOptionError
 
 DEFAULT_REGION = "cn-hangzhou"
 DEFAULT_STS_ENDPOINT = "sts.aliyuncs.com"

@@ -1,18 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alicloud.kms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
 """The one entry point of the core: options in, key records out (modules call list_keys, plugins KeyRequest)."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.alicloud.kms.plugins.module_utils.connection import Connection
-from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import DEFAULT_REGION, check_region
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError, KmsOptionError
-from ansible_collections.alicloud.kms.plugins.module_utils.lister import list_region
-from ansible_collections.alicloud.kms.plugins.module_utils.query import FILTER_OPTIONS, KeyQuery
-from ansible_collections.alicloud.kms.plugins.module_utils.records import add_metadata, check_key_arn, make_record
+from ansible_collections.alicloud.kms.plugins.module_utils._connection import Connection
+from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import DEFAULT_REGION, check_region
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._lister import list_region
+from ansible_collections.alicloud.kms.plugins.module_utils._query import FILTER_OPTIONS, KeyQuery
+from ansible_collections.alicloud.kms.plugins.module_utils._records import add_metadata, check_key_arn, make_record
 
 MAX_PARALLEL_REGIONS = 8
 # Regions KMS is known to serve: naming only these skips the DescribeRegions round trip before listing.

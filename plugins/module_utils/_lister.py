@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alicloud.kms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
 """Lister: every page of one or more ListKeys queries in one region, concurrently.
 
 Page 1 of each query gives TotalCount; the remaining pages of all queries then go out together,
@@ -13,10 +14,10 @@ from __future__ import annotations
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.alicloud.kms.plugins.module_utils import facets as _facets
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError
-from ansible_collections.alicloud.kms.plugins.module_utils.query import KeyQuery
-from ansible_collections.alicloud.kms.plugins.module_utils.records import add_metadata, key_items, make_record
+from ansible_collections.alicloud.kms.plugins.module_utils import _facets as _facets
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
+from ansible_collections.alicloud.kms.plugins.module_utils._query import KeyQuery
+from ansible_collections.alicloud.kms.plugins.module_utils._records import add_metadata, key_items, make_record
 
 MAX_CONCURRENCY = 16  # in flight per region: enough for the rate limit at 250 ms latency; the limiter bounds the rate
 MAX_REREADS = 3

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alicloud.kms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
 """Connection: one retried, rate-limited call to KMS or STS, with the credentials the options resolve to.
 
 Signing and transport are alibabacloud-tea-openapi's; the credential chain is alibabacloud-credentials'.
@@ -18,10 +19,10 @@ import threading
 import time
 import traceback
 
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError
-from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import ConnectionOptions
-from ansible_collections.alicloud.kms.plugins.module_utils.ratelimit import RateLimiter
-from ansible_collections.alicloud.kms.plugins.module_utils.retry import call_with_retries, is_throttling
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
+from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import ConnectionOptions
+from ansible_collections.alicloud.kms.plugins.module_utils._ratelimit import RateLimiter
+from ansible_collections.alicloud.kms.plugins.module_utils._retry import call_with_retries, is_throttling
 
 try:
     from alibabacloud_credentials.client import Client as _CredentialClient

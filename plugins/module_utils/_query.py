@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alicloud.kms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
 """KeyQuery: the ListKeys filters and page size, validated before any request."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsOptionError
 
 # option name -> (API filter key, allowed values or None for an open set)
 FILTER_OPTIONS = {

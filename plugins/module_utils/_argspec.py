@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alicloud.kms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
 """The option names and types every face accepts, in AnsibleModule's argument_spec form."""
 
 from __future__ import annotations

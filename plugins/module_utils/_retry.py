@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alicloud.kms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
 """Which failures are worth another attempt, and how long to wait before it."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 
 RETRYABLE_CODES = frozenset((
     "Rejected.Throttling", "ServiceUnavailableTemporary", "ServiceUnavailable", "InternalFailure",

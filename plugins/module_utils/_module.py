@@ -1,17 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alicloud.kms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
 """What key_info and key_facts share: one run of the core, failures turned into task failures."""
 
 from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.alicloud.kms.plugins.module_utils.argspec import ARGUMENT_SPEC
-from ansible_collections.alicloud.kms.plugins.module_utils.connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT
-from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import proxy_password
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError, KmsOptionError
-from ansible_collections.alicloud.kms.plugins.module_utils.keys import list_keys
+from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUMENT_SPEC
+from ansible_collections.alicloud.kms.plugins.module_utils._connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT
+from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import proxy_password
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._keys import list_keys
 
 
 def new_module():

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alicloud.kms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
 """The adapter from plugin options to the core, shared by the lookup and the inventory."""
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.utils.display import Display
 
-from ansible_collections.alicloud.kms.plugins.module_utils.argspec import OPTION_NAMES
-from ansible_collections.alicloud.kms.plugins.module_utils.connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT
-from ansible_collections.alicloud.kms.plugins.module_utils.errors import KmsError, KmsOptionError
-from ansible_collections.alicloud.kms.plugins.module_utils.keys import KeyRequest
+from ansible_collections.alicloud.kms.plugins.module_utils._argspec import OPTION_NAMES
+from ansible_collections.alicloud.kms.plugins.module_utils._connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._keys import KeyRequest
 
 display = Display()
 

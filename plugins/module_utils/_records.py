@@ -1,13 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alicloud.kms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
 """Key records: the one dict shape every face returns."""
 
 from __future__ import annotations
 
 import re
 
-from ansible_collections.alicloud.kms.plugins.module_utils.connection_options import check_region
+from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import check_region
 
 _ARN = re.compile(r"^acs:kms:(?P<region>[^:]*):(?P<account>[^:]*):key/(?P<key_id>.+)$")
 _ACCOUNT = re.compile(r"^[0-9]{1,32}$")

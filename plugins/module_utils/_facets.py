@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) alicloud.kms contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
 """Facets: attributes ListKeys does not return, learned from one filtered listing per value.
 
 Invariant: a key is labelled with a value only when that value's listing holds the key and the listing
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ansible_collections.alicloud.kms.plugins.module_utils.query import FILTER_OPTIONS, KNOWN_KEY_SPECS
+from ansible_collections.alicloud.kms.plugins.module_utils._query import FILTER_OPTIONS, KNOWN_KEY_SPECS
 
 # Closed facets: their values partition every key, so their listings together replace the plain one.
 CLOSED_FACETS = tuple(name for name, (_key, allowed) in FILTER_OPTIONS.items() if allowed)
