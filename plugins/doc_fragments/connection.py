@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment(object):
-    """Connection options: DOCUMENTATION for modules, PLUGINS for the lookup and inventory."""
+    """Connection options, described once in DOCUMENTATION; PLUGINS adds what only the lookup and inventory read."""
 
     DOCUMENTATION = r"""
 requirements:
@@ -136,157 +136,58 @@ options:
     default: 300
 """
 
+    # The plugins variant adds only where a lookup or inventory also reads an option: environment variables
+    # (the same ones _connection_options.ENVIRONMENT reads for modules; a unit test keeps them equal) and
+    # inventory or play variables. Plugins extend both variants.
     PLUGINS = r"""
-requirements:
-  - alibabacloud-tea-openapi
-  - alibabacloud-credentials
 options:
   region:
-    description:
-      - The region to list keys in, for example C(cn-hangzhou).
-      - When O(regions) is also given, O(regions) is listed and O(region) only picks the endpoint that answers
-        C(DescribeRegions) (C(cn-hangzhou) when unset).
-    type: str
     env:
       - name: ALICLOUD_REGION
       - name: ALIBABA_CLOUD_REGION_ID
     vars:
       - name: alicloud_region
-  regions:
-    description:
-      - Several regions, listed in parallel. Every record names its region.
-      - The single value V(all) means every region that C(DescribeRegions) returns.
-      - Named regions that are not well-known KMS regions are checked against C(DescribeRegions) first; one that
-        it does not list fails with the list of valid regions.
-    type: list
-    elements: str
   access_key_id:
-    description:
-      - The AccessKey ID.
-      - With neither an option nor an environment variable, the default credential chain of
-        C(alibabacloud-credentials) applies (C(~/.aliyun/config.json) profiles, C(~/.alibabacloud/credentials),
-        ECS RAM role, OIDC).
-    type: str
     env:
       - name: ALICLOUD_ACCESS_KEY
       - name: ALIBABA_CLOUD_ACCESS_KEY_ID
     vars:
       - name: alicloud_access_key
   access_key_secret:
-    description:
-      - The AccessKey secret. Never logged.
-    type: str
     env:
       - name: ALICLOUD_SECRET_KEY
       - name: ALIBABA_CLOUD_ACCESS_KEY_SECRET
     vars:
       - name: alicloud_secret_key
   security_token:
-    description:
-      - An STS security token, for temporary credentials. Never logged.
-    type: str
     env:
       - name: ALICLOUD_SECURITY_TOKEN
       - name: ALIBABA_CLOUD_SECURITY_TOKEN
     vars:
       - name: alicloud_security_token
   profile:
-    description:
-      - A profile of the Alibaba Cloud CLI configuration (C(~/.aliyun/config.json)) to take credentials from,
-        used when no access key is given.
-    type: str
     env:
       - name: ALICLOUD_PROFILE
     vars:
       - name: alicloud_profile
   assume_role_arn:
-    description:
-      - The ARN of a RAM role to assume with the credentials above, for example C(acs:ram::123456789012:role/kms-auditor).
-    type: str
     env:
       - name: ALICLOUD_ASSUME_ROLE_ARN
     vars:
       - name: alicloud_assume_role_arn
-  assume_role_session_name:
-    description:
-      - The session name used when assuming O(assume_role_arn).
-    type: str
-    default: ansible-alicloud-kms
   endpoint:
-    description:
-      - The KMS endpoint as C(host[:port]), overriding the one derived from the region and O(network).
-      - May contain C({region}), replaced by each region listed.
-      - Not a URL; choose the scheme with O(protocol).
-    type: str
     vars:
       - name: alicloud_kms_endpoint
   sts_endpoint:
-    description:
-      - The STS endpoint that O(assume_role_arn) is assumed at, as C(host[:port]); may contain C({region}).
-      - Defaults to C(sts.aliyuncs.com), or C(sts-vpc.<region>.aliyuncs.com) with O(network=vpc) (the region of
-        O(region), else the first region listed).
-      - C(AssumeRole) goes through the same O(protocol), proxies, timeouts, retries and O(deadline) as every KMS request.
-    type: str
     vars:
       - name: alicloud_sts_endpoint
-  network:
-    description:
-      - V(public) uses C(kms.<region>.aliyuncs.com); V(vpc) uses C(kms-vpc.<region>.aliyuncs.com).
-    type: str
-    choices: [public, vpc]
-    default: public
   protocol:
-    description:
-      - The scheme used to reach the endpoint. V(http) is meant for local emulators and proxies.
-    type: str
-    choices: [https, http]
-    default: https
     vars:
       - name: alicloud_kms_protocol
   http_proxy:
-    description:
-      - A proxy URL for V(http) requests, C(http://[user:password@]host[:port]). Falls back to the standard
-        E(HTTP_PROXY) environment variable.
-    type: str
     vars:
       - name: alicloud_kms_http_proxy
   https_proxy:
-    description:
-      - A proxy URL for V(https) requests. Falls back to the standard E(HTTPS_PROXY) environment variable.
-    type: str
     vars:
       - name: alicloud_kms_https_proxy
-  validate_certs:
-    description:
-      - Whether to verify the TLS certificate of the endpoint.
-    type: bool
-    default: true
-  connect_timeout:
-    description:
-      - Seconds to wait for a connection to the endpoint.
-    type: float
-    default: 5
-  read_timeout:
-    description:
-      - Seconds to wait for a response once connected.
-    type: float
-    default: 30
-  max_retries:
-    description:
-      - How many times to retry a throttled, 5xx, malformed or dropped request, with jittered exponential
-        backoff that honours C(x-acs-retry-after). Other errors are never retried.
-    type: int
-    default: 5
-  rate_limit:
-    description:
-      - Requests per second per region, at most. KMS allows 50 per account and region, shared by every
-        client of the account; the default leaves a margin.
-    type: float
-    default: 45
-  deadline:
-    description:
-      - Seconds one run may take in all, retries and waits included. A request never waits past it, and no retry
-        starts that would end after it; the run then fails with the last error and the number of attempts.
-    type: float
-    default: 300
 """

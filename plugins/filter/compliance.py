@@ -23,10 +23,8 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-KEY_STATES = ("Enabled", "Disabled", "PendingDeletion", "PendingImport")
-KEY_USAGES = ("ENCRYPT/DECRYPT", "SIGN/VERIFY")
-PROTECTION_LEVELS = ("SOFTWARE", "HSM")
-CREATOR_TYPES = ("User", "Service")
+from ansible_collections.alicloud.kms.plugins.module_utils._query import (  # the one definition of the allowed values
+    CREATOR_TYPES, KEY_STATES, KEY_USAGES, PROTECTION_LEVELS)
 
 # rule -> (record field it reads, what gathers that field)
 RULES = {

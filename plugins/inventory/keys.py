@@ -31,6 +31,7 @@ author:
 extends_documentation_fragment:
   - constructed
   - inventory_cache
+  - alicloud.kms.connection
   - alicloud.kms.connection.plugins
   - alicloud.kms.filters
 options:

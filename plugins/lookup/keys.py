@@ -18,6 +18,7 @@ description:
 author:
   - alicloud.kms contributors (@alicloud-kms)
 extends_documentation_fragment:
+  - alicloud.kms.connection
   - alicloud.kms.connection.plugins
   - alicloud.kms.filters
 options:

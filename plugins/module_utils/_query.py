@@ -11,19 +11,24 @@ import re
 
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsOptionError
 
-# option name -> (API filter key, allowed values or None for an open set)
-FILTER_OPTIONS = {
-    "key_state": ("KeyState", ("Enabled", "Disabled", "PendingDeletion", "PendingImport")),
-    "key_spec": ("KeySpec", None),
-    "key_usage": ("KeyUsage", ("ENCRYPT/DECRYPT", "SIGN/VERIFY")),
-    "protection_level": ("ProtectionLevel", ("SOFTWARE", "HSM")),
-    "creator_type": ("CreatorType", ("User", "Service")),
-    "dkms_instance_id": ("DKMSInstanceId", None),
-}
+# The documented values of the closed sets (ListKeysRequest.filters, official SDK), defined here only.
+KEY_STATES = ("Enabled", "Disabled", "PendingDeletion", "PendingImport")
+KEY_USAGES = ("ENCRYPT/DECRYPT", "SIGN/VERIFY")
+PROTECTION_LEVELS = ("SOFTWARE", "HSM")
+CREATOR_TYPES = ("User", "Service")
 # The specs KMS documents (ListKeys names six; CreateKey also offers AES-128/192 and RSA-3072/4096).
 # The set is open, so these only seed the key_spec facet's partitions; any spec may be filtered on.
 KNOWN_KEY_SPECS = ("Aliyun_AES_256", "Aliyun_AES_192", "Aliyun_AES_128", "Aliyun_SM4", "RSA_2048", "RSA_3072", "RSA_4096",
                    "EC_P256", "EC_P256K", "EC_SM2")
+# option name -> (API filter key, allowed values or None for an open set)
+FILTER_OPTIONS = {
+    "key_state": ("KeyState", KEY_STATES),
+    "key_spec": ("KeySpec", None),
+    "key_usage": ("KeyUsage", KEY_USAGES),
+    "protection_level": ("ProtectionLevel", PROTECTION_LEVELS),
+    "creator_type": ("CreatorType", CREATOR_TYPES),
+    "dkms_instance_id": ("DKMSInstanceId", None),
+}
 # Every filter key ListKeys documents (ListKeysRequest.filters, official SDK); the raw `filters` option
 # accepts only these, so a typo fails here instead of being sent.
 API_FILTER_KEYS = tuple(api for api, _allowed in FILTER_OPTIONS.values()) + (

@@ -18,21 +18,11 @@ author:
 extends_documentation_fragment:
   - alicloud.kms.connection
   - alicloud.kms.filters
+  - alicloud.kms.attributes  # before the builtin ones: the first definition of an attribute wins
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
   - ansible.builtin.action_common_attributes.facts
 attributes:
-  action_group:
-    membership: [alicloud.kms.kms]
-  check_mode:
-    support: full
-    details: The module only reads; in check mode it gathers the same facts.
-  diff_mode:
-    support: N/A
-    details: The module changes nothing.
-  platform:
-    platforms: all
-    details: Runs wherever Python and the Alibaba Cloud SDK do; usually on the controller.
   facts:
     support: full
 seealso:

@@ -22,20 +22,9 @@ author:
 extends_documentation_fragment:
   - alicloud.kms.connection
   - alicloud.kms.filters
+  - alicloud.kms.attributes  # before the builtin ones: the first definition of an attribute wins
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  action_group:
-    membership: [alicloud.kms.kms]
-  check_mode:
-    support: full
-    details: The module only reads; in check mode it lists keys exactly as it does otherwise.
-  diff_mode:
-    support: N/A
-    details: The module changes nothing.
-  platform:
-    platforms: all
-    details: Runs wherever Python and the Alibaba Cloud SDK do; usually on the controller.
 notes:
   - Errors from the service carry its C(Code) and C(RequestId); the secret and token never appear in output.
 seealso:
