@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import check_region
 
 _ARN = re.compile(r"^acs:kms:(?P<region>[^:]*):(?P<account>[^:]*):key/(?P<key_id>.+)$")
@@ -16,29 +18,13 @@ _KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 # Fields the collection derives; no service value may replace them.
 DERIVED = ("key_id", "key_arn", "region", "account_id")
 # DescribeKey's KeyMetadata, as the official model documents it (alibabacloud-kms20160120,
-# DescribeKeyResponseBodyKeyMetadata), -> record field. Only these reach a record: any other field a
+# DescribeKeyResponseBodyKeyMetadata), -> record field in Ansible's snake_case. Only these reach a record: any other field a
 # service sends is dropped, so no response can set an ansible_* variable or a derived field. KeyId and Arn
 # are the derived key_id and key_arn. The model has no CreatorType: creator_type is a facet.
-METADATA_FIELDS = {
-    "AutomaticRotation": "automatic_rotation",
-    "CreationDate": "creation_date",
-    "Creator": "creator",
-    "DKMSInstanceId": "dkms_instance_id",
-    "DeleteDate": "delete_date",
-    "DeletionProtection": "deletion_protection",
-    "DeletionProtectionDescription": "deletion_protection_description",
-    "Description": "description",
-    "KeySpec": "key_spec",
-    "KeyState": "key_state",
-    "KeyUsage": "key_usage",
-    "LastRotationDate": "last_rotation_date",
-    "MaterialExpireTime": "material_expire_time",
-    "NextRotationDate": "next_rotation_date",
-    "Origin": "origin",
-    "PrimaryKeyVersion": "primary_key_version",
-    "ProtectionLevel": "protection_level",
-    "RotationInterval": "rotation_interval",
-}
+METADATA_FIELDS = dict((name, next(iter(camel_dict_to_snake_dict({name: None})))) for name in (
+    "AutomaticRotation", "CreationDate", "Creator", "DKMSInstanceId", "DeleteDate", "DeletionProtection",
+    "DeletionProtectionDescription", "Description", "KeySpec", "KeyState", "KeyUsage", "LastRotationDate",
+    "MaterialExpireTime", "NextRotationDate", "Origin", "PrimaryKeyVersion", "ProtectionLevel", "RotationInterval"))
 
 
 def parse_arn(arn):
