@@ -3,7 +3,8 @@
 #   make test          everything CI runs: venv, sanity, lint, units, integration
 #   make venv          create $(VENV) and install requirements*.txt (once per change)
 #   make sanity        ansible-test sanity (offline, no ignore file) on a staged copy
-#   make lint          ansible-lint (roles/, playbooks/) and antsibull-changelog lint
+#   make lint          ruff (format check and lint), ansible-lint (roles/, playbooks/), antsibull-changelog lint
+#   make format        apply the one style (ruff format, import order) to the whole tree
 #   make units         pytest tests/unit
 #   make integration   pytest tests/integration (real ansible runs against the emulator)
 #   make demo          the demo playbook and the compliance check against a seeded local KMS emulator
@@ -46,7 +47,7 @@ DIST_DIR := $(CURDIR)/build/dist
 units integration lint demo: export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 units integration lint demo sanity build: export PATH := $(VENV_BIN):$(PATH)
 
-.PHONY: help venv collection sanity units integration lint test demo bench build clean
+.PHONY: help venv collection sanity units integration lint format test demo bench build clean
 
 help:
 	@sed -n '3,/^$$/s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -92,6 +93,8 @@ integration: venv collection
 	"$(VENV_BIN)/python" -m pytest tests/integration -q
 
 lint: venv collection
+	"$(VENV_BIN)/ruff" format --check --diff .
+	"$(VENV_BIN)/ruff" check .
 	@dirs=""; for d in roles playbooks; do [ -d "$$d" ] && dirs="$$dirs $$d"; done; \
 	if [ -n "$$dirs" ]; then \
 	  echo "ansible-lint$$dirs"; "$(VENV_BIN)/ansible-lint" $$dirs; \
@@ -101,6 +104,10 @@ lint: venv collection
 	"$(VENV_BIN)/antsibull-changelog" lint
 
 test: venv sanity lint units integration
+
+format: venv
+	"$(VENV_BIN)/ruff" check --select I --fix .
+	"$(VENV_BIN)/ruff" format .
 
 # modules run with the venv's Python (it has the SDK): interpreter discovery would pick
 # whatever python3 it finds first (here a pyenv shim that may not work). The compliance check

@@ -38,20 +38,43 @@ def core(url, **options):
 
 def playbook(url, workdir, expected, **options):
     """A whole ansible-playbook run of key_info; fails unless it returns `expected` keys."""
-    play = [{"name": "bench", "hosts": "localhost", "gather_facts": False, "tasks": [
-        {"name": "List keys", "alicloud.kms.key_info": connection(url, **options), "register": "kms"},
-        {"name": "Count them", "ansible.builtin.assert": {"that": ["kms['keys'] | length == %d" % expected], "quiet": True}},
-    ]}]
+    play = [
+        {
+            "name": "bench",
+            "hosts": "localhost",
+            "gather_facts": False,
+            "tasks": [
+                {"name": "List keys", "alicloud.kms.key_info": connection(url, **options), "register": "kms"},
+                {
+                    "name": "Count them",
+                    "ansible.builtin.assert": {"that": ["kms['keys'] | length == %d" % expected], "quiet": True},
+                },
+            ],
+        }
+    ]
     book, hosts = Path(workdir) / "bench.yml", Path(workdir) / "hosts.ini"
     book.write_text(yaml.safe_dump(play, sort_keys=False))
     hosts.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("ALICLOUD_", "ALIBABA_CLOUD_", "ANSIBLE_")))
-    env.update(ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_HOME=str(Path(workdir) / "home"),
-               ANSIBLE_LOCAL_TEMP=str(Path(workdir) / "tmp"), ANSIBLE_NOCOLOR="1", PATH="%s%s%s" % (BIN, os.pathsep, env.get("PATH", "")))
-    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(hosts), str(book)], env=env, cwd=workdir,
-                          capture_output=True, text=True, check=False)
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
+        ANSIBLE_HOME=str(Path(workdir) / "home"),
+        ANSIBLE_LOCAL_TEMP=str(Path(workdir) / "tmp"),
+        ANSIBLE_NOCOLOR="1",
+        PATH="%s%s%s" % (BIN, os.pathsep, env.get("PATH", "")),
+    )
+    proc = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(hosts), str(book)],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode:
-        raise RuntimeError("ansible-playbook failed (rc %d):\n%s%s" % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+        raise RuntimeError(
+            "ansible-playbook failed (rc %d):\n%s%s" % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
+        )
     return expected
 
 
@@ -68,8 +91,15 @@ class Sequential(object):
 
     def client(self, region):
         if region not in self.clients:
-            self.clients[region] = OfficialClient(utils_models.Config(
-                access_key_id=DEMO_KEY[0], access_key_secret=DEMO_KEY[1], region_id=region, protocol="http", http_proxy=self.url))
+            self.clients[region] = OfficialClient(
+                utils_models.Config(
+                    access_key_id=DEMO_KEY[0],
+                    access_key_secret=DEMO_KEY[1],
+                    region_id=region,
+                    protocol="http",
+                    http_proxy=self.url,
+                )
+            )
         return self.clients[region]
 
     def list(self, region, page_size=100):
@@ -86,6 +116,10 @@ class Sequential(object):
         """ListKeys, then DescribeKey for each key: {key_id: KeyMetadata as a dict}."""
         found = {}
         for arn in self.list(region):
-            metadata = self.client(region).describe_key(kms_models.DescribeKeyRequest(key_id=arn.rsplit("/", 1)[1])).body.key_metadata
+            metadata = (
+                self.client(region)
+                .describe_key(kms_models.DescribeKeyRequest(key_id=arn.rsplit("/", 1)[1]))
+                .body.key_metadata
+            )
             found[metadata.key_id] = metadata.to_map()
         return found

@@ -31,8 +31,16 @@ def main():
     url, region = sys.argv[1:3]
     before = peak_rss_mb()  # the interpreter and the core with its SDK imported; nothing else
     started = time.monotonic()
-    records = list_keys({"region": region, "access_key_id": DEMO_KEY[0], "access_key_secret": DEMO_KEY[1],
-                         "protocol": "http", "http_proxy": url}, environ={})
+    records = list_keys(
+        {
+            "region": region,
+            "access_key_id": DEMO_KEY[0],
+            "access_key_secret": DEMO_KEY[1],
+            "protocol": "http",
+            "http_proxy": url,
+        },
+        environ={},
+    )
     seconds = time.monotonic() - started
     print(json.dumps({"keys": len(records), "seconds": seconds, "import_mb": before, "peak_mb": peak_rss_mb()}))
 

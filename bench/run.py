@@ -22,32 +22,60 @@ import urllib.request
 from importlib import metadata
 
 from contestants import ROOT, Sequential, core, new_workdir, playbook
+
 from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUMENT_SPEC
 from ansible_collections.alicloud.kms.plugins.module_utils._records import METADATA_FIELDS
 
 LATENCY, QPS = 0.1, 50
-SIZES = {"full": {"one": 10000, "each": 2500, "attrs": 1000, "memory": 100000},
-         "quick": {"one": 1000, "each": 250, "attrs": 100, "memory": 10000}}
-ONE, FOUR, ATTRS, MEMORY, EMPTY = "cn-hangzhou", ["cn-hongkong", "ap-southeast-1", "eu-central-1", "us-west-1"], "cn-shanghai", "cn-beijing", "cn-shenzhen"
+SIZES = {
+    "full": {"one": 10000, "each": 2500, "attrs": 1000, "memory": 100000},
+    "quick": {"one": 1000, "each": 250, "attrs": 100, "memory": 10000},
+}
+ONE, FOUR, ATTRS, MEMORY, EMPTY = (
+    "cn-hangzhou",
+    ["cn-hongkong", "ap-southeast-1", "eu-central-1", "us-west-1"],
+    "cn-shanghai",
+    "cn-beijing",
+    "cn-shenzhen",
+)
 SDK = "official SDK, sequential"
 LOAD_AT_START = [0.0]
 
 
 class EmulatorProcess(object):
     def __init__(self, size):
-        generate = ",".join(["%s=%d" % (ONE, size["one"]), "%s=%d" % (ATTRS, size["attrs"]), "%s=%d" % (MEMORY, size["memory"])]
-                            + ["%s=%d" % (r, size["each"]) for r in FOUR])
+        generate = ",".join(
+            ["%s=%d" % (ONE, size["one"]), "%s=%d" % (ATTRS, size["attrs"]), "%s=%d" % (MEMORY, size["memory"])]
+            + ["%s=%d" % (r, size["each"]) for r in FOUR]
+        )
         # its own process, as the real service is: no interpreter lock shared with the client
-        self.command = [sys.executable, "-m", "emulator", "--generate", generate, "--latency-ms", str(LATENCY * 1000),
-                        "--qps", str(QPS), "--log", os.devnull]
-        self.proc = subprocess.Popen(self.command, stdout=subprocess.PIPE, text=True,  # pylint: disable=consider-using-with
-                                     env=dict(os.environ, PYTHONPATH=str(ROOT / "tests")))
+        self.command = [
+            sys.executable,
+            "-m",
+            "emulator",
+            "--generate",
+            generate,
+            "--latency-ms",
+            str(LATENCY * 1000),
+            "--qps",
+            str(QPS),
+            "--log",
+            os.devnull,
+        ]
+        self.proc = subprocess.Popen(
+            self.command,
+            stdout=subprocess.PIPE,
+            text=True,  # pylint: disable=consider-using-with
+            env=dict(os.environ, PYTHONPATH=str(ROOT / "tests")),
+        )
         self.url = self.proc.stdout.readline().strip().rpartition(" ")[2]
         if not self.url.startswith("http"):
             raise RuntimeError("the emulator did not start: %s" % " ".join(self.command))
 
     def control(self, name, data=None):
-        request = urllib.request.Request(self.url + "/_emulator/" + name, data=None if data is None else json.dumps(data).encode())
+        request = urllib.request.Request(
+            self.url + "/_emulator/" + name, data=None if data is None else json.dumps(data).encode()
+        )
         with urllib.request.urlopen(request) as reply:
             return json.loads(reply.read())
 
@@ -63,8 +91,16 @@ class EmulatorProcess(object):
             if entry["status"] == 200:
                 per_region[entry["region"]] = per_region.get(entry["region"], 0) + 1
         bound = max(per_region.values() or [0]) / float(QPS) + LATENCY
-        row = {"scenario": scenario, "who": who, "requests": stats["total"], "throttled": stats["by_outcome"].get("429", 0),
-               "wall": wall, "bound": bound, "in_flight": stats["max_in_flight"], "result": result}
+        row = {
+            "scenario": scenario,
+            "who": who,
+            "requests": stats["total"],
+            "throttled": stats["by_outcome"].get("429", 0),
+            "wall": wall,
+            "bound": bound,
+            "in_flight": stats["max_in_flight"],
+            "result": result,
+        }
         sys.stderr.write("  %-34s %-30s %6.2f s, %d requests\n" % (scenario, who, wall, row["requests"]))
         return row
 
@@ -89,7 +125,11 @@ def run_all(emu, size):
     a_48 = emu.measure(name, "core, rate_limit 48", lambda: core(emu.url, region=ONE, rate_limit=48))
     a_play = emu.measure(name, "ansible-playbook", lambda: playbook(emu.url, work, size["one"], region=ONE))
     a_sdk = emu.measure(name, SDK, lambda: seq.list(ONE))
-    check(sorted(r["key_arn"] for r in a_core["result"]) == sorted(a_sdk["result"]) and len(a_sdk["result"]) == size["one"], name)
+    check(
+        sorted(r["key_arn"] for r in a_core["result"]) == sorted(a_sdk["result"])
+        and len(a_sdk["result"]) == size["one"],
+        name,
+    )
     rows += [a_core, a_48, a_play, a_sdk]
 
     name = "(b0) %d keys, 1 region" % size["each"]
@@ -99,24 +139,47 @@ def run_all(emu, size):
     b_core = emu.measure(name, "core", lambda: core(emu.url, regions=FOUR))
     b_play = emu.measure(name, "ansible-playbook", lambda: playbook(emu.url, work, 4 * size["each"], regions=FOUR))
     b_sdk = emu.measure(name, SDK, lambda: [arn for region in FOUR for arn in seq.list(region)])
-    check(sorted(r["key_arn"] for r in b_core["result"]) == sorted(b_sdk["result"]) and len(b_sdk["result"]) == 4 * size["each"], name)
+    check(
+        sorted(r["key_arn"] for r in b_core["result"]) == sorted(b_sdk["result"])
+        and len(b_sdk["result"]) == 4 * size["each"],
+        name,
+    )
     rows += [b_one, b_core, b_play, b_sdk]
 
     name = "(c) state+spec of %d keys" % size["attrs"]
     facets = ["key_state", "key_spec"]
     c_core = emu.measure(name, "core, facets", lambda: core(emu.url, region=ATTRS, facets=facets))
-    c_play = emu.measure(name, "ansible-playbook, facets", lambda: playbook(emu.url, work, size["attrs"], region=ATTRS, facets=facets))
+    c_play = emu.measure(
+        name, "ansible-playbook, facets", lambda: playbook(emu.url, work, size["attrs"], region=ATTRS, facets=facets)
+    )
     c_sdk = emu.measure(name, SDK + " + DescribeKey", lambda: seq.describe_all(ATTRS))
     truth = c_sdk["result"]
-    check(len(truth) == size["attrs"] and all((r["key_state"], r["key_spec"]) == (truth[r["key_id"]]["KeyState"], truth[r["key_id"]]["KeySpec"])
-                                              for r in c_core["result"]) and len(c_core["result"]) == len(truth), name)
+    check(
+        len(truth) == size["attrs"]
+        and all(
+            (r["key_state"], r["key_spec"]) == (truth[r["key_id"]]["KeyState"], truth[r["key_id"]]["KeySpec"])
+            for r in c_core["result"]
+        )
+        and len(c_core["result"]) == len(truth),
+        name,
+    )
     rows += [c_core, c_play, c_sdk]
 
     name = "(d) details of %d keys" % size["attrs"]
     d_core = emu.measure(name, "core, details", lambda: core(emu.url, region=ATTRS, details=True))
-    d_play = emu.measure(name, "ansible-playbook, details", lambda: playbook(emu.url, work, size["attrs"], region=ATTRS, details=True))
-    check(len(d_core["result"]) == len(truth) and all(r[METADATA_FIELDS[k]] == v for r in d_core["result"]
-                                                      for k, v in truth[r["key_id"]].items() if k in METADATA_FIELDS), name)
+    d_play = emu.measure(
+        name, "ansible-playbook, details", lambda: playbook(emu.url, work, size["attrs"], region=ATTRS, details=True)
+    )
+    check(
+        len(d_core["result"]) == len(truth)
+        and all(
+            r[METADATA_FIELDS[k]] == v
+            for r in d_core["result"]
+            for k, v in truth[r["key_id"]].items()
+            if k in METADATA_FIELDS
+        ),
+        name,
+    )
     d_sdk = dict(c_sdk, scenario=name, who=SDK + " (= c: same requests)")
     rows += [d_core, d_play, d_sdk]
     return rows, {"a": (a_core, a_48, a_sdk), "b": (b_one, b_core), "c": (c_core, c_sdk)}
@@ -124,8 +187,12 @@ def run_all(emu, size):
 
 def peak_memory(emu, size):
     def child():
-        proc = subprocess.run([sys.executable, str(ROOT / "bench" / "peak_memory.py"), emu.url, MEMORY],
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "peak_memory.py"), emu.url, MEMORY],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(proc.stdout)
 
     row = emu.measure("%d keys, 1 region (memory)" % size["memory"], "core, own process", child)
@@ -138,13 +205,26 @@ def table(rows):
     by_scenario = {}
     for row in rows:
         by_scenario.setdefault(row["scenario"], {})[row["who"].split(",")[0].split(" (")[0]] = row
-    lines = ["| scenario | who | requests | 429s | max in flight | wall s | quota bound s | wall / bound | SDK loop / this |",
-             "|---|---|--:|--:|--:|--:|--:|--:|--:|"]
+    lines = [
+        "| scenario | who | requests | 429s | max in flight | wall s | quota bound s | wall / bound | SDK loop / this |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
     for row in rows:
         sdk = by_scenario[row["scenario"]].get("official SDK")
-        lines.append("| %s | %s | %d | %d | %d | %.2f | %.2f | %.2f | %s |" % (
-            row["scenario"], row["who"], row["requests"], row["throttled"], row["in_flight"], row["wall"], row["bound"],
-            row["wall"] / row["bound"], "%.1fx" % (sdk["wall"] / row["wall"]) if sdk else "-"))
+        lines.append(
+            "| %s | %s | %d | %d | %d | %.2f | %.2f | %.2f | %s |"
+            % (
+                row["scenario"],
+                row["who"],
+                row["requests"],
+                row["throttled"],
+                row["in_flight"],
+                row["wall"],
+                row["bound"],
+                row["wall"] / row["bound"],
+                "%.1fx" % (sdk["wall"] / row["wall"]) if sdk else "-",
+            )
+        )
     return "\n".join(lines)
 
 
@@ -154,23 +234,55 @@ def targets(key, memory):
     c_core, c_sdk = key["c"]
     found = []
     for label, row in (("", a_core), (" (rate_limit 48)", a_48)):
-        found.append(("(a) core%s within 1.3x of the quota bound and >= 3x faster than the SDK loop: %.2fx, %.1fx" % (
-            label, row["wall"] / row["bound"], a_sdk["wall"] / row["wall"]), row["wall"] <= 1.3 * row["bound"] and a_sdk["wall"] >= 3 * row["wall"]))
-    found.append(("(b) 4 regions no slower than 1 region + 20%%: %.2f s vs %.2f s (%.2fx)" % (
-        b_core["wall"], b_one["wall"], b_core["wall"] / b_one["wall"]), b_core["wall"] <= 1.2 * b_one["wall"]))
-    found.append(("(c) facets >= 15x faster than DescribeKey per key: %.1fx" % (c_sdk["wall"] / c_core["wall"]), c_sdk["wall"] >= 15 * c_core["wall"]))
-    found.append(("%d keys listed in under 250 MB peak memory: %.0f MB peak RSS (%.0f MB after imports, before listing)" % (
-        memory["result"]["keys"], memory["result"]["peak_mb"], memory["result"]["import_mb"]), memory["result"]["peak_mb"] < 250))
+        found.append(
+            (
+                "(a) core%s within 1.3x of the quota bound and >= 3x faster than the SDK loop: %.2fx, %.1fx"
+                % (label, row["wall"] / row["bound"], a_sdk["wall"] / row["wall"]),
+                row["wall"] <= 1.3 * row["bound"] and a_sdk["wall"] >= 3 * row["wall"],
+            )
+        )
+    found.append(
+        (
+            "(b) 4 regions no slower than 1 region + 20%%: %.2f s vs %.2f s (%.2fx)"
+            % (b_core["wall"], b_one["wall"], b_core["wall"] / b_one["wall"]),
+            b_core["wall"] <= 1.2 * b_one["wall"],
+        )
+    )
+    found.append(
+        (
+            "(c) facets >= 15x faster than DescribeKey per key: %.1fx" % (c_sdk["wall"] / c_core["wall"]),
+            c_sdk["wall"] >= 15 * c_core["wall"],
+        )
+    )
+    found.append(
+        (
+            "%d keys listed in under 250 MB peak memory: %.0f MB peak RSS (%.0f MB after imports, before listing)"
+            % (memory["result"]["keys"], memory["result"]["peak_mb"], memory["result"]["import_mb"]),
+            memory["result"]["peak_mb"] < 250,
+        )
+    )
     return found
 
 
 def machine():
     with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "unknown CPU")
-    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024.0 ** 3
-    versions = ", ".join("%s %s" % (p, metadata.version(p)) for p in ("ansible-core", "alibabacloud-tea-openapi", "alibabacloud-kms20160120"))
+        model = next(
+            (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "unknown CPU"
+        )
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024.0**3
+    versions = ", ".join(
+        "%s %s" % (p, metadata.version(p))
+        for p in ("ansible-core", "alibabacloud-tea-openapi", "alibabacloud-kms20160120")
+    )
     return "%s, %d cores (%s), %.0f GB RAM, Python %s, %s; load average %.1f at the start" % (
-        platform.platform(terse=True), os.cpu_count(), model, mem_gb, platform.python_version(), versions, LOAD_AT_START[0])
+        platform.platform(terse=True),
+        os.cpu_count(),
+        model,
+        mem_gb,
+        platform.python_version(),
+        versions,
+        LOAD_AT_START[0],
+    )
 
 
 def main():
@@ -186,8 +298,15 @@ def main():
         memory = peak_memory(emu, size)
     finally:
         emu.stop()
-    print("\nalicloud.kms benchmark%s: emulator with %d ms latency, quota %d requests/s per region; rate_limit default %g/s" % (
-        " (QUICK sizes: indicative only)" if quick else "", LATENCY * 1000, QPS, ARGUMENT_SPEC["rate_limit"]["default"]))
+    print(
+        "\nalicloud.kms benchmark%s: emulator with %d ms latency, quota %d requests/s per region; rate_limit default %g/s"
+        % (
+            " (QUICK sizes: indicative only)" if quick else "",
+            LATENCY * 1000,
+            QPS,
+            ARGUMENT_SPEC["rate_limit"]["default"],
+        )
+    )
     print("machine: %s\n" % machine())
     print(table(rows + [memory]))
     print("\ntargets%s:" % (" (set for the full sizes; at quick sizes latency dominates)" if quick else ""))

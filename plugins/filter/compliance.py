@@ -24,7 +24,11 @@ import re
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.alicloud.kms.plugins.module_utils._query import (  # the one definition of the allowed values
-    CREATOR_TYPES, KEY_STATES, KEY_USAGES, PROTECTION_LEVELS)
+    CREATOR_TYPES,
+    KEY_STATES,
+    KEY_USAGES,
+    PROTECTION_LEVELS,
+)
 
 # rule -> (record field it reads, what gathers that field)
 RULES = {
@@ -53,8 +57,10 @@ APPLICABILITY = {
 }
 # record field -> how a play gathers it, for the note of a check whose field is unknown
 GATHERED_BY = dict((facet, "the %s facet" % facet) for facet in FACETS)
-GATHERED_BY.update((field, "details (DescribeKey)") for field in (
-    "automatic_rotation", "rotation_interval", "deletion_protection", "origin"))
+GATHERED_BY.update(
+    (field, "details (DescribeKey)")
+    for field in ("automatic_rotation", "rotation_interval", "deletion_protection", "origin")
+)
 # closed sets a rule value must come from
 RULE_CHOICES = {
     "forbidden_states": KEY_STATES,
@@ -128,7 +134,12 @@ def check_policy(policy):
             if not isinstance(value, str):
                 raise _error("required_protection_level must be a string, got %r" % (value,))
         if rule == "max_rotation_interval_days":
-            if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit() or int(value) < 1:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, str))
+                or not str(value).strip().isdigit()
+                or int(value) < 1
+            ):
                 raise _error("max_rotation_interval_days must be a whole number of days, 1 or more, got %r" % (value,))
             value = int(value)
         choices = RULE_CHOICES.get(rule)
@@ -148,7 +159,10 @@ def check_exemptions(exempt_keys):
             raise _error("%s must be a dict with key_id and reason, got %r" % (where, entry))
         unknown = sorted(set(entry) - {"key_id", "reason", "rules"})
         if unknown:
-            raise _error("%s: unknown field(s) %s; an exemption has key_id, reason and optionally rules" % (where, ", ".join(unknown)))
+            raise _error(
+                "%s: unknown field(s) %s; an exemption has key_id, reason and optionally rules"
+                % (where, ", ".join(unknown))
+            )
         key_id, reason = entry.get("key_id"), entry.get("reason")
         if not isinstance(key_id, str) or not key_id:
             raise _error("%s: key_id is required (a key ID or ARN)" % where)
@@ -159,7 +173,9 @@ def check_exemptions(exempt_keys):
             rules = _as_list("%s.rules" % where, rules)
             unknown = sorted(r for r in rules if r not in RULES)
             if unknown:
-                raise _error("%s: unknown rule(s) %s; known rules are %s" % (where, ", ".join(unknown), ", ".join(RULE_NAMES)))
+                raise _error(
+                    "%s: unknown rule(s) %s; known rules are %s" % (where, ", ".join(unknown), ", ".join(RULE_NAMES))
+                )
         result.append({"key_id": key_id, "reason": reason.strip(), "rules": rules})
     return result
 
@@ -206,8 +222,11 @@ def _missing(value):
 
 def _unknown(*fields):
     """The failing check of a rule that cannot be judged: actual `unknown`, and what to gather."""
-    return FAIL, UNKNOWN, "unknown %s: gather %s" % (
-        ", ".join(fields), ", ".join(dict.fromkeys(GATHERED_BY.get(f, f) for f in fields)))
+    return (
+        FAIL,
+        UNKNOWN,
+        "unknown %s: gather %s" % (", ".join(fields), ", ".join(dict.fromkeys(GATHERED_BY.get(f, f) for f in fields))),
+    )
 
 
 def _rotation_not_applicable(key):
@@ -299,7 +318,8 @@ def evaluate(rule, value, key):
 def _exemption_for(key, rule, exemptions):
     for exemption in exemptions:
         if exemption["key_id"] in (key.get("key_id"), key.get("key_arn")) and (
-                exemption["rules"] is None or rule in exemption["rules"]):
+            exemption["rules"] is None or rule in exemption["rules"]
+        ):
             return exemption
     return None
 
@@ -321,8 +341,16 @@ def compliance_checks(keys, policy, exempt_keys=None):
     for key in _keys(keys):
         for rule, value in rules.items():
             status, actual, note = evaluate(rule, value, key)
-            check = {"key_id": key["key_id"], "key_arn": key.get("key_arn"), "region": key.get("region"),
-                     "rule": rule, "status": status, "actual": actual, "expected": expected(rule, value), "note": note}
+            check = {
+                "key_id": key["key_id"],
+                "key_arn": key.get("key_arn"),
+                "region": key.get("region"),
+                "rule": rule,
+                "status": status,
+                "actual": actual,
+                "expected": expected(rule, value),
+                "note": note,
+            }
             if status == FAIL:
                 exemption = _exemption_for(key, rule, exemptions)
                 if exemption:
@@ -365,15 +393,29 @@ def kms_compliance_report(keys, policy, exempt_keys=None, regions=None):
     named = [r for r in (regions or ()) if r and r != "all"]
     order = list(dict.fromkeys(named + sorted(set(k.get("region") or "unknown" for k in keys))))
 
-    by_region = dict((r, {"key_count": 0, "violations": 0, "exempted": 0, "non_compliant_keys": 0,
-                          "key_state": {}, "key_spec": {}}) for r in order)
+    by_region = dict(
+        (r, {"key_count": 0, "violations": 0, "exempted": 0, "non_compliant_keys": 0, "key_state": {}, "key_spec": {}})
+        for r in order
+    )
     for key in keys:
         entry = by_region[key.get("region") or "unknown"]
         entry["key_count"] += 1
         _count(entry["key_state"], key.get("key_state"))
         _count(entry["key_spec"], key.get("key_spec"))
-    by_rule = dict((rule, {"expected": expected(rule, value), "checked": 0, "passed": 0, "violations": 0, "exempted": 0,
-                           "not_applicable": 0}) for rule, value in rules.items())
+    by_rule = dict(
+        (
+            rule,
+            {
+                "expected": expected(rule, value),
+                "checked": 0,
+                "passed": 0,
+                "violations": 0,
+                "exempted": 0,
+                "not_applicable": 0,
+            },
+        )
+        for rule, value in rules.items()
+    )
     failing = {}
     for check in checks:
         stats, region = by_rule[check["rule"]], by_region[check["region"] or "unknown"]

@@ -98,7 +98,6 @@ GROUP = "alicloud_kms_keys"
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
-
     NAME = "alicloud.kms.keys"
 
     def verify_file(self, path):
@@ -109,12 +108,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         config = self._read_config_data(path) or {}
         unknown = sorted(set(config) - set(self._options))
         if unknown:
-            raise AnsibleParserError("%s: unknown option(s) %s; see ansible-doc -t inventory alicloud.kms.keys" % (
-                path, ", ".join(unknown)))
+            raise AnsibleParserError(
+                "%s: unknown option(s) %s; see ansible-doc -t inventory alicloud.kms.keys" % (path, ", ".join(unknown))
+            )
         for entry in self.get_option("keyed_groups") or []:
             if not isinstance(entry, dict) or not entry.get("key"):
-                raise AnsibleParserError("%s: keyed_groups: every entry must be a dict with at least 'key' "
-                                         "(and optionally prefix, separator, default_value), got %r" % (path, entry))
+                raise AnsibleParserError(
+                    "%s: keyed_groups: every entry must be a dict with at least 'key' "
+                    "(and optionally prefix, separator, default_value), got %r" % (path, entry)
+                )
         # Validate before the cache is consulted, so bad options fail even when a cache would answer.
         request = key_request(self, AnsibleParserError)
         cache_key = self._cache_key(path)
@@ -146,7 +148,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             return self._compose(name, record)
         except Exception as error:  # pylint: disable=broad-except
-            raise AnsibleParserError("hostname: cannot evaluate %r for key %s: %s" % (name, record["key_id"], error)) from None
+            raise AnsibleParserError(
+                "hostname: cannot evaluate %r for key %s: %s" % (name, record["key_id"], error)
+            ) from None
 
     def _populate(self, records):
         strict = self.get_option("strict")
@@ -155,11 +159,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for record in records:
             host = self._hostname(record)
             if host in owners:
-                raise AnsibleParserError("hostname: %r gives two keys the host name %r (%s and %s); choose a hostname that "
-                                         "is unique per key, such as key_id or key_arn" % (
-                                             self.get_option("hostname"), host, owners[host], record["key_arn"] or record["key_id"]))
+                raise AnsibleParserError(
+                    "hostname: %r gives two keys the host name %r (%s and %s); choose a hostname that "
+                    "is unique per key, such as key_id or key_arn"
+                    % (self.get_option("hostname"), host, owners[host], record["key_arn"] or record["key_id"])
+                )
             owners[host] = record["key_arn"] or record["key_id"]
-            region_group = self.inventory.add_group(self._sanitize_group_name("region_" + (record["region"] or "unknown")))
+            region_group = self.inventory.add_group(
+                self._sanitize_group_name("region_" + (record["region"] or "unknown"))
+            )
             self.inventory.add_host(host, group=GROUP)
             self.inventory.add_host(host, group=region_group)
             # The controller's own Python: plays over keys run locally, without interpreter discovery.

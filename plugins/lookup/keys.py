@@ -88,7 +88,6 @@ from ansible_collections.alicloud.kms.plugins.plugin_utils._options import check
 
 
 class LookupModule(LookupBase):
-
     def run(self, terms, variables=None, **kwargs):
         check_keywords(kwargs, C.config.get_configuration_definitions("lookup", self._load_name), AnsibleLookupError)
         self.set_options(var_options=variables, direct=kwargs)

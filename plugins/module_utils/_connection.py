@@ -19,8 +19,8 @@ import threading
 import time
 import traceback
 
-from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import ConnectionOptions
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.alicloud.kms.plugins.module_utils._ratelimit import RateLimiter
 from ansible_collections.alicloud.kms.plugins.module_utils._retry import call_with_retries, is_throttling
 
@@ -29,17 +29,25 @@ try:
     from alibabacloud_credentials.exceptions import CredentialException as _CredentialException
     from alibabacloud_credentials.provider import (
         CLIProfileCredentialsProvider as _ProfileProvider,
+    )
+    from alibabacloud_credentials.provider import (
         DefaultCredentialsProvider as _DefaultProvider,
+    )
+    from alibabacloud_credentials.provider import (
         StaticAKCredentialsProvider as _StaticAKProvider,
+    )
+    from alibabacloud_credentials.provider import (
         StaticSTSCredentialsProvider as _StaticSTSProvider,
     )
     from alibabacloud_credentials.provider.refreshable import Credentials as _Credentials
     from alibabacloud_credentials_api import ICredentialsProvider as _ProviderBase
-    from alibabacloud_tea_openapi.client import Client as _OpenApiClient
     from alibabacloud_tea_openapi import utils_models as _api_models
-    from darabonba.exceptions import ResponseException as _ResponseException, RetryError as _RetryError
+    from alibabacloud_tea_openapi.client import Client as _OpenApiClient
+    from darabonba.exceptions import ResponseException as _ResponseException
+    from darabonba.exceptions import RetryError as _RetryError
     from darabonba.runtime import RuntimeOptions as _RuntimeOptions
     from Tea.exceptions import UnretryableException as _UnretryableException
+
     SDK_IMPORT_ERROR = None
 except ImportError:
     SDK_IMPORT_ERROR = traceback.format_exc()
@@ -58,7 +66,6 @@ _SDK_LOGGERS = ("darabonba-core", "alibabacloud-tea", "credentials", "urllib3")
 
 
 class _Silence(logging.Filter):
-
     def filter(self, record):
         return False
 
@@ -93,8 +100,11 @@ class Connection(object):
         """Explicit keys, else a CLI profile, else the SDK's default chain."""
         c = self.options.credentials
         if c["access_key_id"] and c["security_token"]:
-            return _StaticSTSProvider(access_key_id=c["access_key_id"], access_key_secret=c["access_key_secret"],
-                                      security_token=c["security_token"])
+            return _StaticSTSProvider(
+                access_key_id=c["access_key_id"],
+                access_key_secret=c["access_key_secret"],
+                security_token=c["security_token"],
+            )
         if c["access_key_id"]:
             return _StaticAKProvider(access_key_id=c["access_key_id"], access_key_secret=c["access_key_secret"])
         if c["profile"]:
@@ -110,8 +120,11 @@ class Connection(object):
             role = self.options.credentials["assume_role_arn"]
             if role:
                 sts_region = self.region or region
-                source = _CredentialClient(provider=_AssumedRole(self, source, sts_region, role,
-                                                                 self.options.credentials["assume_role_session_name"]))
+                source = _CredentialClient(
+                    provider=_AssumedRole(
+                        self, source, sts_region, role, self.options.credentials["assume_role_session_name"]
+                    )
+                )
             self._credential = source
         return self._credential
 
@@ -121,10 +134,14 @@ class Connection(object):
             if name not in self._clients:
                 o = self.options
                 config = _api_models.Config(
-                    credential=credential or self._credentials(region), region_id=region,
+                    credential=credential or self._credentials(region),
+                    region_id=region,
                     endpoint=o.sts_endpoint_for(region) if service == "sts" else o.endpoint_for(region),
-                    protocol=o.protocol, http_proxy=o.http_proxy, https_proxy=o.https_proxy,
-                    user_agent="alicloud.kms-ansible")
+                    protocol=o.protocol,
+                    http_proxy=o.http_proxy,
+                    https_proxy=o.https_proxy,
+                    user_agent="alicloud.kms-ansible",
+                )
                 self._clients[name] = (_OpenApiClient(config), RateLimiter(o.rate_limit))
             return self._clients[name]
 
@@ -136,8 +153,13 @@ class Connection(object):
             limiter.wait()
             remaining = self._end - time.monotonic()
             if remaining <= 0:
-                raise KmsError("DeadlineExceeded", "the deadline of %ss passed before the request could be sent; "
-                               "raise deadline or narrow the listing" % self.deadline, region=region, action=action)
+                raise KmsError(
+                    "DeadlineExceeded",
+                    "the deadline of %ss passed before the request could be sent; "
+                    "raise deadline or narrow the listing" % self.deadline,
+                    region=region,
+                    action=action,
+                )
             return self._send(client, service, region, action, query or {}, remaining)
 
         def on_retry(error):
@@ -150,8 +172,17 @@ class Connection(object):
 
     def _send(self, client, service, region, action, query, remaining):
         o = self.options
-        params = _api_models.Params(action=action, version=API_VERSIONS[service], protocol=o.protocol.upper(), pathname="/",
-                                    method="POST", auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
+        params = _api_models.Params(
+            action=action,
+            version=API_VERSIONS[service],
+            protocol=o.protocol.upper(),
+            pathname="/",
+            method="POST",
+            auth_type="AK",
+            style="RPC",
+            req_body_type="formData",
+            body_type="json",
+        )
         request = _api_models.OpenApiRequest(query=dict((k, str(v)) for k, v in query.items() if v is not None))
         connect_ms, read_ms = timeouts_ms(o, remaining)
         runtime = _RuntimeOptions(ignore_ssl=not o.validate_certs, connect_timeout=connect_ms, read_timeout=read_ms)
@@ -200,12 +231,27 @@ class _AssumedRole(_ProviderBase):
             expires = calendar.timegm(time.strptime(issued.get("Expiration") or "", "%Y-%m-%dT%H:%M:%SZ"))
         except ValueError:
             expires = None
-        if not all(isinstance(issued.get(k), str) and issued.get(k) for k in ("AccessKeyId", "AccessKeySecret", "SecurityToken")) \
-                or expires is None:
-            raise KmsError("MalformedResponse", "AssumeRole returned no usable Credentials", body.get("RequestId"),
-                           self._region, "AssumeRole")
-        value = _Credentials(access_key_id=issued["AccessKeyId"], access_key_secret=issued["AccessKeySecret"],
-                             security_token=issued["SecurityToken"], expiration=expires, provider_name=self.get_provider_name())
+        if (
+            not all(
+                isinstance(issued.get(k), str) and issued.get(k)
+                for k in ("AccessKeyId", "AccessKeySecret", "SecurityToken")
+            )
+            or expires is None
+        ):
+            raise KmsError(
+                "MalformedResponse",
+                "AssumeRole returned no usable Credentials",
+                body.get("RequestId"),
+                self._region,
+                "AssumeRole",
+            )
+        value = _Credentials(
+            access_key_id=issued["AccessKeyId"],
+            access_key_secret=issued["AccessKeySecret"],
+            security_token=issued["SecurityToken"],
+            expiration=expires,
+            provider_name=self.get_provider_name(),
+        )
         return value, expires
 
 
@@ -230,19 +276,32 @@ def _to_kms_error(exc, region, action, endpoint=None):
     if isinstance(inner, _ResponseException):
         data = inner.data if isinstance(inner.data, dict) else {}
         retry_after = getattr(inner, "retry_after", None)
-        return KmsError(inner.code or "UnknownError", data.get("Message") or "(no message)",
-                        request_id=data.get("RequestId") or getattr(inner, "request_id", None),
-                        region=region, action=action, status=inner.status_code,
-                        retry_after=retry_after / 1000.0 if retry_after else None)  # x-acs-retry-after is in ms
+        return KmsError(
+            inner.code or "UnknownError",
+            data.get("Message") or "(no message)",
+            request_id=data.get("RequestId") or getattr(inner, "request_id", None),
+            region=region,
+            action=action,
+            status=inner.status_code,
+            retry_after=retry_after / 1000.0 if retry_after else None,
+        )  # x-acs-retry-after is in ms
     # darabonba re-raises a JSON decoding error as a RuntimeError quoting the body.
     if isinstance(inner, json.JSONDecodeError) or isinstance(inner.__context__, json.JSONDecodeError):
-        return KmsError("MalformedResponse", "the response body is not valid JSON (a proxy or gateway error page?)",
-                        region=region, action=action)
+        return KmsError(
+            "MalformedResponse",
+            "the response body is not valid JSON (a proxy or gateway error page?)",
+            region=region,
+            action=action,
+        )
     if isinstance(inner, _CredentialException) or type(inner) is ValueError:  # pylint: disable=unidiomatic-typecheck
         # the credential providers' own checks (an empty or missing key)
-        return KmsError("InvalidCredentials", "no usable credentials were found; set access_key_id and access_key_secret, "
-                        "a profile, or the ALICLOUD_ACCESS_KEY/ALICLOUD_SECRET_KEY environment variables",
-                        region=region, action=action)
+        return KmsError(
+            "InvalidCredentials",
+            "no usable credentials were found; set access_key_id and access_key_secret, "
+            "a profile, or the ALICLOUD_ACCESS_KEY/ALICLOUD_SECRET_KEY environment variables",
+            region=region,
+            action=action,
+        )
     if isinstance(inner, _RetryError):  # darabonba's wrapper of every transport (IOError) failure
         cause = inner.__context__ or inner
         kind = type(cause).__name__
@@ -250,9 +309,15 @@ def _to_kms_error(exc, region, action, endpoint=None):
             why = "no response within connect_timeout/read_timeout"
         else:
             why = "%s; check endpoint, network, protocol and proxies" % kind
-        return KmsError("ConnectionError", "the request to %s failed: %s" % (endpoint, why), region=region, action=action)
-    return KmsError("UnexpectedError", "%s while sending the request to %s" % (type(inner).__name__, endpoint),
-                    region=region, action=action)
+        return KmsError(
+            "ConnectionError", "the request to %s failed: %s" % (endpoint, why), region=region, action=action
+        )
+    return KmsError(
+        "UnexpectedError",
+        "%s while sending the request to %s" % (type(inner).__name__, endpoint),
+        region=region,
+        action=action,
+    )
 
 
 def _safe_str(exc):

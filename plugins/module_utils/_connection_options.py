@@ -33,7 +33,9 @@ CHOICES = dict((name, tuple(spec["choices"])) for name, spec in ARGUMENT_SPEC.it
 
 _REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 _ENDPOINT = re.compile(r"^[A-Za-z0-9.{}_-]+(:(?P<port>[0-9]{1,5}))?$")
-_PROXY = re.compile(r"^https?://(?:(?P<user>[^:@/\s]*)(?::(?P<password>[^@/\s]*))?@)?[A-Za-z0-9.\[\]_-]+(:[0-9]{1,5})?/?$")
+_PROXY = re.compile(
+    r"^https?://(?:(?P<user>[^:@/\s]*)(?::(?P<password>[^@/\s]*))?@)?[A-Za-z0-9.\[\]_-]+(:[0-9]{1,5})?/?$"
+)
 _USERINFO = re.compile(r"(?<=://)[^@/]*@")
 _WHITESPACE = re.compile(r"[\s\x00-\x1f\x7f]")
 _LOOPBACK = re.compile(r"^(localhost|127\.[0-9.]+|\[::1\])$")
@@ -41,7 +43,9 @@ _LOOPBACK = re.compile(r"^(localhost|127\.[0-9.]+|\[::1\])$")
 
 def check_region(region, option="region"):
     if not isinstance(region, str) or not _REGION.match(region):
-        raise KmsOptionError(option, "%r is not a region ID; expected a form like cn-hangzhou or ap-southeast-1" % (region,))
+        raise KmsOptionError(
+            option, "%r is not a region ID; expected a form like cn-hangzhou or ap-southeast-1" % (region,)
+        )
     return region
 
 
@@ -61,8 +65,10 @@ def _number(values, name, minimum, maximum, integer=False):
     value = DEFAULTS[name] if value is None else value
     kinds = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or not minimum <= value <= maximum:
-        raise KmsOptionError(name, "must be %s from %s to %s, got %r" % (
-            "an integer" if integer else "a number", minimum, maximum, value))
+        raise KmsOptionError(
+            name,
+            "must be %s from %s to %s, got %r" % ("an integer" if integer else "a number", minimum, maximum, value),
+        )
     return value
 
 
@@ -70,9 +76,12 @@ def _endpoint(values, name, example):
     endpoint = values.get(name)
     match = _ENDPOINT.match(endpoint) if isinstance(endpoint, str) else None
     if endpoint is not None and (not match or int(match.group("port") or 1) not in range(1, 65536)):
-        raise KmsOptionError(name, "%r is not host[:port] with a port from 1 to 65535; give a host name such as %s "
-                             "or 127.0.0.1:8080 (it may contain {region}), without scheme or path; "
-                             "choose http or https with the protocol option" % (endpoint, example))
+        raise KmsOptionError(
+            name,
+            "%r is not host[:port] with a port from 1 to 65535; give a host name such as %s "
+            "or 127.0.0.1:8080 (it may contain {region}), without scheme or path; "
+            "choose http or https with the protocol option" % (endpoint, example),
+        )
     return endpoint
 
 
@@ -108,15 +117,19 @@ class ConnectionOptions(object):
         for name in ("http_proxy", "https_proxy"):
             proxy = values.get(name)
             if proxy is not None and (not isinstance(proxy, str) or not _PROXY.match(proxy)):
-                raise KmsOptionError(name, "%r is not an http proxy URL; expected http://[user:password@]host[:port] "
-                                     "(or https://), for example http://proxy.example.com:3128; other schemes such as "
-                                     "socks5 are not supported" % (mask_proxy(str(proxy)),))
+                raise KmsOptionError(
+                    name,
+                    "%r is not an http proxy URL; expected http://[user:password@]host[:port] "
+                    "(or https://), for example http://proxy.example.com:3128; other schemes such as "
+                    "socks5 are not supported" % (mask_proxy(str(proxy)),),
+                )
         self.http_proxy = values.get("http_proxy")
         self.https_proxy = values.get("https_proxy")
         self.region = check_region(values["region"]) if "region" in values else None
         self.credentials = dict((k, values.get(k)) for k in KEY_FIELDS + ("profile", "assume_role_arn"))
-        self.credentials["assume_role_session_name"] = values.get("assume_role_session_name") or \
-            DEFAULTS["assume_role_session_name"]
+        self.credentials["assume_role_session_name"] = (
+            values.get("assume_role_session_name") or DEFAULTS["assume_role_session_name"]
+        )
         self._check_credentials()
         self._warn_cleartext(warn)
 
@@ -130,12 +143,18 @@ class ConnectionOptions(object):
             value = c.get(name)
             if value is not None and (not isinstance(value, str) or _WHITESPACE.search(value)):
                 # never the value: it may be a secret
-                raise KmsOptionError(self._name(name), "contains whitespace or a control character (a trailing newline "
-                                     "from a YAML block scalar?); remove it")
+                raise KmsOptionError(
+                    self._name(name),
+                    "contains whitespace or a control character (a trailing newline "
+                    "from a YAML block scalar?); remove it",
+                )
         if bool(c["access_key_id"]) != bool(c["access_key_secret"]):
             missing = "access_key_secret" if c["access_key_id"] else "access_key_id"
-            raise KmsOptionError(missing, "access_key_id and access_key_secret must be given together (the options or "
-                                 "the environment variables, not one of each)")
+            raise KmsOptionError(
+                missing,
+                "access_key_id and access_key_secret must be given together (the options or "
+                "the environment variables, not one of each)",
+            )
         if c["security_token"] and not c["access_key_id"]:
             raise KmsOptionError("security_token", "an STS token needs its access_key_id and access_key_secret")
 
@@ -146,8 +165,10 @@ class ConnectionOptions(object):
         proxy_host = re.sub(r"^https?://([^@/]*@)?|(:[0-9]+)?/?$", "", self.http_proxy or "")
         targets = [self.endpoint or "kms.REGION.aliyuncs.com", self.sts_endpoint or DEFAULT_STS_ENDPOINT]
         if any(t.split(":")[0].endswith("aliyuncs.com") for t in targets) and not _LOOPBACK.match(proxy_host):
-            warn("protocol is http: requests to Alibaba Cloud endpoints, the STS token included, travel unencrypted; "
-                 "use https except with a local emulator or proxy")
+            warn(
+                "protocol is http: requests to Alibaba Cloud endpoints, the STS token included, travel unencrypted; "
+                "use https except with a local emulator or proxy"
+            )
 
     @property
     def fixed_endpoint(self):

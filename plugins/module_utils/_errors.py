@@ -22,8 +22,9 @@ class KmsError(Exception):
     action; never from a request object, so no credential can reach the text.
     """
 
-    def __init__(self, code, message, request_id=None, region=None, action=None, attempts=1, status=None,
-                 retry_after=None):
+    def __init__(
+        self, code, message, request_id=None, region=None, action=None, attempts=1, status=None, retry_after=None
+    ):
         self.code = code
         self.message = message
         self.request_id = request_id

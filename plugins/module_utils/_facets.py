@@ -54,8 +54,10 @@ def labels(partitions, listings):
     members = [set(item["KeyId"] for item in items) for items in listings]
 
     def overlaps(i):
-        return any(j != i and partitions[j].facet == partitions[i].facet and members[i] & members[j]
-                   for j in range(len(partitions)))
+        return any(
+            j != i and partitions[j].facet == partitions[i].facet and members[i] & members[j]
+            for j in range(len(partitions))
+        )
 
     found, conflicts = {}, 0
     for i, part in enumerate(partitions):

@@ -18,12 +18,38 @@ from ansible_collections.alicloud.kms.plugins.module_utils._records import add_m
 MAX_PARALLEL_REGIONS = 8
 # Regions KMS is known to serve: naming only these skips the DescribeRegions round trip before listing.
 # Any other name (a region newer than this list) is still checked with DescribeRegions.
-KNOWN_REGIONS = frozenset((
-    "cn-qingdao", "cn-beijing", "cn-zhangjiakou", "cn-huhehaote", "cn-wulanchabu", "cn-hangzhou", "cn-shanghai",
-    "cn-nanjing", "cn-fuzhou", "cn-shenzhen", "cn-heyuan", "cn-guangzhou", "cn-chengdu", "cn-hongkong",
-    "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-3", "ap-southeast-5", "ap-southeast-6",
-    "ap-southeast-7", "us-east-1", "us-west-1", "na-south-1", "eu-west-1", "eu-central-1", "me-east-1", "me-central-1",
-))
+KNOWN_REGIONS = frozenset(
+    (
+        "cn-qingdao",
+        "cn-beijing",
+        "cn-zhangjiakou",
+        "cn-huhehaote",
+        "cn-wulanchabu",
+        "cn-hangzhou",
+        "cn-shanghai",
+        "cn-nanjing",
+        "cn-fuzhou",
+        "cn-shenzhen",
+        "cn-heyuan",
+        "cn-guangzhou",
+        "cn-chengdu",
+        "cn-hongkong",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-southeast-1",
+        "ap-southeast-3",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "us-east-1",
+        "us-west-1",
+        "na-south-1",
+        "eu-west-1",
+        "eu-central-1",
+        "me-east-1",
+        "me-central-1",
+    )
+)
 
 
 class KeyRequest(object):
@@ -35,10 +61,17 @@ class KeyRequest(object):
         self.regions = _check_regions(options.get("regions"))
         self.facets = _check_facets(options.get("facets"))
         self.details = bool(options.get("details"))
-        if self.connection.options.fixed_endpoint and self.regions and (len(self.regions) > 1 or self.regions == ["all"]):
-            raise KmsOptionError("endpoint", "%r serves one region, but regions names %s; put {region} in the endpoint "
-                                 "(for example kms.{region}.example.internal) or list one region" % (
-                                     self.connection.options.endpoint, ", ".join(self.regions)))
+        if (
+            self.connection.options.fixed_endpoint
+            and self.regions
+            and (len(self.regions) > 1 or self.regions == ["all"])
+        ):
+            raise KmsOptionError(
+                "endpoint",
+                "%r serves one region, but regions names %s; put {region} in the endpoint "
+                "(for example kms.{region}.example.internal) or list one region"
+                % (self.connection.options.endpoint, ", ".join(self.regions)),
+            )
 
     def resolve_regions(self):
         """The regions to list; `all` and names outside KNOWN_REGIONS are resolved with DescribeRegions."""
@@ -52,14 +85,20 @@ class KeyRequest(object):
         known = [r.get("RegionId") for r in regions.get("Region") or [] if isinstance(r, dict)]
         if not known or not all(isinstance(r, str) and _is_region(r) for r in known):
             # an empty or garbled list would make `all` mean nothing: never a silent empty answer
-            raise KmsError("MalformedResponse", "DescribeRegions returned no valid region list", body.get("RequestId"),
-                           entry, "DescribeRegions")
+            raise KmsError(
+                "MalformedResponse",
+                "DescribeRegions returned no valid region list",
+                body.get("RequestId"),
+                entry,
+                "DescribeRegions",
+            )
         if self.regions == ["all"]:
             return known
         unknown = [r for r in self.regions if r not in known]
         if unknown:
-            raise KmsOptionError("regions", "%s not offered by KMS; valid regions are %s" % (
-                ", ".join(unknown), ", ".join(known)))
+            raise KmsOptionError(
+                "regions", "%s not offered by KMS; valid regions are %s" % (", ".join(unknown), ", ".join(known))
+            )
         return self.regions
 
     def run(self, on_region_error=None):
@@ -89,9 +128,16 @@ class KeyRequest(object):
             body = self.connection.call(region, "DescribeKey", {"KeyId": key_id})
             metadata = body.get("KeyMetadata") if isinstance(body.get("KeyMetadata"), dict) else {}
             if not isinstance(metadata.get("KeyId"), str) or not metadata["KeyId"]:
-                raise KmsError("MalformedResponse", "DescribeKey returned no KeyMetadata.KeyId", body.get("RequestId"),
-                               region, "DescribeKey")
-            return add_metadata(make_record({"KeyId": metadata["KeyId"], "KeyArn": metadata.get("Arn")}, region), metadata)
+                raise KmsError(
+                    "MalformedResponse",
+                    "DescribeKey returned no KeyMetadata.KeyId",
+                    body.get("RequestId"),
+                    region,
+                    "DescribeKey",
+                )
+            return add_metadata(
+                make_record({"KeyId": metadata["KeyId"], "KeyArn": metadata.get("Arn")}, region), metadata
+            )
 
         with ThreadPoolExecutor(max_workers=MAX_PARALLEL_REGIONS) as pool:
             return list(pool.map(one, targets))
@@ -112,14 +158,16 @@ def _target(ref, default_region):
         try:
             region, _account, key_id = check_key_arn(ref, "_terms")
         except (ValueError, KmsOptionError):
-            raise KmsOptionError("_terms", "%r is not a KMS key ARN; expected acs:kms:<region>:<account>:key/<key id>"
-                                 % (ref,)) from None
+            raise KmsOptionError(
+                "_terms", "%r is not a KMS key ARN; expected acs:kms:<region>:<account>:key/<key id>" % (ref,)
+            ) from None
         return key_id, region
     if ref != ref.strip() or any(c.isspace() or ord(c) < 32 for c in ref):
         raise KmsOptionError("_terms", "%r contains whitespace or control characters" % (ref,))
     if not default_region:
-        raise KmsOptionError("region", "%s: a key ID or alias is resolved in one region; set region, "
-                             "or give the key's ARN" % ref)
+        raise KmsOptionError(
+            "region", "%s: a key ID or alias is resolved in one region; set region, or give the key's ARN" % ref
+        )
     return ref, default_region
 
 
@@ -141,7 +189,9 @@ def _check_facets(facets):
     facets = facets or []
     for facet in facets:
         if facet not in FILTER_OPTIONS:
-            raise KmsOptionError("facets", "unknown facet %r; allowed values are %s" % (facet, ", ".join(FILTER_OPTIONS)))
+            raise KmsOptionError(
+                "facets", "unknown facet %r; allowed values are %s" % (facet, ", ".join(FILTER_OPTIONS))
+            )
     return list(dict.fromkeys(facets))
 
 

@@ -37,15 +37,23 @@ class Lister(object):
         self.pool = pool
 
     def _page(self, query, number):
-        body = self.connection.call(self.region, "ListKeys", {
-            "PageNumber": number, "PageSize": query.page_size, "Filters": query.filters_json()})
+        body = self.connection.call(
+            self.region,
+            "ListKeys",
+            {"PageNumber": number, "PageSize": query.page_size, "Filters": query.filters_json()},
+        )
         try:
             total = int(body.get("TotalCount"))
         except (TypeError, ValueError):
             total = -1
         if total < 0:
-            raise KmsError("MalformedResponse", "ListKeys returned no valid TotalCount", body.get("RequestId"),
-                           self.region, "ListKeys")
+            raise KmsError(
+                "MalformedResponse",
+                "ListKeys returned no valid TotalCount",
+                body.get("RequestId"),
+                self.region,
+                "ListKeys",
+            )
         return Page(total, key_items(body), body.get("RequestId"))
 
     def _read(self, queries, count_only=0):
@@ -54,8 +62,12 @@ class Lister(object):
         The first count_only queries are read for their TotalCount only (page 1).
         """
         pages = [[first] for first in self.pool.map(lambda q: self._page(q, 1), queries)]
-        tasks = [(i, n) for i, query_pages in enumerate(pages) if i >= count_only
-                 for n in range(2, _page_count(query_pages[0].total, queries[i].page_size) + 1)]
+        tasks = [
+            (i, n)
+            for i, query_pages in enumerate(pages)
+            if i >= count_only
+            for n in range(2, _page_count(query_pages[0].total, queries[i].page_size) + 1)
+        ]
         for (i, _n), page in zip(tasks, self.pool.map(lambda t: self._page(queries[t[0]], t[1]), tasks)):
             pages[i].append(page)
         listings = []
@@ -74,12 +86,23 @@ class Lister(object):
         """Listings of every query that agree with each other (check(listings) is None), re-read up to MAX_REREADS."""
         for _attempt in range(MAX_REREADS):
             listings = self._read(queries, count_only)
-            problem = next(("TotalCount %d, %d distinct keys read" % (l.total, len(l.items))
-                            for l in listings if not l.consistent), None) or check(listings)
+            problem = next(
+                (
+                    "TotalCount %d, %d distinct keys read" % (l.total, len(l.items))
+                    for l in listings
+                    if not l.consistent
+                ),
+                None,
+            ) or check(listings)
             if not problem:
                 return listings
-        raise KmsError("ListingChanged", "the keys changed while they were being listed (%s) in %d attempts; "
-                       "run again when the account is quiet" % (problem, MAX_REREADS), region=self.region, action="ListKeys")
+        raise KmsError(
+            "ListingChanged",
+            "the keys changed while they were being listed (%s) in %d attempts; "
+            "run again when the account is quiet" % (problem, MAX_REREADS),
+            region=self.region,
+            action="ListKeys",
+        )
 
     def keys(self, query, facets=(), details=False):
         """Records for the query, with facet attributes and, on request, DescribeKey details."""
@@ -96,16 +119,30 @@ class Lister(object):
             if conflicts:
                 return "%d key(s) in two values of one facet" % conflicts
             if covering:
-                union = set(item["KeyId"] for part, l in zip(partitions, listings[1:]) if part.facet == covering
-                            for item in l.items)
+                union = set(
+                    item["KeyId"]
+                    for part, l in zip(partitions, listings[1:])
+                    if part.facet == covering
+                    for item in l.items
+                )
                 if len(union) != listings[0].total:
-                    return "%s partitions hold %d keys, the plain listing %d" % (covering, len(union), listings[0].total)
+                    return "%s partitions hold %d keys, the plain listing %d" % (
+                        covering,
+                        len(union),
+                        listings[0].total,
+                    )
             return None
 
         listings = self._consistent_pass([plain] + [part.query for part in partitions], check, 1 if covering else 0)
         if covering:
-            base = list(dict((item["KeyId"], item) for part, l in zip(partitions, listings[1:]) if part.facet == covering
-                             for item in l.items).values())
+            base = list(
+                dict(
+                    (item["KeyId"], item)
+                    for part, l in zip(partitions, listings[1:])
+                    if part.facet == covering
+                    for item in l.items
+                ).values()
+            )
         else:
             base = listings[0].items
         records = [make_record(item, self.region) for item in base]
@@ -121,8 +158,13 @@ class Lister(object):
         body = self.connection.call(self.region, "DescribeKey", {"KeyId": key_id})
         metadata = body.get("KeyMetadata")
         if not isinstance(metadata, dict) or metadata.get("KeyId") != key_id:
-            raise KmsError("MalformedResponse", "DescribeKey returned no KeyMetadata for key %s" % key_id,
-                           body.get("RequestId"), self.region, "DescribeKey")
+            raise KmsError(
+                "MalformedResponse",
+                "DescribeKey returned no KeyMetadata for key %s" % key_id,
+                body.get("RequestId"),
+                self.region,
+                "DescribeKey",
+            )
         return metadata
 
 

@@ -19,7 +19,9 @@ def new_module():
     # Reading only: check mode changes nothing, so it runs the same listing.
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     # A proxy URL is not a secret, its password is: masked wherever the result shows it (the invocation at -vvv).
-    module.no_log_values.update(filter(None, (proxy_password(module.params[name]) for name in ("http_proxy", "https_proxy"))))
+    module.no_log_values.update(
+        filter(None, (proxy_password(module.params[name]) for name in ("http_proxy", "https_proxy")))
+    )
     return module
 
 

@@ -18,8 +18,18 @@ PROTECTION_LEVELS = ("SOFTWARE", "HSM")
 CREATOR_TYPES = ("User", "Service")
 # The specs KMS documents (ListKeys names six; CreateKey also offers AES-128/192 and RSA-3072/4096).
 # The set is open, so these only seed the key_spec facet's partitions; any spec may be filtered on.
-KNOWN_KEY_SPECS = ("Aliyun_AES_256", "Aliyun_AES_192", "Aliyun_AES_128", "Aliyun_SM4", "RSA_2048", "RSA_3072", "RSA_4096",
-                   "EC_P256", "EC_P256K", "EC_SM2")
+KNOWN_KEY_SPECS = (
+    "Aliyun_AES_256",
+    "Aliyun_AES_192",
+    "Aliyun_AES_128",
+    "Aliyun_SM4",
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "EC_P256",
+    "EC_P256K",
+    "EC_SM2",
+)
 # option name -> (API filter key, allowed values or None for an open set)
 FILTER_OPTIONS = {
     "key_state": ("KeyState", KEY_STATES),
@@ -32,7 +42,12 @@ FILTER_OPTIONS = {
 # Every filter key ListKeys documents (ListKeysRequest.filters, official SDK); the raw `filters` option
 # accepts only these, so a typo fails here instead of being sent.
 API_FILTER_KEYS = tuple(api for api, _allowed in FILTER_OPTIONS.values()) + (
-    "keyId", "AliasName", "Creator", "TagKey", "TagValue")
+    "keyId",
+    "AliasName",
+    "Creator",
+    "TagKey",
+    "TagValue",
+)
 OPTION_BY_API_KEY = dict((api, opt) for opt, (api, _allowed) in FILTER_OPTIONS.items())
 MAX_PAIRS = 10
 MAX_VALUES = 10
@@ -50,8 +65,11 @@ def _check_values(option, values):
     for value in values:
         if allowed is not None and value not in allowed:
             hint = [a for a in allowed if a.lower() == value.lower()]
-            raise KmsOptionError(option, "unknown value %r%s; allowed values are %s" % (
-                value, " (did you mean %r?)" % hint[0] if hint else "", ", ".join(allowed)))
+            raise KmsOptionError(
+                option,
+                "unknown value %r%s; allowed values are %s"
+                % (value, " (did you mean %r?)" % hint[0] if hint else "", ", ".join(allowed)),
+            )
         if api_key == "DKMSInstanceId" and not _INSTANCE_ID.match(value):
             raise KmsOptionError(option, "%r is not a KMS instance ID; expected the form kst-xxxx" % (value,))
 
@@ -66,14 +84,19 @@ def _raw_pairs(filters):
             raise KmsOptionError(where, "must be a dict with 'key' and 'values', got %r" % (pair,))
         unknown = set(pair) - {"key", "values"}
         if unknown:
-            raise KmsOptionError(where, "unknown field(s) %s; a filter has only 'key' and 'values'" % ", ".join(sorted(unknown)))
+            raise KmsOptionError(
+                where, "unknown field(s) %s; a filter has only 'key' and 'values'" % ", ".join(sorted(unknown))
+            )
         key = pair.get("key")
         if not isinstance(key, str) or not key:
             raise KmsOptionError(where, "'key' is required: the API filter key, for example KeyState or KeySpec")
         if key not in API_FILTER_KEYS:
             close = [k for k in API_FILTER_KEYS if k.lower() == key.lower()]
-            raise KmsOptionError(where, "unknown filter key %r%s; ListKeys documents %s" % (
-                key, " (did you mean %r?)" % close[0] if close else "", ", ".join(API_FILTER_KEYS)))
+            raise KmsOptionError(
+                where,
+                "unknown filter key %r%s; ListKeys documents %s"
+                % (key, " (did you mean %r?)" % close[0] if close else "", ", ".join(API_FILTER_KEYS)),
+            )
         values = pair.get("values")
         if not isinstance(values, (list, tuple)):
             raise KmsOptionError(where, "'values' must be a list of strings, got %r" % (values,))
@@ -114,12 +137,16 @@ class KeyQuery(object):
                 if values:
                     add(OPTION_BY_API_KEY.get(key, where), key, values)
         if len(merged) > MAX_PAIRS:
-            raise KmsOptionError("filters", "at most %d filter keys are allowed, got %d (%s)" % (
-                MAX_PAIRS, len(merged), ", ".join(merged)))
+            raise KmsOptionError(
+                "filters",
+                "at most %d filter keys are allowed, got %d (%s)" % (MAX_PAIRS, len(merged), ", ".join(merged)),
+            )
         for key, values in merged.items():
             if len(values) > MAX_VALUES:
-                raise KmsOptionError(names[key], "at most %d values are allowed per filter key, got %d for %s" % (
-                    MAX_VALUES, len(values), key))
+                raise KmsOptionError(
+                    names[key],
+                    "at most %d values are allowed per filter key, got %d for %s" % (MAX_VALUES, len(values), key),
+                )
         page_size = options.get("page_size")
         page_size = MAX_PAGE_SIZE if page_size is None else page_size
         if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:

@@ -21,10 +21,29 @@ DERIVED = ("key_id", "key_arn", "region", "account_id")
 # DescribeKeyResponseBodyKeyMetadata), -> record field in Ansible's snake_case. Only these reach a record: any other field a
 # service sends is dropped, so no response can set an ansible_* variable or a derived field. KeyId and Arn
 # are the derived key_id and key_arn. The model has no CreatorType: creator_type is a facet.
-METADATA_FIELDS = dict((name, next(iter(camel_dict_to_snake_dict({name: None})))) for name in (
-    "AutomaticRotation", "CreationDate", "Creator", "DKMSInstanceId", "DeleteDate", "DeletionProtection",
-    "DeletionProtectionDescription", "Description", "KeySpec", "KeyState", "KeyUsage", "LastRotationDate",
-    "MaterialExpireTime", "NextRotationDate", "Origin", "PrimaryKeyVersion", "ProtectionLevel", "RotationInterval"))
+METADATA_FIELDS = dict(
+    (name, next(iter(camel_dict_to_snake_dict({name: None}))))
+    for name in (
+        "AutomaticRotation",
+        "CreationDate",
+        "Creator",
+        "DKMSInstanceId",
+        "DeleteDate",
+        "DeletionProtection",
+        "DeletionProtectionDescription",
+        "Description",
+        "KeySpec",
+        "KeyState",
+        "KeyUsage",
+        "LastRotationDate",
+        "MaterialExpireTime",
+        "NextRotationDate",
+        "Origin",
+        "PrimaryKeyVersion",
+        "ProtectionLevel",
+        "RotationInterval",
+    )
+)
 
 
 def parse_arn(arn):

@@ -11,10 +11,17 @@ import time
 
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 
-RETRYABLE_CODES = frozenset((
-    "Rejected.Throttling", "ServiceUnavailableTemporary", "ServiceUnavailable", "InternalFailure",
-    "InternalError", "ConnectionError", "MalformedResponse",
-))
+RETRYABLE_CODES = frozenset(
+    (
+        "Rejected.Throttling",
+        "ServiceUnavailableTemporary",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalError",
+        "ConnectionError",
+        "MalformedResponse",
+    )
+)
 BASE_DELAY = 0.2  # seconds; doubles per attempt
 MAX_DELAY = 10.0
 
@@ -22,8 +29,11 @@ MAX_DELAY = 10.0
 def is_retryable(error):
     """Throttling, 5xx, dropped connections and garbled bodies; never another 4xx."""
     code = error.code or ""
-    return (code in RETRYABLE_CODES or code.startswith("Throttling")
-            or (error.status is not None and (error.status == 429 or error.status >= 500)))
+    return (
+        code in RETRYABLE_CODES
+        or code.startswith("Throttling")
+        or (error.status is not None and (error.status == 429 or error.status >= 500))
+    )
 
 
 def is_throttling(error):
@@ -34,7 +44,7 @@ def backoff(attempt, retry_after=None, rand=random.random):
     """Full-jitter exponential backoff; the service's own x-acs-retry-after wins when given."""
     if retry_after:
         return min(retry_after, MAX_DELAY)
-    return rand() * min(MAX_DELAY, BASE_DELAY * (2 ** attempt))
+    return rand() * min(MAX_DELAY, BASE_DELAY * (2**attempt))
 
 
 def call_with_retries(func, max_retries, sleep=time.sleep, on_retry=None, deadline=None, clock=time.monotonic):

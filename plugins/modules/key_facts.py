@@ -85,11 +85,14 @@ from ansible_collections.alicloud.kms.plugins.module_utils._module import module
 def main():
     module = new_module()
     keys = module_records(module)
-    module.exit_json(changed=False, ansible_facts=dict(
-        alicloud_kms_keys=keys,
-        alicloud_kms_key_ids=[k["key_id"] for k in keys],
-        alicloud_kms_key_arns=[k["key_arn"] for k in keys],
-    ))
+    module.exit_json(
+        changed=False,
+        ansible_facts=dict(
+            alicloud_kms_keys=keys,
+            alicloud_kms_key_ids=[k["key_id"] for k in keys],
+            alicloud_kms_key_arns=[k["key_arn"] for k in keys],
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -160,8 +160,13 @@ from ansible_collections.alicloud.kms.plugins.module_utils._module import module
 def main():
     module = new_module()
     keys = module_records(module)
-    module.exit_json(changed=False, keys=keys, key_ids=[k["key_id"] for k in keys],
-                     key_arns=[k["key_arn"] for k in keys], total_count=len(keys))
+    module.exit_json(
+        changed=False,
+        keys=keys,
+        key_ids=[k["key_id"] for k in keys],
+        key_arns=[k["key_arn"] for k in keys],
+        total_count=len(keys),
+    )
 
 
 if __name__ == "__main__":

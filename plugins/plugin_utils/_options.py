@@ -28,8 +28,10 @@ def plugin_options(plugin):
 def key_request(plugin, error_class=AnsibleError):
     """A validated KeyRequest, or error_class naming the option; call with options already set."""
     if SDK_IMPORT_ERROR:
-        raise error_class("the alicloud.kms plugins need %s: pip install %s" % (
-            SDK_REQUIREMENT, SDK_REQUIREMENT.replace(" and ", " ")))
+        raise error_class(
+            "the alicloud.kms plugins need %s: pip install %s"
+            % (SDK_REQUIREMENT, SDK_REQUIREMENT.replace(" and ", " "))
+        )
     try:
         # The core reads the environment itself; plugin `env:` entries already resolved it.
         return KeyRequest(plugin_options(plugin), log=display.vvv, warn=display.warning)
@@ -41,8 +43,10 @@ def check_keywords(given, known, error_class=AnsibleError):
     """Fail on keyword arguments the plugin does not know, suggesting the close option: a typo must not widen a listing."""
     unknown = sorted(set(given) - set(known))
     if unknown:
-        hints = ["%s (did you mean %s?)" % (name, close[0]) if close else name
-                 for name, close in ((n, difflib.get_close_matches(n, known, 1)) for n in unknown)]
+        hints = [
+            "%s (did you mean %s?)" % (name, close[0]) if close else name
+            for name, close in ((n, difflib.get_close_matches(n, known, 1)) for n in unknown)
+        ]
         raise error_class("unknown option(s) %s; see ansible-doc -t lookup alicloud.kms.keys" % ", ".join(hints))
 
 

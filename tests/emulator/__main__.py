@@ -1,4 +1,5 @@
 """Command line: ``PYTHONPATH=tests python -m emulator [options] [--exec -- CMD ARGS...]``."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,39 +14,77 @@ from .server import Emulator
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='python -m emulator', description='Alibaba Cloud KMS (2016-01-20) and STS AssumeRole (2015-04-01) emulator.',
-                                epilog='--exec -- CMD ARGS... runs CMD against the emulator and exits with its status.')
-    p.add_argument('--host', default='127.0.0.1')
-    p.add_argument('--port', type=int, default=0, help='0 picks a free port')
-    p.add_argument('--seed', metavar='FILE', help='YAML or JSON seed file')
-    p.add_argument('--generate', metavar='SPEC', help='generated keys per region, e.g. cn-hangzhou=100,cn-shanghai=50')
-    p.add_argument('--random-seed', type=int, default=0, help='seeds the generator and the fault decisions')
-    p.add_argument('--default-region', default='cn-hangzhou', help='region of requests whose Host is not kms[-vpc].<region>.aliyuncs.com')
-    p.add_argument('--access-key', action='append', default=[], metavar='ID:SECRET[:TOKEN]', help='extra access key for the default account')
-    p.add_argument('--log', metavar='FILE', help='access log file (default: stderr)')
-    faults = p.add_argument_group('faults (also settable at runtime: POST /_emulator/faults)')
-    faults.add_argument('--flat-keys', action='store_true', help='ListKeys returns "Keys": [...] as in the API reference sample')
-    faults.add_argument('--latency-ms', type=float, default=0)
-    faults.add_argument('--latency-jitter-ms', type=float, default=0)
-    faults.add_argument('--qps', type=float, default=50,
-                        help='token bucket per account and region (default 50, as the real service; 0 = unlimited); 429 beyond')
-    faults.add_argument('--retry-after-ms', type=int, default=None, help='x-acs-retry-after header (milliseconds) on throttling replies')
-    for name in ('error-rate-503', 'error-rate-500', 'drop-rate', 'malformed-rate'):
-        faults.add_argument(f'--{name}', type=float, default=0, metavar='RATE', help='probability 0..1')
-    faults.add_argument('--deny-region', dest='deny_regions', action='append', default=[], metavar='REGION', help='403 Forbidden.NoPermission there')
-    faults.add_argument('--mutate-after-page', type=json.loads, default=None, metavar='JSON',
-                        help='{"page": k, "add": n, "delete": m, "region": r, "times": t} (times: listing passes, default 1, 0 = every pass)')
-    faults.add_argument('--ignore-filter-values', type=json.loads, default=None, metavar='JSON',
-                        help='ListKeys filter values a region ignores, e.g. {"ap-southeast-1": {"KeySpec": ["Aliyun_SM4", "EC_SM2"]}}')
+    p = argparse.ArgumentParser(
+        prog="python -m emulator",
+        description="Alibaba Cloud KMS (2016-01-20) and STS AssumeRole (2015-04-01) emulator.",
+        epilog="--exec -- CMD ARGS... runs CMD against the emulator and exits with its status.",
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--seed", metavar="FILE", help="YAML or JSON seed file")
+    p.add_argument("--generate", metavar="SPEC", help="generated keys per region, e.g. cn-hangzhou=100,cn-shanghai=50")
+    p.add_argument("--random-seed", type=int, default=0, help="seeds the generator and the fault decisions")
+    p.add_argument(
+        "--default-region",
+        default="cn-hangzhou",
+        help="region of requests whose Host is not kms[-vpc].<region>.aliyuncs.com",
+    )
+    p.add_argument(
+        "--access-key",
+        action="append",
+        default=[],
+        metavar="ID:SECRET[:TOKEN]",
+        help="extra access key for the default account",
+    )
+    p.add_argument("--log", metavar="FILE", help="access log file (default: stderr)")
+    faults = p.add_argument_group("faults (also settable at runtime: POST /_emulator/faults)")
+    faults.add_argument(
+        "--flat-keys", action="store_true", help='ListKeys returns "Keys": [...] as in the API reference sample'
+    )
+    faults.add_argument("--latency-ms", type=float, default=0)
+    faults.add_argument("--latency-jitter-ms", type=float, default=0)
+    faults.add_argument(
+        "--qps",
+        type=float,
+        default=50,
+        help="token bucket per account and region (default 50, as the real service; 0 = unlimited); 429 beyond",
+    )
+    faults.add_argument(
+        "--retry-after-ms", type=int, default=None, help="x-acs-retry-after header (milliseconds) on throttling replies"
+    )
+    for name in ("error-rate-503", "error-rate-500", "drop-rate", "malformed-rate"):
+        faults.add_argument(f"--{name}", type=float, default=0, metavar="RATE", help="probability 0..1")
+    faults.add_argument(
+        "--deny-region",
+        dest="deny_regions",
+        action="append",
+        default=[],
+        metavar="REGION",
+        help="403 Forbidden.NoPermission there",
+    )
+    faults.add_argument(
+        "--mutate-after-page",
+        type=json.loads,
+        default=None,
+        metavar="JSON",
+        help='{"page": k, "add": n, "delete": m, "region": r, "times": t} (times: listing passes, default 1, 0 = every pass)',
+    )
+    faults.add_argument(
+        "--ignore-filter-values",
+        type=json.loads,
+        default=None,
+        metavar="JSON",
+        help='ListKeys filter values a region ignores, e.g. {"ap-southeast-1": {"KeySpec": ["Aliyun_SM4", "EC_SM2"]}}',
+    )
     return p
 
 
 def split_exec(argv: list) -> tuple:
-    if '--exec' not in argv:
+    if "--exec" not in argv:
         return argv, None
-    at = argv.index('--exec')
-    command = argv[at + 1:]
-    if command[:1] == ['--']:
+    at = argv.index("--exec")
+    command = argv[at + 1 :]
+    if command[:1] == ["--"]:
         command = command[1:]
     return argv[:at], command
 
@@ -53,13 +92,13 @@ def split_exec(argv: list) -> tuple:
 def main(argv=None) -> int:
     own, command = split_exec(list(sys.argv[1:] if argv is None else argv))
     if command == []:
-        parser().error('--exec needs a command')
+        parser().error("--exec needs a command")
     args = vars(parser().parse_args(own))
-    log_file = args.pop('log')
+    log_file = args.pop("log")
     try:
-        emulator = Emulator(log=log_file or sys.stderr, access_keys=args.pop('access_key'), **args)
+        emulator = Emulator(log=log_file or sys.stderr, access_keys=args.pop("access_key"), **args)
     except (OSError, ValueError, KeyError, TypeError) as error:  # bad seed, --generate, --access-key or fault value
-        parser().error(f'cannot start: {type(error).__name__}: {error}')
+        parser().error(f"cannot start: {type(error).__name__}: {error}")
     stopping, child = threading.Event(), []
 
     def stop(signum, _frame):
@@ -71,23 +110,28 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     with emulator:
-        sys.stdout.write(f'KMS emulator listening on {emulator.url}\n')
+        sys.stdout.write(f"KMS emulator listening on {emulator.url}\n")
         sys.stdout.flush()
         if command is None:
             while not stopping.wait(1):
                 pass
             return 0
         key_id, secret = emulator.access_key
-        env = dict(os.environ, KMS_EMULATOR_URL=emulator.url, KMS_EMULATOR_PORT=str(emulator.port),
-                   ALICLOUD_ACCESS_KEY=key_id, ALICLOUD_SECRET_KEY=secret)
+        env = dict(
+            os.environ,
+            KMS_EMULATOR_URL=emulator.url,
+            KMS_EMULATOR_PORT=str(emulator.port),
+            ALICLOUD_ACCESS_KEY=key_id,
+            ALICLOUD_SECRET_KEY=secret,
+        )
         try:
             child.append(subprocess.Popen(command, env=env))  # pylint: disable=consider-using-with
         except OSError as error:
-            sys.stderr.write(f'cannot run {command[0]}: {error.strerror}\n')
+            sys.stderr.write(f"cannot run {command[0]}: {error.strerror}\n")
             return 127
         status = child[0].wait()
     return status if status >= 0 else 128 - status
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     sys.exit(main())

@@ -3,6 +3,7 @@
 Pure Python, no HTTP: the server translates requests into calls on Backend and Backend
 answers with plain dicts (without RequestId) or raises ApiError.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,53 +12,62 @@ import json
 import threading
 import uuid
 
-API_VERSION = '2016-01-20'
+API_VERSION = "2016-01-20"
 
-KEY_STATES = ('Enabled', 'Disabled', 'PendingDeletion', 'PendingImport')
-KEY_SPECS = ('Aliyun_AES_256', 'Aliyun_SM4', 'RSA_2048', 'EC_P256', 'EC_P256K', 'EC_SM2')
-KEY_USAGES = ('ENCRYPT/DECRYPT', 'SIGN/VERIFY')
-PROTECTION_LEVELS = ('SOFTWARE', 'HSM')
-CREATOR_TYPES = ('User', 'Service')
+KEY_STATES = ("Enabled", "Disabled", "PendingDeletion", "PendingImport")
+KEY_SPECS = ("Aliyun_AES_256", "Aliyun_SM4", "RSA_2048", "EC_P256", "EC_P256K", "EC_SM2")
+KEY_USAGES = ("ENCRYPT/DECRYPT", "SIGN/VERIFY")
+PROTECTION_LEVELS = ("SOFTWARE", "HSM")
+CREATOR_TYPES = ("User", "Service")
 
 # ListKeys filter key -> Key attribute it matches: every key documented in the docstring of ListKeysRequest.filters
 # (alibabacloud-kms20160120 3.3), with its casing ("keyId" is lower-case there). Values of one key are ORed; a key
 # with several values (aliases, tags) matches when any of them is listed.
 FILTER_KEYS = {
-    'KeyState': 'key_state',
-    'KeySpec': 'key_spec',
-    'KeyUsage': 'key_usage',
-    'ProtectionLevel': 'protection_level',
-    'CreatorType': 'creator_type',
-    'DKMSInstanceId': 'dkms_instance_id',
-    'keyId': 'key_id',
-    'AliasName': 'aliases',  # full names as ListAliases returns them: alias/<name>
-    'Creator': 'creator',
-    'TagKey': 'tag_keys',
-    'TagValue': 'tag_values',
+    "KeyState": "key_state",
+    "KeySpec": "key_spec",
+    "KeyUsage": "key_usage",
+    "ProtectionLevel": "protection_level",
+    "CreatorType": "creator_type",
+    "DKMSInstanceId": "dkms_instance_id",
+    "keyId": "key_id",
+    "AliasName": "aliases",  # full names as ListAliases returns them: alias/<name>
+    "Creator": "creator",
+    "TagKey": "tag_keys",
+    "TagValue": "tag_values",
 }
 MAX_FILTER_PAIRS = 10
 MAX_FILTER_VALUES = 10
 
-DEFAULT_REGIONS = ('cn-hangzhou', 'cn-shanghai', 'cn-beijing', 'cn-shenzhen', 'cn-hongkong', 'ap-southeast-1', 'eu-central-1', 'us-west-1')
+DEFAULT_REGIONS = (
+    "cn-hangzhou",
+    "cn-shanghai",
+    "cn-beijing",
+    "cn-shenzhen",
+    "cn-hongkong",
+    "ap-southeast-1",
+    "eu-central-1",
+    "us-west-1",
+)
 
 # Fixed namespace so omitted key ids are the same on every run.
-KEY_ID_NAMESPACE = uuid.UUID('6f0c5d7e-8a43-4d0b-9a55-6b6d1c3e2f10')
+KEY_ID_NAMESPACE = uuid.UUID("6f0c5d7e-8a43-4d0b-9a55-6b6d1c3e2f10")
 
 
 class ApiError(Exception):
     """An error the API returns to the caller: HTTP status, Code and Message."""
 
     def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
-        super().__init__(f'{status} {code}: {message}')
+        super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
 
 
-def invalid_parameter(name: str, why: str = '') -> ApiError:
-    detail = f' ({why})' if why else ''
-    return ApiError(400, 'InvalidParameter', f'The specified parameter {name} is not valid{detail}.')
+def invalid_parameter(name: str, why: str = "") -> ApiError:
+    detail = f" ({why})" if why else ""
+    return ApiError(400, "InvalidParameter", f"The specified parameter {name} is not valid{detail}.")
 
 
 @dataclasses.dataclass
@@ -67,25 +77,25 @@ class Key:
     key_id: str
     account_id: str
     region: str
-    key_state: str = 'Enabled'
-    key_spec: str = 'Aliyun_AES_256'
-    key_usage: str = 'ENCRYPT/DECRYPT'
-    protection_level: str = 'SOFTWARE'
-    creator_type: str = 'User'
-    creator: str = ''
-    dkms_instance_id: str = ''
-    description: str = ''
-    creation_date: str = '2023-01-01T00:00:00Z'
-    origin: str = 'Aliyun_KMS'
-    automatic_rotation: str = 'Disabled'
-    rotation_interval: str = ''
-    last_rotation_date: str = ''
-    next_rotation_date: str = ''
-    deletion_protection: str = 'Disabled'
-    deletion_protection_description: str = ''
-    delete_date: str = ''
-    material_expire_time: str = ''
-    primary_key_version: str = ''
+    key_state: str = "Enabled"
+    key_spec: str = "Aliyun_AES_256"
+    key_usage: str = "ENCRYPT/DECRYPT"
+    protection_level: str = "SOFTWARE"
+    creator_type: str = "User"
+    creator: str = ""
+    dkms_instance_id: str = ""
+    description: str = ""
+    creation_date: str = "2023-01-01T00:00:00Z"
+    origin: str = "Aliyun_KMS"
+    automatic_rotation: str = "Disabled"
+    rotation_interval: str = ""
+    last_rotation_date: str = ""
+    next_rotation_date: str = ""
+    deletion_protection: str = "Disabled"
+    deletion_protection_description: str = ""
+    delete_date: str = ""
+    material_expire_time: str = ""
+    primary_key_version: str = ""
     aliases: tuple = ()  # alias/<name>; DescribeKey accepts them in place of the key id
     tags: dict = dataclasses.field(default_factory=dict)  # TagKey -> TagValue
 
@@ -106,46 +116,48 @@ class Key:
 
     @property
     def arn(self) -> str:
-        return f'acs:kms:{self.region}:{self.account_id}:key/{self.key_id}'
+        return f"acs:kms:{self.region}:{self.account_id}:key/{self.key_id}"
 
     def list_entry(self) -> dict:
-        return {'KeyId': self.key_id, 'KeyArn': self.arn}
+        return {"KeyId": self.key_id, "KeyArn": self.arn}
 
     def metadata(self) -> dict:
         """DescribeKey's KeyMetadata: exactly the fields of DescribeKeyResponseBodyKeyMetadata (alibabacloud-kms20160120),
         which has no CreatorType; a conditional field is absent, never "", when the model says it is not returned."""
         meta = {
-            'CreationDate': self.creation_date,
-            'Description': self.description,  # a key property, "" when none was set
-            'KeyId': self.key_id,
-            'KeyState': self.key_state,
-            'KeyUsage': self.key_usage,
-            'KeySpec': self.key_spec,
-            'ProtectionLevel': self.protection_level,
-            'Origin': self.origin,
-            'Creator': self.creator,
-            'Arn': self.arn,
-            'AutomaticRotation': self.automatic_rotation,
-            'DeletionProtection': self.deletion_protection,
+            "CreationDate": self.creation_date,
+            "Description": self.description,  # a key property, "" when none was set
+            "KeyId": self.key_id,
+            "KeyState": self.key_state,
+            "KeyUsage": self.key_usage,
+            "KeySpec": self.key_spec,
+            "ProtectionLevel": self.protection_level,
+            "Origin": self.origin,
+            "Creator": self.creator,
+            "Arn": self.arn,
+            "AutomaticRotation": self.automatic_rotation,
+            "DeletionProtection": self.deletion_protection,
         }
         optional = {
             # "returned only when the value of the AutomaticRotation parameter is Enabled or Suspended"
-            'RotationInterval': self.rotation_interval if self.automatic_rotation in ('Enabled', 'Suspended') else '',
-            'NextRotationDate': self.next_rotation_date if self.automatic_rotation in ('Enabled', 'Suspended') else '',
+            "RotationInterval": self.rotation_interval if self.automatic_rotation in ("Enabled", "Suspended") else "",
+            "NextRotationDate": self.next_rotation_date if self.automatic_rotation in ("Enabled", "Suspended") else "",
             # "returned only when the value of the KeyState parameter is PendingDeletion"
-            'DeleteDate': self.delete_date if self.key_state == 'PendingDeletion' else '',
+            "DeleteDate": self.delete_date if self.key_state == "PendingDeletion" else "",
             # "If this parameter value is empty, the key material does not expire": only imported material expires
-            'MaterialExpireTime': self.material_expire_time if self.origin == 'EXTERNAL' else '',
-            'DeletionProtectionDescription': self.deletion_protection_description if self.deletion_protection == 'Enabled' else '',
-            'DKMSInstanceId': self.dkms_instance_id,  # keys in a KMS instance only
-            'LastRotationDate': self.last_rotation_date,  # the creation date for never-rotated keys; none before import
-            'PrimaryKeyVersion': self.primary_key_version,  # none before key material exists (PendingImport)
+            "MaterialExpireTime": self.material_expire_time if self.origin == "EXTERNAL" else "",
+            "DeletionProtectionDescription": self.deletion_protection_description
+            if self.deletion_protection == "Enabled"
+            else "",
+            "DKMSInstanceId": self.dkms_instance_id,  # keys in a KMS instance only
+            "LastRotationDate": self.last_rotation_date,  # the creation date for never-rotated keys; none before import
+            "PrimaryKeyVersion": self.primary_key_version,  # none before key material exists (PendingImport)
         }
         meta.update((name, value) for name, value in optional.items() if value)
         return meta
 
 
-KEY_FIELDS = frozenset(f.name for f in dataclasses.fields(Key)) - {'account_id', 'region'}
+KEY_FIELDS = frozenset(f.name for f in dataclasses.fields(Key)) - {"account_id", "region"}
 
 
 @dataclasses.dataclass
@@ -153,12 +165,12 @@ class AccessKey:
     id: str
     secret: str
     account_id: str
-    security_token: str = ''
+    security_token: str = ""
     expires: float | None = None  # epoch seconds; STS credentials issued by AssumeRole stop working then
 
     def __repr__(self) -> str:
         # Never let a secret reach a log or a test failure message.
-        return f'AccessKey(id={self.id!r}, account_id={self.account_id!r})'
+        return f"AccessKey(id={self.id!r}, account_id={self.account_id!r})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,70 +195,79 @@ def make_key(account_id: str, region: str, index: int, spec: dict) -> Key:
     """Build a Key from a seed record (snake_case fields), filling consistent defaults."""
     unknown = set(spec) - KEY_FIELDS
     if unknown:
-        raise ValueError(f'unknown key field(s) in seed: {", ".join(sorted(unknown))}')
+        raise ValueError(f"unknown key field(s) in seed: {', '.join(sorted(unknown))}")
     fields = dict(spec)
-    fields['aliases'] = tuple(fields.get('aliases') or ())
-    fields['tags'] = {str(k): str(v) for k, v in (fields.get('tags') or {}).items()}
-    digest = uuid.uuid5(KEY_ID_NAMESPACE, f'{account_id}/{region}/{index}')
-    if not fields.get('key_id'):
-        if fields.get('dkms_instance_id'):
+    fields["aliases"] = tuple(fields.get("aliases") or ())
+    fields["tags"] = {str(k): str(v) for k, v in (fields.get("tags") or {}).items()}
+    digest = uuid.uuid5(KEY_ID_NAMESPACE, f"{account_id}/{region}/{index}")
+    if not fields.get("key_id"):
+        if fields.get("dkms_instance_id"):
             # Keys in a dedicated KMS instance use the key-<region><hex> form, like the real service.
-            fields['key_id'] = f'key-{region_abbr(region)}{digest.hex[:21]}'
+            fields["key_id"] = f"key-{region_abbr(region)}{digest.hex[:21]}"
         else:
-            fields['key_id'] = str(digest)
-    if 'key_usage' not in fields and fields.get('key_spec') in ('EC_P256', 'EC_P256K'):
-        fields['key_usage'] = 'SIGN/VERIFY'  # these specs cannot encrypt
-    if not fields.get('creation_date'):
-        fields['creation_date'] = (datetime.datetime(2023, 1, 1) + datetime.timedelta(hours=index)).strftime('%Y-%m-%dT%H:%M:%SZ')
+            fields["key_id"] = str(digest)
+    if "key_usage" not in fields and fields.get("key_spec") in ("EC_P256", "EC_P256K"):
+        fields["key_usage"] = "SIGN/VERIFY"  # these specs cannot encrypt
+    if not fields.get("creation_date"):
+        fields["creation_date"] = (datetime.datetime(2023, 1, 1) + datetime.timedelta(hours=index)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
     key = Key(account_id=account_id, region=region, **fields)
     if not key.creator:
-        key.creator = account_id if key.creator_type == 'User' else 'Kms'
-    if key.key_state == 'PendingImport' and 'origin' not in spec:
-        key.origin = 'EXTERNAL'
-    if not key.primary_key_version and key.key_state != 'PendingImport':
-        key.primary_key_version = str(uuid.uuid5(KEY_ID_NAMESPACE, f'{key.key_id}/v1'))
-    if key.automatic_rotation in ('Enabled', 'Suspended'):
-        key.rotation_interval = key.rotation_interval or '31536000s'
+        key.creator = account_id if key.creator_type == "User" else "Kms"
+    if key.key_state == "PendingImport" and "origin" not in spec:
+        key.origin = "EXTERNAL"
+    if not key.primary_key_version and key.key_state != "PendingImport":
+        key.primary_key_version = str(uuid.uuid5(KEY_ID_NAMESPACE, f"{key.key_id}/v1"))
+    if key.automatic_rotation in ("Enabled", "Suspended"):
+        key.rotation_interval = key.rotation_interval or "31536000s"
         key.last_rotation_date = key.last_rotation_date or key.creation_date
         key.next_rotation_date = key.next_rotation_date or _plus_year(key.last_rotation_date)
-    elif not key.last_rotation_date and key.key_state != 'PendingImport':
+    elif not key.last_rotation_date and key.key_state != "PendingImport":
         key.last_rotation_date = key.creation_date  # the real API reports creation for never-rotated keys
-    if key.key_state == 'PendingDeletion' and not key.delete_date:
-        key.delete_date = '2026-12-31T00:00:00Z'
-    if key.deletion_protection == 'Enabled' and not key.deletion_protection_description:
-        key.deletion_protection_description = 'protected by policy'
+    if key.key_state == "PendingDeletion" and not key.delete_date:
+        key.delete_date = "2026-12-31T00:00:00Z"
+    if key.deletion_protection == "Enabled" and not key.deletion_protection_description:
+        key.deletion_protection_description = "protected by policy"
     return key
 
 
-REGION_ABBRS = {'cn-hangzhou': 'hzz', 'cn-shanghai': 'shh', 'cn-beijing': 'bjb', 'cn-shenzhen': 'szz', 'cn-hongkong': 'hkg', 'ap-southeast-1': 'sgp'}
+REGION_ABBRS = {
+    "cn-hangzhou": "hzz",
+    "cn-shanghai": "shh",
+    "cn-beijing": "bjb",
+    "cn-shenzhen": "szz",
+    "cn-hongkong": "hkg",
+    "ap-southeast-1": "sgp",
+}
 
 
 def region_abbr(region: str) -> str:
     """Three letters as in real instance and key ids (kst-hzz..., key-hzz...)."""
     if region in REGION_ABBRS:
         return REGION_ABBRS[region]
-    parts = region.split('-')
+    parts = region.split("-")
     word = parts[1] if len(parts) > 1 else parts[0]
-    return (word[:2] + 'z').lower()
+    return (word[:2] + "z").lower()
 
 
 def _plus_year(date: str) -> str:
     try:
-        return f'{int(date[:4]) + 1}{date[4:]}'
+        return f"{int(date[:4]) + 1}{date[4:]}"
     except ValueError:
         return date
 
 
 def parse_int(params: dict, name: str, default: int, low: int, high: int | None) -> int:
     raw = params.get(name)
-    if raw is None or raw == '':
+    if raw is None or raw == "":
         return default
     try:
         value = int(str(raw).strip())
     except ValueError:
-        raise invalid_parameter(name, 'not an integer') from None
+        raise invalid_parameter(name, "not an integer") from None
     if value < low or (high is not None and value > high):
-        raise invalid_parameter(name, 'out of range')
+        raise invalid_parameter(name, "out of range")
     return value
 
 
@@ -262,22 +283,22 @@ def parse_filters(raw: str | None, ignored: dict | None = None) -> dict:
     try:
         pairs = json.loads(raw)
     except ValueError:
-        raise invalid_parameter('Filters', 'malformed JSON') from None
+        raise invalid_parameter("Filters", "malformed JSON") from None
     if not isinstance(pairs, list):
-        raise invalid_parameter('Filters', 'must be a JSON list')
+        raise invalid_parameter("Filters", "must be a JSON list")
     if len(pairs) > MAX_FILTER_PAIRS:
-        raise invalid_parameter('Filters', f'at most {MAX_FILTER_PAIRS} key-value pairs')
+        raise invalid_parameter("Filters", f"at most {MAX_FILTER_PAIRS} key-value pairs")
     allowed = {}
     for pair in pairs:
-        if not isinstance(pair, dict) or set(pair) - {'Key', 'Values'}:
-            raise invalid_parameter('Filters', 'each pair must be {"Key": ..., "Values": [...]}')
-        name, values = pair.get('Key'), pair.get('Values')
+        if not isinstance(pair, dict) or set(pair) - {"Key", "Values"}:
+            raise invalid_parameter("Filters", 'each pair must be {"Key": ..., "Values": [...]}')
+        name, values = pair.get("Key"), pair.get("Values")
         if name not in FILTER_KEYS:
-            raise invalid_parameter('Filters', 'unknown Key')
+            raise invalid_parameter("Filters", "unknown Key")
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise invalid_parameter('Filters', 'Values must be a list of strings')
+            raise invalid_parameter("Filters", "Values must be a list of strings")
         if len(values) > MAX_FILTER_VALUES:
-            raise invalid_parameter('Filters', f'at most {MAX_FILTER_VALUES} values per pair')
+            raise invalid_parameter("Filters", f"at most {MAX_FILTER_VALUES} values per pair")
         values = [v for v in values if v not in (ignored or {}).get(name, ())]
         if values:  # an empty list constrains nothing
             allowed.setdefault(FILTER_KEYS[name], set()).update(values)
@@ -297,14 +318,16 @@ class Backend:
     def add_account(self, account_id: str) -> Account:
         account_id = str(account_id)
         if len(account_id) != 16 or not account_id.isdigit():
-            raise ValueError(f'account id must be 16 digits: {account_id!r}')
+            raise ValueError(f"account id must be 16 digits: {account_id!r}")
         with self.lock:
             return self.accounts.setdefault(account_id, Account(account_id))
 
-    def add_access_key(self, account_id: str, key_id: str, secret: str, security_token: str = '', expires: float | None = None) -> AccessKey:
+    def add_access_key(
+        self, account_id: str, key_id: str, secret: str, security_token: str = "", expires: float | None = None
+    ) -> AccessKey:
         with self.lock:
             account = self.add_account(account_id)
-            access_key = AccessKey(str(key_id), str(secret), account.account_id, str(security_token or ''), expires)
+            access_key = AccessKey(str(key_id), str(secret), account.account_id, str(security_token or ""), expires)
             self.access_keys[access_key.id] = access_key
             account.access_keys.append(access_key)
             return access_key
@@ -321,7 +344,7 @@ class Backend:
                 key = make_key(account.account_id, region, account.created, spec)
                 account.created += 1
                 if key.key_id in taken:
-                    raise ValueError(f'duplicate key id {key.key_id}')
+                    raise ValueError(f"duplicate key id {key.key_id}")
                 taken.add(key.key_id)
                 keys.append(key)
                 added.append(key)
@@ -331,7 +354,7 @@ class Backend:
         """trusted_accounts defaults to the role's own account, as the RAM console proposes."""
         trusted = tuple(str(a) for a in (trusted_accounts if trusted_accounts is not None else [account_id]))
         if not 3600 <= int(max_session_duration) <= 43200:  # RAM CreateRole: MaxSessionDuration 3600..43200
-            raise ValueError(f'max_session_duration of role {name} must be 3600..43200')
+            raise ValueError(f"max_session_duration of role {name} must be 3600..43200")
         with self.lock:
             role = Role(str(name), trusted, int(max_session_duration))
             self.add_account(account_id).roles[role.name] = role
@@ -339,33 +362,43 @@ class Backend:
 
     def update_key(self, account_id: str, region: str, key_id: str, **changes) -> Key:
         """Replace a key by a copy with changed attributes (snake_case), e.g. key_state='Disabled'."""
-        unknown = set(changes) - KEY_FIELDS - {'key_id'}
-        if unknown or 'key_id' in changes:
-            raise ValueError(f'cannot change key field(s): {", ".join(sorted(unknown | ({"key_id"} & set(changes))))}')
+        unknown = set(changes) - KEY_FIELDS - {"key_id"}
+        if unknown or "key_id" in changes:
+            raise ValueError(f"cannot change key field(s): {', '.join(sorted(unknown | ({'key_id'} & set(changes))))}")
         with self.lock:
             keys = self.accounts[account_id].keys.get(region, [])
             for index, key in enumerate(keys):
                 if key.key_id == key_id:
                     keys[index] = dataclasses.replace(key, **changes)
                     return keys[index]
-        raise KeyError(f'no key {key_id} in {account_id}/{region}')
+        raise KeyError(f"no key {key_id} in {account_id}/{region}")
 
     def snapshot(self) -> dict:
         """The whole state, cheap to take: keys are values, so lists are copied and keys shared."""
         with self.lock:
-            return {'regions': list(self.regions), 'access_keys': dict(self.access_keys),
-                    'accounts': {a.account_id: (list(a.access_keys), {r: list(k) for r, k in a.keys.items()}, a.created, dict(a.roles))
-                                 for a in self.accounts.values()}}
+            return {
+                "regions": list(self.regions),
+                "access_keys": dict(self.access_keys),
+                "accounts": {
+                    a.account_id: (
+                        list(a.access_keys),
+                        {r: list(k) for r, k in a.keys.items()},
+                        a.created,
+                        dict(a.roles),
+                    )
+                    for a in self.accounts.values()
+                },
+            }
 
     def restore(self, state: dict) -> None:
         with self.lock:
-            self.regions[:] = state['regions']
+            self.regions[:] = state["regions"]
             self.access_keys.clear()  # in place: the Authenticator holds self.access_keys.get
-            self.access_keys.update(state['access_keys'])
+            self.access_keys.update(state["access_keys"])
             for account_id in list(self.accounts):
-                if account_id not in state['accounts']:
+                if account_id not in state["accounts"]:
                     del self.accounts[account_id]
-            for account_id, (access_keys, keys, created, roles) in state['accounts'].items():
+            for account_id, (access_keys, keys, created, roles) in state["accounts"].items():
                 account = self.accounts.setdefault(account_id, Account(account_id))
                 account.access_keys = list(access_keys)
                 account.keys = {r: list(k) for r, k in keys.items()}
@@ -391,42 +424,48 @@ class Backend:
 
     # --- API -------------------------------------------------------------------------------
     def list_keys(self, account_id: str, region: str, params: dict, ignored: dict | None = None) -> dict:
-        page_number = parse_int(params, 'PageNumber', 1, 1, None)
-        page_size = parse_int(params, 'PageSize', 10, 1, 100)
-        allowed = parse_filters(params.get('Filters'), ignored)
+        page_number = parse_int(params, "PageNumber", 1, 1, None)
+        page_size = parse_int(params, "PageSize", 10, 1, 100)
+        allowed = parse_filters(params.get("Filters"), ignored)
         start = (page_number - 1) * page_size
         with self.lock:
             keys = self.accounts[account_id].keys.get(region, [])
             if allowed:
                 keys = [k for k in keys if all(k.filter_values(attr) & values for attr, values in allowed.items())]
-            page, total = keys[start:start + page_size], len(keys)  # a slice is a copy: safe outside the lock
+            page, total = keys[start : start + page_size], len(keys)  # a slice is a copy: safe outside the lock
         return {
-            'Keys': {'Key': [k.list_entry() for k in page]},
-            'TotalCount': total,
-            'PageNumber': page_number,
-            'PageSize': page_size,
+            "Keys": {"Key": [k.list_entry() for k in page]},
+            "TotalCount": total,
+            "PageNumber": page_number,
+            "PageSize": page_size,
         }
 
     def describe_key(self, account_id: str, region: str, params: dict) -> dict:
-        key_id = params.get('KeyId')
+        key_id = params.get("KeyId")
         if not key_id:
-            raise ApiError(400, 'MissingParameter', 'The input parameter KeyId that is mandatory for processing this request is not supplied.')
+            raise ApiError(
+                400,
+                "MissingParameter",
+                "The input parameter KeyId that is mandatory for processing this request is not supplied.",
+            )
         key = self.find_key(account_id, region, key_id)
         if key is None:
-            raise ApiError(404, 'Forbidden.KeyNotFound', 'The specified Key is not found.')
-        return {'KeyMetadata': key.metadata()}
+            raise ApiError(404, "Forbidden.KeyNotFound", "The specified Key is not found.")
+        return {"KeyMetadata": key.metadata()}
 
     def describe_regions(self, account_id: str, region: str, params: dict) -> dict:  # pylint: disable=unused-argument
         with self.lock:
-            return {'Regions': {'Region': [{'RegionId': r} for r in self.regions]}}
+            return {"Regions": {"Region": [{"RegionId": r} for r in self.regions]}}
 
-    ACTIONS = {'ListKeys': list_keys, 'DescribeKey': describe_key, 'DescribeRegions': describe_regions}
+    ACTIONS = {"ListKeys": list_keys, "DescribeKey": describe_key, "DescribeRegions": describe_regions}
 
     def call(self, action: str, account_id: str, region: str, params: dict, ignored: dict | None = None) -> dict:
         """ignored: the region's unsupported ListKeys filter values (see parse_filters)."""
         handler = self.ACTIONS.get(action)
         if handler is None:
-            raise ApiError(404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.')
-        if action == 'ListKeys':
+            raise ApiError(
+                404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."
+            )
+        if action == "ListKeys":
             return handler(self, account_id, region, params, ignored)
         return handler(self, account_id, region, params)

@@ -1,4 +1,5 @@
 """Fault injection: settings, reproducible random decisions and per account/region throttling."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +9,7 @@ import time
 
 from .backend import FILTER_KEYS
 
-RATES = ('error_rate_503', 'error_rate_500', 'drop_rate', 'malformed_rate')
+RATES = ("error_rate_503", "error_rate_500", "drop_rate", "malformed_rate")
 
 
 @dataclasses.dataclass
@@ -73,42 +74,52 @@ def _check(name: str, value):
     if name in RATES:
         value = float(value or 0)
         if not 0 <= value <= 1:
-            raise ValueError(f'{name} must be between 0 and 1')
-    elif name in ('latency_ms', 'latency_jitter_ms'):
+            raise ValueError(f"{name} must be between 0 and 1")
+    elif name in ("latency_ms", "latency_jitter_ms"):
         value = float(value or 0)
         if value < 0:
-            raise ValueError(f'{name} must not be negative')
-    elif name == 'qps':
+            raise ValueError(f"{name} must not be negative")
+    elif name == "qps":
         value = float(value) if value else None
         if value is not None and value < 0:
-            raise ValueError('qps must not be negative')
-    elif name == 'retry_after_ms':
+            raise ValueError("qps must not be negative")
+    elif name == "retry_after_ms":
         value = int(value) if value else None
-    elif name == 'deny_regions':
+    elif name == "deny_regions":
         value = [value] if isinstance(value, str) else list(value or [])
-    elif name == 'flat_keys':
-        value = value.strip().lower() in ('1', 'true', 'yes', 'on') if isinstance(value, str) else bool(value)
-    elif name == 'mutate_after_page':
+    elif name == "flat_keys":
+        value = value.strip().lower() in ("1", "true", "yes", "on") if isinstance(value, str) else bool(value)
+    elif name == "mutate_after_page":
         if value:
-            unknown = set(value) - {'page', 'add', 'delete', 'region', 'times'}
-            if unknown or 'page' not in value:
-                raise ValueError('mutate_after_page takes page (required), add, delete, region, times')
-            value = {'page': int(value['page']), 'add': int(value.get('add', 0)), 'delete': int(value.get('delete', 0)),
-                     'region': value.get('region'), 'times': int(value.get('times', 1))}
-            if value['times'] < 0:
-                raise ValueError('mutate_after_page times must be >= 0 (0 = every listing pass)')
+            unknown = set(value) - {"page", "add", "delete", "region", "times"}
+            if unknown or "page" not in value:
+                raise ValueError("mutate_after_page takes page (required), add, delete, region, times")
+            value = {
+                "page": int(value["page"]),
+                "add": int(value.get("add", 0)),
+                "delete": int(value.get("delete", 0)),
+                "region": value.get("region"),
+                "times": int(value.get("times", 1)),
+            }
+            if value["times"] < 0:
+                raise ValueError("mutate_after_page times must be >= 0 (0 = every listing pass)")
         else:
             value = None
-    elif name == 'ignore_filter_values':
-        value = {str(region): {key: list(values) for key, values in (pairs or {}).items()} for region, pairs in (value or {}).items()}
+    elif name == "ignore_filter_values":
+        value = {
+            str(region): {key: list(values) for key, values in (pairs or {}).items()}
+            for region, pairs in (value or {}).items()
+        }
         for pairs in value.values():
             for key, values in pairs.items():
                 if key not in FILTER_KEYS or not all(isinstance(v, str) for v in values):
-                    raise ValueError(f'ignore_filter_values: {key!r} must be a ListKeys filter key with a list of strings')
-    elif name == 'random_seed':
+                    raise ValueError(
+                        f"ignore_filter_values: {key!r} must be a ListKeys filter key with a list of strings"
+                    )
+    elif name == "random_seed":
         value = int(value or 0)
     else:
-        raise ValueError(f'unknown fault setting {name!r}; known: {", ".join(FAULT_NAMES)}')
+        raise ValueError(f"unknown fault setting {name!r}; known: {', '.join(FAULT_NAMES)}")
     return value
 
 
@@ -127,9 +138,9 @@ class Faults:
         with self.lock:
             checked = {name: _check(name, value) for name, value in settings.items()}
             self.settings = dataclasses.replace(self.settings, **checked)
-            if 'qps' in checked:
+            if "qps" in checked:
                 self.buckets.clear()
-            if 'random_seed' in checked:
+            if "random_seed" in checked:
                 self.rng.seed(self.settings.random_seed)
             return self.as_dict()
 
@@ -169,9 +180,9 @@ class Faults:
         """The pending mutation if this page triggers it; it fires `times` times (0 = always), then clears."""
         with self.lock:
             mutation = self.settings.mutate_after_page
-            if mutation and mutation['page'] == page_number:
-                if mutation['times'] > 0:  # replace, never edit: self.initial may be the same object
-                    remaining = dict(mutation, times=mutation['times'] - 1) if mutation['times'] > 1 else None
+            if mutation and mutation["page"] == page_number:
+                if mutation["times"] > 0:  # replace, never edit: self.initial may be the same object
+                    remaining = dict(mutation, times=mutation["times"] - 1) if mutation["times"] > 1 else None
                     self.settings = dataclasses.replace(self.settings, mutate_after_page=remaining)
                 return mutation
             return None

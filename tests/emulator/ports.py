@@ -1,4 +1,5 @@
 """A port that refuses connections, for tests of unreachable endpoints and proxies (never a fixed "closed" port)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -6,7 +7,7 @@ import socket
 
 
 @contextlib.contextmanager
-def refused_port(host: str = '127.0.0.1'):
+def refused_port(host: str = "127.0.0.1"):
     """Yields a port on host where every connection is refused while the block runs.
 
     The socket is bound but never listens: the kernel answers SYNs with RST, and no other process can bind the

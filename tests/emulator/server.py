@@ -1,4 +1,5 @@
 """The HTTP front of the KMS emulator: wire parsing, auth, faults, stats, access log, control API."""
+
 from __future__ import annotations
 
 import datetime
@@ -19,14 +20,16 @@ from .faults import Faults
 from .seeding import build_backend, generate_keys
 from .signing import Authenticator, WireRequest
 
-CONTROL_PREFIX = '/_emulator/'
-HOST_RE = re.compile(r'^kms(?:-vpc)?\.(?P<region>[a-z0-9-]+)\.aliyuncs\.com(?::\d+)?$', re.IGNORECASE)
+CONTROL_PREFIX = "/_emulator/"
+HOST_RE = re.compile(r"^kms(?:-vpc)?\.(?P<region>[a-z0-9-]+)\.aliyuncs\.com(?::\d+)?$", re.IGNORECASE)
 # STS endpoints (alibabacloud-sts20150401's endpoint map, alibabacloud-credentials' RamRoleArn provider):
 # sts.aliyuncs.com, sts.<region>.aliyuncs.com and sts-vpc.<region>.aliyuncs.com.
-STS_HOST_RE = re.compile(r'^sts(?:\.(?P<region>[a-z0-9-]+)|-vpc\.(?P<vpc_region>[a-z0-9-]+))?\.aliyuncs\.com(?::\d+)?$', re.IGNORECASE)
-STS_GLOBAL = 'global'  # the region recorded for sts.aliyuncs.com
-JSON_TYPE = 'application/json;charset=utf-8'
-HTML_PAGE = b'<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>Tengine</body></html>'
+STS_HOST_RE = re.compile(
+    r"^sts(?:\.(?P<region>[a-z0-9-]+)|-vpc\.(?P<vpc_region>[a-z0-9-]+))?\.aliyuncs\.com(?::\d+)?$", re.IGNORECASE
+)
+STS_GLOBAL = "global"  # the region recorded for sts.aliyuncs.com
+JSON_TYPE = "application/json;charset=utf-8"
+HTML_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>Tengine</body></html>"
 MAX_RECORDED_REQUESTS = 100000
 
 
@@ -67,25 +70,34 @@ class Stats:
     def record(self, entry: dict) -> None:
         with self.lock:
             self.total += 1
-            for counter, name in ((self.by_action, entry['action']), (self.by_region, entry['region']), (self.by_outcome, str(entry['status']))):
+            for counter, name in (
+                (self.by_action, entry["action"]),
+                (self.by_region, entry["region"]),
+                (self.by_outcome, str(entry["status"])),
+            ):
                 counter[name] = counter.get(name, 0) + 1
             if len(self.requests) < MAX_RECORDED_REQUESTS:
                 self.requests.append(entry)
 
     def snapshot(self) -> dict:
         with self.lock:
-            return {'total': self.total, 'by_action': dict(self.by_action), 'by_region': dict(self.by_region),
-                    'by_outcome': dict(self.by_outcome), 'max_in_flight': self.max_in_flight,
-                    'requests': [dict(r) for r in self.requests]}
+            return {
+                "total": self.total,
+                "by_action": dict(self.by_action),
+                "by_region": dict(self.by_region),
+                "by_outcome": dict(self.by_outcome),
+                "max_in_flight": self.max_in_flight,
+                "requests": [dict(r) for r in self.requests],
+            }
 
 
 class Handler(BaseHTTPRequestHandler):
     """One connection; HTTP/1.1 keep-alive, every reply with Content-Length."""
 
-    protocol_version = 'HTTP/1.1'
+    protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # without it small replies wait ~40 ms for the client's delayed ACK
     timeout = 120  # idle keep-alive connections end eventually
-    server_version = 'Tengine'
+    server_version = "Tengine"
 
     @property
     def emulator(self) -> Emulator:
@@ -113,13 +125,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def dispatch(self):
         target = urlsplit(self.path)  # proxies send the absolute form http://host/path?query
-        length = self.headers.get('Content-Length') or '0'
-        if not length.isdigit() or 'chunked' in (self.headers.get('Transfer-Encoding') or '').lower():
+        length = self.headers.get("Content-Length") or "0"
+        if not length.isdigit() or "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             self.close_connection = True
-            return self.reply_json(411, {'Code': 'MissingContentLength', 'Message': 'A valid Content-Length is required.'})
+            return self.reply_json(
+                411, {"Code": "MissingContentLength", "Message": "A valid Content-Length is required."}
+            )
         body = self.rfile.read(int(length))
         if target.path.startswith(CONTROL_PREFIX):
-            self.control(target.path[len(CONTROL_PREFIX):].strip('/'), body)
+            self.control(target.path[len(CONTROL_PREFIX) :].strip("/"), body)
         else:
             self.api(target, body)
         return None
@@ -127,15 +141,15 @@ class Handler(BaseHTTPRequestHandler):
     # --- replies ---------------------------------------------------------------------------
     def reply(self, status: int, payload: bytes, content_type: str = JSON_TYPE, headers: dict | None = None):
         self.send_response(status)
-        self.send_header('Content-Type', content_type)
-        self.send_header('Content-Length', str(len(payload)))
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
 
     def reply_json(self, status: int, data, headers: dict | None = None):
-        self.reply(status, json.dumps(data).encode('utf-8'), headers=headers)
+        self.reply(status, json.dumps(data).encode("utf-8"), headers=headers)
 
     def drop(self):
         self.close_connection = True
@@ -147,20 +161,33 @@ class Handler(BaseHTTPRequestHandler):
     # --- the KMS API -----------------------------------------------------------------------
     def api(self, target, body: bytes):
         emulator, started, started_wall, request_id = self.emulator, time.monotonic(), time.time(), new_request_id()
-        host = self.headers.get('Host', '')
+        host = self.headers.get("Host", "")
         headers = {}
         for name, value in self.headers.items():
             headers.setdefault(name.lower(), []).append(value)
         form = []
-        if (self.headers.get('Content-Type') or '').startswith('application/x-www-form-urlencoded'):
-            form = parse_qsl(body.decode('utf-8', 'replace'), keep_blank_values=True)
-        wire = WireRequest(self.command, target.path or '/', parse_qsl(target.query, keep_blank_values=True), headers, body, form)
+        if (self.headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
+            form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        wire = WireRequest(
+            self.command, target.path or "/", parse_qsl(target.query, keep_blank_values=True), headers, body, form
+        )
         params = dict(wire.query + form)
-        action = params.get('Action') or wire.header('x-acs-action') or ''
-        service, region = emulator.route(host, params.get('Version') or wire.header('x-acs-version'))
-        entry = {'service': service, 'action': action, 'region': region, 'status': None, 'page_number': params.get('PageNumber'),
-                 'page_size': params.get('PageSize'), 'filters': params.get('Filters'), 'request_id': request_id, 'sig_version': None,
-                 'retry_after_ms': None, 'started': started, 'started_wall': started_wall}
+        action = params.get("Action") or wire.header("x-acs-action") or ""
+        service, region = emulator.route(host, params.get("Version") or wire.header("x-acs-version"))
+        entry = {
+            "service": service,
+            "action": action,
+            "region": region,
+            "status": None,
+            "page_number": params.get("PageNumber"),
+            "page_size": params.get("PageSize"),
+            "filters": params.get("Filters"),
+            "request_id": request_id,
+            "sig_version": None,
+            "retry_after_ms": None,
+            "started": started,
+            "started_wall": started_wall,
+        }
         decision = emulator.faults.decide()
         emulator.counts.enter()
         try:
@@ -169,60 +196,96 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             emulator.counts.leave()
         if decision.drop:
-            entry.update(status='dropped', finished=time.monotonic(), finished_wall=time.time())
+            entry.update(status="dropped", finished=time.monotonic(), finished_wall=time.time())
             emulator.counts.record(entry)
             self.drop()
         else:
-            status, payload, content_type, extra = self.answer(wire, params, service, action, region, request_id, decision, entry)
-            retry_after = extra.get('x-acs-retry-after')
-            entry.update(status=status, retry_after_ms=int(retry_after) if retry_after else None, finished=time.monotonic(), finished_wall=time.time())
+            status, payload, content_type, extra = self.answer(
+                wire, params, service, action, region, request_id, decision, entry
+            )
+            retry_after = extra.get("x-acs-retry-after")
+            entry.update(
+                status=status,
+                retry_after_ms=int(retry_after) if retry_after else None,
+                finished=time.monotonic(),
+                finished_wall=time.time(),
+            )
             emulator.counts.record(entry)  # before replying, so a client that got its answer sees it counted
-            self.reply(status, payload, content_type, {'x-acs-request-id': request_id, **extra})
+            self.reply(status, payload, content_type, {"x-acs-request-id": request_id, **extra})
         # Never more than this: no query string, body, header or credential (STS replies hold fresh ones).
-        emulator.access_log(f'{self.client_address[0]} "{self.command} {host}" region={region} action={action or "-"} '
-                            f'status={entry["status"]} request_id={request_id} {1000 * (time.monotonic() - started):.1f}ms')
+        emulator.access_log(
+            f'{self.client_address[0]} "{self.command} {host}" region={region} action={action or "-"} '
+            f"status={entry['status']} request_id={request_id} {1000 * (time.monotonic() - started):.1f}ms"
+        )
 
     def answer(self, wire, params, service, action, region, request_id, decision, entry):
         """Returns (status, payload, content type, extra headers) for one API request."""
         emulator, settings = self.emulator, self.emulator.faults.settings
         try:
-            access_key, entry['sig_version'] = emulator.auth.authenticate(wire)
-            version = params.get('Version') or wire.header('x-acs-version')
-            actions, api_version = (STS_ACTIONS, sts.API_VERSION) if service == 'sts' else (emulator.backend.ACTIONS, API_VERSION)
+            access_key, entry["sig_version"] = emulator.auth.authenticate(wire)
+            version = params.get("Version") or wire.header("x-acs-version")
+            actions, api_version = (
+                (STS_ACTIONS, sts.API_VERSION) if service == "sts" else (emulator.backend.ACTIONS, API_VERSION)
+            )
             if action not in actions:
-                raise ApiError(404, 'InvalidAction.NotFound', 'Specified api is not found, please check your url and method.')
+                raise ApiError(
+                    404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."
+                )
             if version != api_version:
-                raise ApiError(400, 'InvalidVersion', 'Specified parameter Version is not valid.')
-            if service == 'kms' and region in settings.deny_regions:
-                raise ApiError(403, 'Forbidden.NoPermission', 'This operation is forbidden by permission system.')
-            if service == 'kms' and not emulator.faults.allow(access_key.account_id, region):  # STS documents no code for it
-                extra = {'x-acs-retry-after': str(settings.retry_after_ms)} if settings.retry_after_ms else {}
-                raise ApiError(429, 'Rejected.Throttling', 'Request was denied due to request throttling.', extra)
+                raise ApiError(400, "InvalidVersion", "Specified parameter Version is not valid.")
+            if service == "kms" and region in settings.deny_regions:
+                raise ApiError(403, "Forbidden.NoPermission", "This operation is forbidden by permission system.")
+            if service == "kms" and not emulator.faults.allow(
+                access_key.account_id, region
+            ):  # STS documents no code for it
+                extra = {"x-acs-retry-after": str(settings.retry_after_ms)} if settings.retry_after_ms else {}
+                raise ApiError(429, "Rejected.Throttling", "Request was denied due to request throttling.", extra)
             if decision.error_503:
-                raise ApiError(503, 'ServiceUnavailableTemporary', 'The request has failed due to a temporary failure of the server.')
+                raise ApiError(
+                    503,
+                    "ServiceUnavailableTemporary",
+                    "The request has failed due to a temporary failure of the server.",
+                )
             if decision.error_500:
-                if service == 'sts':  # the AssumeRole reference's 500
-                    raise ApiError(500, 'InternalError', 'STS Server Internal Error happened.')
-                raise ApiError(500, 'InternalFailure', 'The request processing has failed due to some unknown error.')
-            if service == 'sts':
+                if service == "sts":  # the AssumeRole reference's 500
+                    raise ApiError(500, "InternalError", "STS Server Internal Error happened.")
+                raise ApiError(500, "InternalFailure", "The request processing has failed due to some unknown error.")
+            if service == "sts":
                 result = sts.assume_role(emulator.backend, access_key.account_id, params, emulator.auth.clock())
             else:
-                result = emulator.backend.call(action, access_key.account_id, region, params, settings.ignore_filter_values.get(region))
+                result = emulator.backend.call(
+                    action, access_key.account_id, region, params, settings.ignore_filter_values.get(region)
+                )
         except ApiError as error:
-            return error.status, json.dumps({
-                'Code': error.code, 'Message': error.message, 'RequestId': request_id, 'HostId': self.headers.get('Host', ''),
-                'Recommend': f'https://api.aliyun.com/troubleshoot?q={error.code}&product={"Sts" if service == "sts" else "Kms"}&requestId={request_id}',
-            }).encode('utf-8'), JSON_TYPE, error.headers
-        if action == 'ListKeys':
+            return (
+                error.status,
+                json.dumps(
+                    {
+                        "Code": error.code,
+                        "Message": error.message,
+                        "RequestId": request_id,
+                        "HostId": self.headers.get("Host", ""),
+                        "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}"
+                        f"&product={'Sts' if service == 'sts' else 'Kms'}&requestId={request_id}",
+                    }
+                ).encode("utf-8"),
+                JSON_TYPE,
+                error.headers,
+            )
+        if action == "ListKeys":
             if settings.flat_keys:
-                result['Keys'] = result['Keys']['Key']
-            emulator.mutate_after(result['PageNumber'], access_key.account_id, region)
+                result["Keys"] = result["Keys"]["Key"]
+            emulator.mutate_after(result["PageNumber"], access_key.account_id, region)
         emulator.run_hooks(action, entry)
-        result['RequestId'] = request_id
-        payload = json.dumps(result).encode('utf-8')
+        result["RequestId"] = request_id
+        payload = json.dumps(result).encode("utf-8")
         if decision.malformed:
-            entry['malformed'] = 'html' if decision.malformed_html else 'truncated'
-            return (200, HTML_PAGE, 'text/html', {}) if decision.malformed_html else (200, payload[:len(payload) // 2], JSON_TYPE, {})
+            entry["malformed"] = "html" if decision.malformed_html else "truncated"
+            return (
+                (200, HTML_PAGE, "text/html", {})
+                if decision.malformed_html
+                else (200, payload[: len(payload) // 2], JSON_TYPE, {})
+            )
         return 200, payload, JSON_TYPE, {}
 
     # --- the control API -------------------------------------------------------------------
@@ -230,27 +293,33 @@ class Handler(BaseHTTPRequestHandler):
         emulator = self.emulator
         try:
             data = json.loads(body) if body.strip() else {}
-            if name == 'stats' and self.command == 'GET':
+            if name == "stats" and self.command == "GET":
                 return self.reply_json(200, emulator.stats())
-            if name == 'reset' and self.command == 'POST':
+            if name == "reset" and self.command == "POST":
                 emulator.reset()
-                return self.reply_json(200, {'reset': True})
-            if name == 'faults':
-                return self.reply_json(200, emulator.set_faults(**data) if self.command == 'POST' else emulator.faults.as_dict())
-            if name == 'keys' and self.command == 'POST':
-                added = emulator.add_keys(data['region'], data.get('keys') or [], data.get('account_id'))
-                return self.reply_json(200, {'added': [k.list_entry() for k in added]})
-            if name == 'keys/update' and self.command == 'POST':  # {"region", "key_id", "account_id"?, "set": {field: value}}
-                key = emulator.update_key(data['region'], data['key_id'], data.get('account_id'), **(data.get('set') or {}))
-                return self.reply_json(200, {'updated': key.list_entry()})
-            if name == 'health':
-                return self.reply_json(200, {'ok': True, 'default_region': emulator.default_region})
-            return self.reply_json(404, {'error': f'no control endpoint {self.command} {CONTROL_PREFIX}{name}'})
+                return self.reply_json(200, {"reset": True})
+            if name == "faults":
+                return self.reply_json(
+                    200, emulator.set_faults(**data) if self.command == "POST" else emulator.faults.as_dict()
+                )
+            if name == "keys" and self.command == "POST":
+                added = emulator.add_keys(data["region"], data.get("keys") or [], data.get("account_id"))
+                return self.reply_json(200, {"added": [k.list_entry() for k in added]})
+            if (
+                name == "keys/update" and self.command == "POST"
+            ):  # {"region", "key_id", "account_id"?, "set": {field: value}}
+                key = emulator.update_key(
+                    data["region"], data["key_id"], data.get("account_id"), **(data.get("set") or {})
+                )
+                return self.reply_json(200, {"updated": key.list_entry()})
+            if name == "health":
+                return self.reply_json(200, {"ok": True, "default_region": emulator.default_region})
+            return self.reply_json(404, {"error": f"no control endpoint {self.command} {CONTROL_PREFIX}{name}"})
         except (ValueError, TypeError, KeyError) as error:
-            return self.reply_json(400, {'error': f'{type(error).__name__}: {error}'})
+            return self.reply_json(400, {"error": f"{type(error).__name__}: {error}"})
 
 
-STS_ACTIONS = ('AssumeRole',)
+STS_ACTIONS = ("AssumeRole",)
 
 
 class Server(ThreadingHTTPServer):
@@ -267,8 +336,18 @@ class Server(ThreadingHTTPServer):
 class Emulator:
     """The emulator in a background thread: `with Emulator(seed=...) as emu: ... emu.url ...`."""
 
-    def __init__(self, seed=None, generate=None, default_region='cn-hangzhou', host='127.0.0.1', port=0,
-                 random_seed=0, access_keys=(), log=None, **faults):
+    def __init__(
+        self,
+        seed=None,
+        generate=None,
+        default_region="cn-hangzhou",
+        host="127.0.0.1",
+        port=0,
+        random_seed=0,
+        access_keys=(),
+        log=None,
+        **faults,
+    ):
         self.backend = build_backend(seed, generate, random_seed, access_keys)
         self.default_region = default_region
         self.faults = Faults(random_seed=random_seed, **faults)
@@ -277,7 +356,7 @@ class Emulator:
         self.random_seed = random_seed
         self.connections = set()
         self.log_lock = threading.Lock()
-        self.log_file = open(log, 'a', encoding='utf-8') if isinstance(log, (str, os.PathLike)) else None  # pylint: disable=consider-using-with
+        self.log_file = open(log, "a", encoding="utf-8") if isinstance(log, (str, os.PathLike)) else None  # pylint: disable=consider-using-with
         self.log_stream = self.log_file or log
         self.httpd = Server((host, port), Handler)
         self.httpd.emulator = self
@@ -295,7 +374,7 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        return f'http://{self.httpd.server_address[0]}:{self.port}'
+        return f"http://{self.httpd.server_address[0]}:{self.port}"
 
     @property
     def access_key(self) -> tuple:
@@ -307,14 +386,16 @@ class Emulator:
         or STS when the request names STS's API version."""
         match = HOST_RE.match(host.strip())
         if match:
-            return 'kms', match['region'].lower()
+            return "kms", match["region"].lower()
         match = STS_HOST_RE.match(host.strip())
         if match:
-            return 'sts', (match['region'] or match['vpc_region'] or STS_GLOBAL).lower()
-        return ('sts', STS_GLOBAL) if version == sts.API_VERSION else ('kms', self.default_region)
+            return "sts", (match["region"] or match["vpc_region"] or STS_GLOBAL).lower()
+        return ("sts", STS_GLOBAL) if version == sts.API_VERSION else ("kms", self.default_region)
 
     def start(self) -> Emulator:
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={'poll_interval': 0.1}, name='kms-emulator', daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="kms-emulator", daemon=True
+        )
         self.thread.start()
         return self
 
@@ -358,13 +439,13 @@ class Emulator:
         """Change a key's attributes at runtime (snake_case fields, e.g. key_state='Disabled'); returns the new Key."""
         return self.backend.update_key(account_id or self.backend.default_account.account_id, region, key_id, **changes)
 
-    def on_request(self, callback, after: int = 1, action: str = 'ListKeys', times: int = 1) -> None:
+    def on_request(self, callback, after: int = 1, action: str = "ListKeys", times: int = 1) -> None:
         """Run callback(emulator, entry) once the `after`-th successful `action` request from now has its answer and
         before the reply is sent (so the client's next request sees the change); then after each following one,
         `times` times in all (0 = every one). entry is that request's stats entry, its status not yet set.
         Errors, throttled and dropped requests do not count; a callback's exception drops the connection."""
         if after < 1 or times < 0:
-            raise ValueError('after must be >= 1 and times >= 0')
+            raise ValueError("after must be >= 1 and times >= 0")
         with self.hooks_lock:
             self.hooks.append([action, after, times, callback])
 
@@ -387,15 +468,15 @@ class Emulator:
     def mutate_after(self, page_number: int, account_id: str, region: str) -> None:
         mutation = self.faults.take_mutation(page_number)
         if mutation:
-            region = mutation['region'] or region
-            self.backend.delete_keys(account_id, region, mutation['delete'])
+            region = mutation["region"] or region
+            self.backend.delete_keys(account_id, region, mutation["delete"])
             start = self.backend.accounts[account_id].created
-            self.backend.add_keys(account_id, region, generate_keys(region, mutation['add'], self.random_seed, start))
+            self.backend.add_keys(account_id, region, generate_keys(region, mutation["add"], self.random_seed, start))
 
     def access_log(self, line: str) -> None:
         if self.log_stream is None:
             return
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         with self.log_lock:
-            self.log_stream.write(f'{stamp} {line}\n')
+            self.log_stream.write(f"{stamp} {line}\n")
             self.log_stream.flush()

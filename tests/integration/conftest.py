@@ -35,8 +35,11 @@ def mentions(stderr, *fragments):
 def truth(emu, region, **attributes):
     """The emulator's own keys in a region that match attribute lists (ANDed), in listing order."""
     account = emu.backend.default_account
-    return [k for k in account.keys.get(region, [])
-            if all(getattr(k, name) in values for name, values in attributes.items())]
+    return [
+        k
+        for k in account.keys.get(region, [])
+        if all(getattr(k, name) in values for name, values in attributes.items())
+    ]
 
 
 class Result(object):
@@ -60,27 +63,36 @@ class Ansible(object):
         self.inventory.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
 
     def connection(self, **overrides):
-        settings = {"access_key_id": DEMO_KEY[0], "access_key_secret": DEMO_KEY[1], "protocol": "http",
-                    "http_proxy": self.emu.url, "max_retries": 2}
+        settings = {
+            "access_key_id": DEMO_KEY[0],
+            "access_key_secret": DEMO_KEY[1],
+            "protocol": "http",
+            "http_proxy": self.emu.url,
+            "max_retries": 2,
+        }
         settings.update(overrides)
         return dict((k, v) for k, v in settings.items() if v is not None)
 
     def env(self, extra=None):
         env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("ALICLOUD_", "ALIBABA_CLOUD_")))
-        env.update({
-            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
-            "ANSIBLE_HOME": str(self.tmp / "ansible-home"),
-            "ANSIBLE_LOCAL_TEMP": str(self.tmp / "ansible-tmp"),
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_FORCE_COLOR": "0",
-            "ANSIBLE_RETRY_FILES_ENABLED": "0",
-            "PATH": "%s%s%s" % (BIN, os.pathsep, env.get("PATH", "")),
-        })
+        env.update(
+            {
+                "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
+                "ANSIBLE_HOME": str(self.tmp / "ansible-home"),
+                "ANSIBLE_LOCAL_TEMP": str(self.tmp / "ansible-tmp"),
+                "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_FORCE_COLOR": "0",
+                "ANSIBLE_RETRY_FILES_ENABLED": "0",
+                "PATH": "%s%s%s" % (BIN, os.pathsep, env.get("PATH", "")),
+            }
+        )
         env.update(extra or {})
         return env
 
     def run(self, args, env=None, cwd=None):
-        return subprocess.run(args, env=self.env(env), cwd=str(cwd or self.tmp), capture_output=True, text=True, timeout=300, check=False)
+        return subprocess.run(
+            args, env=self.env(env), cwd=str(cwd or self.tmp), capture_output=True, text=True, timeout=300, check=False
+        )
 
     def play(self, tasks, save=(), defaults=True, plays_after=(), args=(), env=None, **overrides):
         """One play on localhost running tasks, then saving the registered variables named in save."""
@@ -91,8 +103,16 @@ class Ansible(object):
         if out.exists():
             out.unlink()
         if save:
-            play["tasks"].append({"name": "save results", "check_mode": False, "ansible.builtin.copy": {
-                "dest": str(out), "content": "{{ {%s} | to_json }}" % ", ".join("'%s': %s" % (n, n) for n in save)}})
+            play["tasks"].append(
+                {
+                    "name": "save results",
+                    "check_mode": False,
+                    "ansible.builtin.copy": {
+                        "dest": str(out),
+                        "content": "{{ {%s} | to_json }}" % ", ".join("'%s': %s" % (n, n) for n in save),
+                    },
+                }
+            )
         book = self.tmp / "playbook.yml"
         book.write_text(yaml.safe_dump([play] + list(plays_after), sort_keys=False))
         proc = self.run([str(BIN / "ansible-playbook"), "-i", str(self.inventory), str(book)] + list(args), env=env)
@@ -111,6 +131,17 @@ def ansible(emulator, tmp_path):
     # reset() restores the seeded keys, roles and fault settings and drops STS credentials and hooks: tests are
     # isolated whatever they add or change; the faults are still spelled out so the baseline reads here.
     emulator.reset()
-    emulator.set_faults(latency_ms=0, qps=50, error_rate_503=0, error_rate_500=0, drop_rate=0, malformed_rate=0,
-                        deny_regions=[], flat_keys=False, retry_after_ms=0, mutate_after_page=None, ignore_filter_values={})
+    emulator.set_faults(
+        latency_ms=0,
+        qps=50,
+        error_rate_503=0,
+        error_rate_500=0,
+        drop_rate=0,
+        malformed_rate=0,
+        deny_regions=[],
+        flat_keys=False,
+        retry_after_ms=0,
+        mutate_after_page=None,
+        ignore_filter_values={},
+    )
     return Ansible(emulator, tmp_path)

@@ -6,10 +6,11 @@ import json
 
 import pytest
 import yaml
+from test_inventory import env as inventory_env
+from test_inventory import inventory
 
-from conftest import BIN, mentions
 from ansible_collections.alicloud.kms.plugins.module_utils._query import API_FILTER_KEYS
-from test_inventory import env as inventory_env, inventory
+from conftest import BIN, mentions
 
 SECRETS = ("s3cr3t", "pr0xy-pw")  # parts of the values below that no message or result may show
 # (options, the option the message must name, text the core puts after it)
@@ -21,10 +22,24 @@ CASES = [
     ({"creator_type": ["Admin"]}, "creator_type", "allowed values are User, Service"),
     ({"dkms_instance_id": ["i-123"]}, "dkms_instance_id", "expected the form kst-xxxx"),
     ({"key_spec": ["S%d" % i for i in range(11)]}, "key_spec", "at most 10 values"),
-    ({"key_state": ["Enabled"], "filters": [{"key": "KeyState", "values": ["X%d" % i for i in range(10)]}]}, "key_state", "unknown value 'X0'"),
-    ({"key_state": ["Enabled"], "key_spec": ["RSA_2048"], "key_usage": ["SIGN/VERIFY"], "protection_level": ["HSM"],
-      "creator_type": ["User"], "dkms_instance_id": ["kst-hzz1"],
-      "filters": [{"key": k, "values": ["v"]} for k in API_FILTER_KEYS[6:]]}, "filters", "at most 10 filter keys"),
+    (
+        {"key_state": ["Enabled"], "filters": [{"key": "KeyState", "values": ["X%d" % i for i in range(10)]}]},
+        "key_state",
+        "unknown value 'X0'",
+    ),
+    (
+        {
+            "key_state": ["Enabled"],
+            "key_spec": ["RSA_2048"],
+            "key_usage": ["SIGN/VERIFY"],
+            "protection_level": ["HSM"],
+            "creator_type": ["User"],
+            "dkms_instance_id": ["kst-hzz1"],
+            "filters": [{"key": k, "values": ["v"]} for k in API_FILTER_KEYS[6:]],
+        },
+        "filters",
+        "at most 10 filter keys",
+    ),
     ({"filters": [{"key": "Bogus", "values": ["v"]}]}, "filters[0]", "unknown filter key 'Bogus'"),
     ({"filters": [{"values": ["Enabled"]}]}, "filters[0]", "'key' is required"),
     ({"filters": [{"key": "KeyState", "values": "Enabled"}]}, "filters[0]", "'values' must be a list"),
@@ -40,7 +55,11 @@ CASES = [
     ({"http_proxy": "http://alice:pr0xy-pw@proxy example:3128"}, "http_proxy", "'http://****@proxy example:3128'"),
     ({"endpoint": "127.0.0.1:70000"}, "endpoint", "a port from 1 to 65535"),
     ({"sts_endpoint": "https://sts.aliyuncs.com/"}, "sts_endpoint", "is not host[:port]"),
-    ({"regions": ["cn-hangzhou", "cn-shanghai"], "endpoint": "127.0.0.1:8080"}, "endpoint", "put {region} in the endpoint"),
+    (
+        {"regions": ["cn-hangzhou", "cn-shanghai"], "endpoint": "127.0.0.1:8080"},
+        "endpoint",
+        "put {region} in the endpoint",
+    ),
     ({"security_token": "Tok3n-s3cr3t\n"}, "security_token", "contains whitespace or a control character"),
     ({"connect_timeout": 0}, "connect_timeout", "from 0.1 to 600"),
     ({"read_timeout": 0.01}, "read_timeout", "from 0.1 to 3600"),
@@ -78,9 +97,14 @@ def test_the_lookup_rejects_every_case_before_any_request(ansible, emulator):
     tasks = []
     for index, (options, _option, _text) in enumerate(CASES):
         settings = dict(ansible.connection(), **with_region(options))
-        tasks.append({"ansible.builtin.set_fact": {"keys": "{{ query('alicloud.kms.keys', **opts) }}"},
-                      "vars": {"opts": dict((k, v) for k, v in settings.items() if v is not None)},
-                      "register": "r%d" % index, "ignore_errors": True})
+        tasks.append(
+            {
+                "ansible.builtin.set_fact": {"keys": "{{ query('alicloud.kms.keys', **opts) }}"},
+                "vars": {"opts": dict((k, v) for k, v in settings.items() if v is not None)},
+                "register": "r%d" % index,
+                "ignore_errors": True,
+            }
+        )
     result = ansible.play(tasks, save=["r%d" % i for i in range(len(CASES))], defaults=False)
     for index, (_options, option, text) in enumerate(CASES):
         r = result["r%d" % index]

@@ -32,55 +32,134 @@ AES, SM4 = "Aliyun_AES_256", "Aliyun_SM4"
 # Enabled, Aliyun_AES_256, ENCRYPT/DECRYPT, SOFTWARE, User, rotation Disabled, deletion protection Disabled.
 SEED = {
     "regions": REGIONS,
-    "accounts": [{
-        "account_id": ACCOUNT,
-        "access_keys": [{"id": DEMO_KEY[0], "secret": DEMO_KEY[1]}],
-        "regions": {
-            "cn-hangzhou": {"keys": [
-                {"key_id": "hz-good", "protection_level": "HSM", "automatic_rotation": "Enabled", "rotation_interval": "7776000s",
-                 "deletion_protection": "Enabled"},
-                {"key_id": "hz-disabled", "key_state": "Disabled"},
-                {"key_id": "hz-doomed", "key_state": "PendingDeletion", "key_spec": "RSA_2048", "key_usage": "SIGN/VERIFY",
-                 "protection_level": "HSM"},
-                {"key_id": "hz-service", "creator_type": "Service", "creator": "Rds"},
-            ]},
-            "cn-shanghai": {"keys": [
-                {"key_id": "sh-yearly", "key_spec": SM4, "automatic_rotation": "Enabled", "rotation_interval": "31536000s"},
-                {"key_id": "sh-wallet", "key_spec": "EC_P256K", "key_usage": "SIGN/VERIFY", "deletion_protection": "Enabled"},
-                {"key_id": "sh-byok", "key_state": "PendingImport"},  # imported material: origin EXTERNAL
-                {"key_id": "sh-signer", "key_spec": "EC_P256", "key_usage": "SIGN/VERIFY", "protection_level": "HSM",
-                 "deletion_protection": "Enabled"},
-                {"key_id": "sh-paused", "automatic_rotation": "Suspended", "rotation_interval": "15552000s",
-                 "deletion_protection": "Enabled"},
-            ]},
-        },
-    }],
+    "accounts": [
+        {
+            "account_id": ACCOUNT,
+            "access_keys": [{"id": DEMO_KEY[0], "secret": DEMO_KEY[1]}],
+            "regions": {
+                "cn-hangzhou": {
+                    "keys": [
+                        {
+                            "key_id": "hz-good",
+                            "protection_level": "HSM",
+                            "automatic_rotation": "Enabled",
+                            "rotation_interval": "7776000s",
+                            "deletion_protection": "Enabled",
+                        },
+                        {"key_id": "hz-disabled", "key_state": "Disabled"},
+                        {
+                            "key_id": "hz-doomed",
+                            "key_state": "PendingDeletion",
+                            "key_spec": "RSA_2048",
+                            "key_usage": "SIGN/VERIFY",
+                            "protection_level": "HSM",
+                        },
+                        {"key_id": "hz-service", "creator_type": "Service", "creator": "Rds"},
+                    ]
+                },
+                "cn-shanghai": {
+                    "keys": [
+                        {
+                            "key_id": "sh-yearly",
+                            "key_spec": SM4,
+                            "automatic_rotation": "Enabled",
+                            "rotation_interval": "31536000s",
+                        },
+                        {
+                            "key_id": "sh-wallet",
+                            "key_spec": "EC_P256K",
+                            "key_usage": "SIGN/VERIFY",
+                            "deletion_protection": "Enabled",
+                        },
+                        {"key_id": "sh-byok", "key_state": "PendingImport"},  # imported material: origin EXTERNAL
+                        {
+                            "key_id": "sh-signer",
+                            "key_spec": "EC_P256",
+                            "key_usage": "SIGN/VERIFY",
+                            "protection_level": "HSM",
+                            "deletion_protection": "Enabled",
+                        },
+                        {
+                            "key_id": "sh-paused",
+                            "automatic_rotation": "Suspended",
+                            "rotation_interval": "15552000s",
+                            "deletion_protection": "Enabled",
+                        },
+                    ]
+                },
+            },
+        }
+    ],
 }
-ALL_KEYS = ["hz-good", "hz-disabled", "hz-doomed", "hz-service", "sh-yearly", "sh-wallet", "sh-byok", "sh-signer", "sh-paused"]
+ALL_KEYS = [
+    "hz-good",
+    "hz-disabled",
+    "hz-doomed",
+    "hz-service",
+    "sh-yearly",
+    "sh-wallet",
+    "sh-byok",
+    "sh-signer",
+    "sh-paused",
+]
 
 # rule -> (value, {key: (actual, expected)} of exactly the keys that break it, the ListKeys filter keys it uses;
 # None: a detail rule, DescribeKey for every key and the creator_type facet, since DescribeKey has no CreatorType)
 RULES = {
-    "forbidden_states": (["PendingDeletion", "Disabled"], {
-        "hz-disabled": ("Disabled", "none of PendingDeletion, Disabled"),
-        "hz-doomed": ("PendingDeletion", "none of PendingDeletion, Disabled")}, {"KeyState", "KeySpec"}),
-    "allowed_specs": ([AES, SM4, "EC_P256"], {
-        "hz-doomed": ("RSA_2048", "one of Aliyun_AES_256, Aliyun_SM4, EC_P256"),
-        "sh-wallet": ("EC_P256K", "one of Aliyun_AES_256, Aliyun_SM4, EC_P256")}, {"KeyState", "KeySpec"}),
-    "allowed_usages": (["ENCRYPT/DECRYPT"], {
-        "hz-doomed": ("SIGN/VERIFY", "one of ENCRYPT/DECRYPT"), "sh-wallet": ("SIGN/VERIFY", "one of ENCRYPT/DECRYPT"),
-        "sh-signer": ("SIGN/VERIFY", "one of ENCRYPT/DECRYPT")}, {"KeyState", "KeySpec", "KeyUsage"}),
-    "required_protection_level": ("HSM", dict((k, ("SOFTWARE", "HSM")) for k in (
-        "hz-disabled", "hz-service", "sh-yearly", "sh-wallet", "sh-byok", "sh-paused")), {"KeyState", "KeySpec", "ProtectionLevel"}),
-    "allowed_creator_types": (["User"], {"hz-service": ("Service", "one of User")}, {"KeyState", "KeySpec", "CreatorType"}),
+    "forbidden_states": (
+        ["PendingDeletion", "Disabled"],
+        {
+            "hz-disabled": ("Disabled", "none of PendingDeletion, Disabled"),
+            "hz-doomed": ("PendingDeletion", "none of PendingDeletion, Disabled"),
+        },
+        {"KeyState", "KeySpec"},
+    ),
+    "allowed_specs": (
+        [AES, SM4, "EC_P256"],
+        {
+            "hz-doomed": ("RSA_2048", "one of Aliyun_AES_256, Aliyun_SM4, EC_P256"),
+            "sh-wallet": ("EC_P256K", "one of Aliyun_AES_256, Aliyun_SM4, EC_P256"),
+        },
+        {"KeyState", "KeySpec"},
+    ),
+    "allowed_usages": (
+        ["ENCRYPT/DECRYPT"],
+        {
+            "hz-doomed": ("SIGN/VERIFY", "one of ENCRYPT/DECRYPT"),
+            "sh-wallet": ("SIGN/VERIFY", "one of ENCRYPT/DECRYPT"),
+            "sh-signer": ("SIGN/VERIFY", "one of ENCRYPT/DECRYPT"),
+        },
+        {"KeyState", "KeySpec", "KeyUsage"},
+    ),
+    "required_protection_level": (
+        "HSM",
+        dict(
+            (k, ("SOFTWARE", "HSM"))
+            for k in ("hz-disabled", "hz-service", "sh-yearly", "sh-wallet", "sh-byok", "sh-paused")
+        ),
+        {"KeyState", "KeySpec", "ProtectionLevel"},
+    ),
+    "allowed_creator_types": (
+        ["User"],
+        {"hz-service": ("Service", "one of User")},
+        {"KeyState", "KeySpec", "CreatorType"},
+    ),
     # asymmetric (hz-doomed, sh-wallet, sh-signer), service (hz-service) and imported (sh-byok) keys do not rotate
     "require_rotation": (True, {"hz-disabled": ("Disabled", "Enabled"), "sh-paused": ("Suspended", "Enabled")}, None),
-    "max_rotation_interval_days": (180, {
-        "hz-disabled": ("no automatic rotation (Disabled)", "at most 180 days"),
-        "sh-yearly": ("365 days", "at most 180 days"),
-        "sh-paused": ("no automatic rotation (Suspended)", "at most 180 days")}, None),
-    "require_deletion_protection": (True, dict((k, ("Disabled", "Enabled")) for k in (
-        "hz-disabled", "hz-doomed", "sh-yearly", "sh-byok")), None),
+    "max_rotation_interval_days": (
+        180,
+        {
+            "hz-disabled": ("no automatic rotation (Disabled)", "at most 180 days"),
+            "sh-yearly": ("365 days", "at most 180 days"),
+            "sh-paused": ("no automatic rotation (Suspended)", "at most 180 days"),
+        },
+        None,
+    ),
+    "require_deletion_protection": (
+        True,
+        dict((k, ("Disabled", "Enabled")) for k in ("hz-disabled", "hz-doomed", "sh-yearly", "sh-byok")),
+        None,
+    ),
 }
 NOT_APPLICABLE = {"require_rotation": 5, "max_rotation_interval_days": 5, "require_deletion_protection": 1}
 
@@ -103,20 +182,35 @@ def arn(key_id):
     return "acs:kms:%s:%s:key/%s" % (region, ACCOUNT, key_id)
 
 
-def run_role(ansible, policy, exempt=(), fail=False, regions=tuple(REGIONS), report_dir=None, role="alicloud.kms.compliance",
-             **play_options):
+def run_role(
+    ansible,
+    policy,
+    exempt=(),
+    fail=False,
+    regions=tuple(REGIONS),
+    report_dir=None,
+    role="alicloud.kms.compliance",
+    **play_options,
+):
     """The role in a play on localhost; returns (ansible result, the JSON report or None).
 
     Without report_dir, a fresh ansible.tmp/report; with one, that directory as it is."""
     if report_dir is None:
         report_dir = ansible.tmp / "report"
         shutil.rmtree(report_dir, ignore_errors=True)
-    role_vars = {"kms_compliance_policy": policy, "kms_compliance_report_dir": str(report_dir),
-                 "kms_compliance_fail_on_violation": fail, "kms_compliance_exempt_keys": list(exempt)}
+    role_vars = {
+        "kms_compliance_policy": policy,
+        "kms_compliance_report_dir": str(report_dir),
+        "kms_compliance_fail_on_violation": fail,
+        "kms_compliance_exempt_keys": list(exempt),
+    }
     if regions is not None:
         role_vars["kms_compliance_regions"] = list(regions) if isinstance(regions, tuple) else regions
-    result = ansible.play([{"name": "check", "ansible.builtin.include_role": {"name": role}, "vars": role_vars}],
-                          save=["kms_compliance_result"], **play_options)
+    result = ansible.play(
+        [{"name": "check", "ansible.builtin.include_role": {"name": role}, "vars": role_vars}],
+        save=["kms_compliance_result"],
+        **play_options,
+    )
     path = pathlib.Path(report_dir) / "kms-compliance.json"
     return result, (json.loads(path.read_text()) if str(report_dir).strip() and path.exists() else None)
 
@@ -138,6 +232,7 @@ def filter_keys(emu):
 
 # --- every rule, exactly ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("rule", list(RULES))
 def test_each_rule_flags_exactly_the_expected_keys_and_gathers_only_what_it_needs(ansible, emulator, rule):
     value, broken, facets = RULES[rule]
@@ -148,8 +243,15 @@ def test_each_rule_flags_exactly_the_expected_keys_and_gathers_only_what_it_need
     assert [v["key_id"] for v in report["violations"]] == [k["key_id"] for k in report["keys"] if k["key_id"] in broken]
     assert report["verdict"] == "non_compliant" and result["kms_compliance_result"]["verdict"] == "non_compliant"
     stats = report["summary"]["by_rule"][rule]
-    assert (stats["checked"], stats["violations"], stats["not_applicable"]) == (9, len(broken), NOT_APPLICABLE.get(rule, 0))
-    assert "KMS compliance: NON-COMPLIANT - %d violation(s) in 9 key(s), 3 region(s), 1 rule(s)" % len(broken) in result.stdout
+    assert (stats["checked"], stats["violations"], stats["not_applicable"]) == (
+        9,
+        len(broken),
+        NOT_APPLICABLE.get(rule, 0),
+    )
+    assert (
+        "KMS compliance: NON-COMPLIANT - %d violation(s) in 9 key(s), 3 region(s), 1 rule(s)" % len(broken)
+        in result.stdout
+    )
     used, described = filter_keys(emulator)
     if facets:  # a list rule: partitioned listings for the report's facets and its own, no DescribeKey
         assert (used, described) == (facets, 0)
@@ -163,10 +265,15 @@ def test_all_rules_together_and_a_compliant_policy(ansible):
     assert found(report) == dict(((k, rule), e) for rule, spec in RULES.items() for k, e in spec[1].items())
     assert report["summary"]["non_compliant_keys"] == 8 and report["summary"]["compliant_keys"] == 1  # only hz-good
     assert report["summary"]["by_region"]["cn-hangzhou"]["violations"] == sum(
-        1 for spec in RULES.values() for k in spec[1] if k.startswith("hz-"))
+        1 for spec in RULES.values() for k in spec[1] if k.startswith("hz-")
+    )
 
-    result, report = run_role(ansible, {"forbidden_states": ["PendingDeletion"], "allowed_creator_types": ["User", "Service"]},
-                              exempt=[{"key_id": "hz-doomed", "reason": "SEC-7"}], fail=True)
+    result, report = run_role(
+        ansible,
+        {"forbidden_states": ["PendingDeletion"], "allowed_creator_types": ["User", "Service"]},
+        exempt=[{"key_id": "hz-doomed", "reason": "SEC-7"}],
+        fail=True,
+    )
     assert result.rc == 0, result.stdout
     assert report["verdict"] == "compliant" and report["violations"] == [] and len(report["exempted"]) == 1
     assert "KMS compliance: COMPLIANT - 0 violation(s) (1 exempted)" in result.stdout
@@ -174,28 +281,35 @@ def test_all_rules_together_and_a_compliant_policy(ansible):
 
 # --- exemptions ----------------------------------------------------------------------------------
 
+
 def test_exemptions_move_violations_apart_with_their_reason(ansible):
     policy = {"forbidden_states": ["PendingDeletion", "Disabled"], "allowed_specs": [AES, SM4, "EC_P256"]}
-    exempt = [{"key_id": "hz-doomed", "reason": "SEC-1: retired, deletion approved"},
-              {"key_id": arn("sh-wallet"), "reason": "SEC-2: wallet key", "rules": ["allowed_specs"]},
-              {"key_id": "hz-disabled", "reason": "SEC-3", "rules": ["allowed_specs"]},  # does not cover its state
-              {"key_id": "gone-key", "reason": "SEC-4: key deleted long ago"}]
+    exempt = [
+        {"key_id": "hz-doomed", "reason": "SEC-1: retired, deletion approved"},
+        {"key_id": arn("sh-wallet"), "reason": "SEC-2: wallet key", "rules": ["allowed_specs"]},
+        {"key_id": "hz-disabled", "reason": "SEC-3", "rules": ["allowed_specs"]},  # does not cover its state
+        {"key_id": "gone-key", "reason": "SEC-4: key deleted long ago"},
+    ]
     result, report = run_role(ansible, policy, exempt)
     assert result.rc == 0, result.stdout
     assert found(report) == {("hz-disabled", "forbidden_states"): ("Disabled", "none of PendingDeletion, Disabled")}
     assert [(e["key_id"], e["rule"], e["reason"]) for e in report["exempted"]] == [
         ("hz-doomed", "forbidden_states", "SEC-1: retired, deletion approved"),
         ("hz-doomed", "allowed_specs", "SEC-1: retired, deletion approved"),
-        ("sh-wallet", "allowed_specs", "SEC-2: wallet key")]
+        ("sh-wallet", "allowed_specs", "SEC-2: wallet key"),
+    ]
     assert report["unused_exemptions"] == ["gone-key"]
     assert (report["summary"]["violations"], report["summary"]["exempted"]) == (1, 3)
     assert report["summary"]["by_rule"]["allowed_specs"]["exempted"] == 2
 
 
-@pytest.mark.parametrize("exempt, message", [
-    ([{"key_id": "hz-doomed"}], "missing required arguments: reason"),
-    ([{"key_id": "hz-doomed", "reason": "r", "rules": ["rotation"]}], "rotation"),
-])
+@pytest.mark.parametrize(
+    "exempt, message",
+    [
+        ([{"key_id": "hz-doomed"}], "missing required arguments: reason"),
+        ([{"key_id": "hz-doomed", "reason": "r", "rules": ["rotation"]}], "rotation"),
+    ],
+)
 def test_malformed_exemptions_fail_before_any_request(ansible, emulator, exempt, message):
     result, report = run_role(ansible, {"forbidden_states": ["Disabled"]}, exempt)
     assert result.rc != 0 and report is None
@@ -205,38 +319,65 @@ def test_malformed_exemptions_fail_before_any_request(ansible, emulator, exempt,
 
 # --- fail and no-fail modes --------------------------------------------------------------------------
 
+
 def test_violations_fail_the_play_after_the_reports_are_written(ansible):
-    result, report = run_role(ansible, {"forbidden_states": ["PendingDeletion", "Disabled"], "allowed_creator_types": ["User"]},
-                              fail=True)
+    result, report = run_role(
+        ansible, {"forbidden_states": ["PendingDeletion", "Disabled"], "allowed_creator_types": ["User"]}, fail=True
+    )
     assert result.rc == 2, result.stdout
-    assert "KMS compliance: 3 violation(s) of the policy in 3 key(s) (forbidden_states: 2, allowed_creator_types: 1)" in result.stdout
+    assert (
+        "KMS compliance: 3 violation(s) of the policy in 3 key(s) (forbidden_states: 2, allowed_creator_types: 1)"
+        in result.stdout
+    )
     assert "see %s" % (ansible.tmp / "report" / "kms-compliance.html") in result.stdout
     assert report["verdict"] == "non_compliant" and len(report["violations"]) == 3
-    assert all((ansible.tmp / "report" / name).stat().st_size > 0 for name in ("kms-compliance.xml", "kms-compliance.html"))
+    assert all(
+        (ansible.tmp / "report" / name).stat().st_size > 0 for name in ("kms-compliance.xml", "kms-compliance.html")
+    )
 
 
 def test_fail_on_violation_false_reports_and_goes_on(ansible):
     after = {"name": "later", "ansible.builtin.set_fact": {"went_on": True}}
-    result = ansible.play([
-        {"name": "check", "ansible.builtin.include_role": {"name": "alicloud.kms.compliance"},
-         "vars": {"kms_compliance_policy": {"allowed_creator_types": ["User"]}, "kms_compliance_regions": "cn-hangzhou",
-                  "kms_compliance_fail_on_violation": "false", "kms_compliance_report_dir": str(ansible.tmp / "r")}},
-        after], save=["went_on", "kms_compliance_result", "alicloud_kms_key_ids"])
+    result = ansible.play(
+        [
+            {
+                "name": "check",
+                "ansible.builtin.include_role": {"name": "alicloud.kms.compliance"},
+                "vars": {
+                    "kms_compliance_policy": {"allowed_creator_types": ["User"]},
+                    "kms_compliance_regions": "cn-hangzhou",
+                    "kms_compliance_fail_on_violation": "false",
+                    "kms_compliance_report_dir": str(ansible.tmp / "r"),
+                },
+            },
+            after,
+        ],
+        save=["went_on", "kms_compliance_result", "alicloud_kms_key_ids"],
+    )
     assert result.rc == 0, result.stdout
     assert result["went_on"] is True and result["kms_compliance_result"]["verdict"] == "non_compliant"
     assert [v["key_id"] for v in result["kms_compliance_result"]["violations"]] == ["hz-service"]
-    assert sorted(result["alicloud_kms_key_ids"]) == ["hz-disabled", "hz-doomed", "hz-good", "hz-service"]  # facts for later plays
+    assert sorted(result["alicloud_kms_key_ids"]) == [
+        "hz-disabled",
+        "hz-doomed",
+        "hz-good",
+        "hz-service",
+    ]  # facts for later plays
 
 
 # --- bad input fails before any request ------------------------------------------------------------
 
-@pytest.mark.parametrize("policy, message", [
-    ({"forbidden_states": ["Disabled"], "forbiden_specs": ["RSA_2048"]}, "forbiden_specs"),
-    ({"require_rotaton": True}, "require_rotaton"),
-    ({"forbidden_states": ["Deleted"]}, "Deleted"),
-    ({"max_rotation_interval_days": "often"}, "max_rotation_interval_days"),
-    ({"max_rotation_interval_days": 0}, "max_rotation_interval_days must be a whole number of days, 1 or more"),
-])
+
+@pytest.mark.parametrize(
+    "policy, message",
+    [
+        ({"forbidden_states": ["Disabled"], "forbiden_specs": ["RSA_2048"]}, "forbiden_specs"),
+        ({"require_rotaton": True}, "require_rotaton"),
+        ({"forbidden_states": ["Deleted"]}, "Deleted"),
+        ({"max_rotation_interval_days": "often"}, "max_rotation_interval_days"),
+        ({"max_rotation_interval_days": 0}, "max_rotation_interval_days must be a whole number of days, 1 or more"),
+    ],
+)
 def test_unknown_rules_and_bad_values_fail_before_any_request(ansible, emulator, policy, message):
     result, report = run_role(ansible, policy)
     assert result.rc != 0 and report is None
@@ -256,19 +397,32 @@ def test_an_empty_report_directory_fails_before_any_request(ansible, emulator, r
 
 # --- unknown fields and creator types (issue 12, items 11, 24, 25) ------------------------------------------------
 
+
 def test_kms_violations_over_records_without_facets_reports_every_key_unknown(ansible):
     # key_info without facets knows no state: forbidden_states must not call the PendingDeletion key compliant
     policy = {"forbidden_states": ["PendingDeletion"]}
-    result = ansible.play([
-        {"name": "plain", "alicloud.kms.key_info": {"region": "cn-hangzhou"}, "register": "plain"},
-        {"name": "faceted", "alicloud.kms.key_info": {"region": "cn-hangzhou", "facets": ["key_state"]}, "register": "faceted"},
-        {"name": "judge", "ansible.builtin.set_fact": {
-            "blind": "{{ plain['keys'] | alicloud.kms.kms_violations(%r) }}" % policy,
-            "seeing": "{{ faceted['keys'] | alicloud.kms.kms_violations(%r) }}" % policy}}],
-        save=["blind", "seeing"])
+    result = ansible.play(
+        [
+            {"name": "plain", "alicloud.kms.key_info": {"region": "cn-hangzhou"}, "register": "plain"},
+            {
+                "name": "faceted",
+                "alicloud.kms.key_info": {"region": "cn-hangzhou", "facets": ["key_state"]},
+                "register": "faceted",
+            },
+            {
+                "name": "judge",
+                "ansible.builtin.set_fact": {
+                    "blind": "{{ plain['keys'] | alicloud.kms.kms_violations(%r) }}" % policy,
+                    "seeing": "{{ faceted['keys'] | alicloud.kms.kms_violations(%r) }}" % policy,
+                },
+            },
+        ],
+        save=["blind", "seeing"],
+    )
     assert result.rc == 0, result.stdout
     assert [(v["key_id"], v["actual"], v["expected"]) for v in result["blind"]] == [
-        (k, "unknown", "none of PendingDeletion") for k in ("hz-good", "hz-disabled", "hz-doomed", "hz-service")]
+        (k, "unknown", "none of PendingDeletion") for k in ("hz-good", "hz-disabled", "hz-doomed", "hz-service")
+    ]
     assert [(v["key_id"], v["actual"]) for v in result["seeing"]] == [("hz-doomed", "PendingDeletion")]
 
 
@@ -280,11 +434,21 @@ def test_creator_types_come_from_the_listing_not_from_describe_key(ansible, emul
     assert result.rc == 0, result.stdout
     assert found(report) == {
         ("hz-service", "allowed_creator_types"): ("Service", "one of User"),
-        ("hz-disabled", "require_rotation"): ("Disabled", "Enabled"), ("sh-paused", "require_rotation"): ("Suspended", "Enabled"),
-        **dict(((k, "require_deletion_protection"), ("Disabled", "Enabled")) for k in ("hz-disabled", "hz-doomed", "sh-yearly", "sh-byok"))}
-    checks = dict(((c["key_id"], c["rule"]), (c["status"], c["note"])) for c in result["kms_compliance_result"]["checks"])
+        ("hz-disabled", "require_rotation"): ("Disabled", "Enabled"),
+        ("sh-paused", "require_rotation"): ("Suspended", "Enabled"),
+        **dict(
+            ((k, "require_deletion_protection"), ("Disabled", "Enabled"))
+            for k in ("hz-disabled", "hz-doomed", "sh-yearly", "sh-byok")
+        ),
+    }
+    checks = dict(
+        ((c["key_id"], c["rule"]), (c["status"], c["note"])) for c in result["kms_compliance_result"]["checks"]
+    )
     assert checks[("hz-service", "require_rotation")] == ("not_applicable", "a cloud service manages this key")
-    assert checks[("hz-service", "require_deletion_protection")] == ("not_applicable", "a cloud service manages this key")
+    assert checks[("hz-service", "require_deletion_protection")] == (
+        "not_applicable",
+        "a cloud service manages this key",
+    )
     assert not any(v["actual"] == "unknown" for v in report["violations"])
     assert [k["creator_type"] for k in report["keys"]] == ["Service" if k == "hz-service" else "User" for k in ALL_KEYS]
     used, described = filter_keys(emulator)
@@ -297,17 +461,26 @@ def test_rotation_fields_the_service_leaves_out_are_explained_not_unknown(ansibl
     assert result.rc == 0, result.stdout
     keys = dict((k["key_id"], k) for k in report["keys"])
     assert not keys["hz-disabled"].get("rotation_interval") and not keys["hz-disabled"].get("delete_date")
-    assert found(report)[("hz-disabled", "max_rotation_interval_days")] == ("no automatic rotation (Disabled)", "at most 180 days")
+    assert found(report)[("hz-disabled", "max_rotation_interval_days")] == (
+        "no automatic rotation (Disabled)",
+        "at most 180 days",
+    )
     assert found(report)[("hz-doomed", "forbidden_states")] == ("PendingDeletion", "none of PendingDeletion")
     assert not any(v["actual"] == "unknown" for v in report["violations"])
 
 
 # --- where the connection and regions come from ---------------------------------------------------------
 
+
 def test_credentials_from_the_environment_and_regions_all(ansible, emulator):
-    result, report = run_role(ansible, {"allowed_specs": [AES, SM4, "EC_P256"]}, regions="all",
-                              access_key_id=None, access_key_secret=None,
-                              env={"ALICLOUD_ACCESS_KEY": DEMO_KEY[0], "ALICLOUD_SECRET_KEY": DEMO_KEY[1]})
+    result, report = run_role(
+        ansible,
+        {"allowed_specs": [AES, SM4, "EC_P256"]},
+        regions="all",
+        access_key_id=None,
+        access_key_secret=None,
+        env={"ALICLOUD_ACCESS_KEY": DEMO_KEY[0], "ALICLOUD_SECRET_KEY": DEMO_KEY[1]},
+    )
     assert result.rc == 0, result.stdout
     assert set(found(report)) == {("hz-doomed", "allowed_specs"), ("sh-wallet", "allowed_specs")}
     assert report["regions_requested"] == ["all"]
@@ -317,7 +490,9 @@ def test_credentials_from_the_environment_and_regions_all(ansible, emulator):
 
 
 def test_region_from_module_defaults_when_the_role_names_none_and_reports_in_check_mode(ansible):
-    result, report = run_role(ansible, {"forbidden_states": ["PendingImport"]}, regions=None, region="cn-shanghai", args=["--check"])
+    result, report = run_role(
+        ansible, {"forbidden_states": ["PendingImport"]}, regions=None, region="cn-shanghai", args=["--check"]
+    )
     assert result.rc == 0, result.stdout
     assert found(report) == {("sh-byok", "forbidden_states"): ("PendingImport", "none of PendingImport")}
     assert report["regions_requested"] == [] and list(report["summary"]["by_region"]) == ["cn-shanghai"]
@@ -325,7 +500,11 @@ def test_region_from_module_defaults_when_the_role_names_none_and_reports_in_che
 
 # --- the three reports -------------------------------------------------------------------------------
 
-REPORT_POLICY = {"forbidden_states": ["PendingDeletion"], "allowed_specs": [AES, SM4, "EC_P256"], "require_rotation": True}
+REPORT_POLICY = {
+    "forbidden_states": ["PendingDeletion"],
+    "allowed_specs": [AES, SM4, "EC_P256"],
+    "require_rotation": True,
+}
 REPORT_EXEMPT = [{"key_id": "sh-wallet", "reason": "SEC-5 <wallet> & co"}]
 
 
@@ -343,15 +522,37 @@ def test_json_report_matches_its_schema_and_counts(reports):
     summary = report["summary"]
     assert (summary["key_count"], summary["region_count"], summary["checks"]) == (9, 3, 27)
     assert summary["rules"] == ["forbidden_states", "allowed_specs", "require_rotation"]
-    assert set(found(report)) == {("hz-doomed", "forbidden_states"), ("hz-doomed", "allowed_specs"),
-                                  ("hz-disabled", "require_rotation"), ("sh-paused", "require_rotation")}
+    assert set(found(report)) == {
+        ("hz-doomed", "forbidden_states"),
+        ("hz-doomed", "allowed_specs"),
+        ("hz-disabled", "require_rotation"),
+        ("sh-paused", "require_rotation"),
+    }
     assert summary["by_region"] == {
-        "cn-hangzhou": {"key_count": 4, "violations": 3, "exempted": 0, "non_compliant_keys": 2,
-                        "key_state": {"Enabled": 2, "Disabled": 1, "PendingDeletion": 1}, "key_spec": {AES: 3, "RSA_2048": 1}},
-        "cn-shanghai": {"key_count": 5, "violations": 1, "exempted": 1, "non_compliant_keys": 1,
-                        "key_state": {"Enabled": 4, "PendingImport": 1},
-                        "key_spec": {AES: 2, SM4: 1, "EC_P256": 1, "EC_P256K": 1}},
-        "ap-southeast-1": {"key_count": 0, "violations": 0, "exempted": 0, "non_compliant_keys": 0, "key_state": {}, "key_spec": {}},
+        "cn-hangzhou": {
+            "key_count": 4,
+            "violations": 3,
+            "exempted": 0,
+            "non_compliant_keys": 2,
+            "key_state": {"Enabled": 2, "Disabled": 1, "PendingDeletion": 1},
+            "key_spec": {AES: 3, "RSA_2048": 1},
+        },
+        "cn-shanghai": {
+            "key_count": 5,
+            "violations": 1,
+            "exempted": 1,
+            "non_compliant_keys": 1,
+            "key_state": {"Enabled": 4, "PendingImport": 1},
+            "key_spec": {AES: 2, SM4: 1, "EC_P256": 1, "EC_P256K": 1},
+        },
+        "ap-southeast-1": {
+            "key_count": 0,
+            "violations": 0,
+            "exempted": 0,
+            "non_compliant_keys": 0,
+            "key_state": {},
+            "key_spec": {},
+        },
     }
     assert [k["key_id"] for k in report["keys"]] == ALL_KEYS
     for bad in ({"verdict": "maybe"}, {"violations": [{"key_id": "x"}]}, {"summary": {}}):
@@ -365,17 +566,29 @@ def test_junit_report_has_one_testcase_per_key_and_rule(reports):
     assert root.tag == "testsuites"
     assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("27", "4", "0", "6")
     suites = dict((s.get("name"), s) for s in root.findall("testsuite"))
-    assert list(suites) == ["kms-compliance.forbidden_states", "kms-compliance.allowed_specs", "kms-compliance.require_rotation"]
+    assert list(suites) == [
+        "kms-compliance.forbidden_states",
+        "kms-compliance.allowed_specs",
+        "kms-compliance.require_rotation",
+    ]
     cases = [(c.get("classname"), c.get("name")) for s in root for c in s.findall("testcase")]
     assert len(cases) == len(set(cases)) == 27
     failures = sorted(c.get("name") for s in root for c in s.findall("testcase") if c.find("failure") is not None)
-    assert failures == ["allowed_specs: hz-doomed", "forbidden_states: hz-doomed", "require_rotation: hz-disabled",
-                        "require_rotation: sh-paused"]
+    assert failures == [
+        "allowed_specs: hz-doomed",
+        "forbidden_states: hz-doomed",
+        "require_rotation: hz-disabled",
+        "require_rotation: sh-paused",
+    ]
     failure = suites["kms-compliance.allowed_specs"].find("testcase[@name='allowed_specs: hz-doomed']/failure")
     assert failure.get("message") == "hz-doomed: RSA_2048, expected one of Aliyun_AES_256, Aliyun_SM4, EC_P256"
     assert arn("hz-doomed") in failure.text
-    skipped = dict((c.get("name"), c.find("skipped").get("message")) for s in root for c in s.findall("testcase")
-                   if c.find("skipped") is not None)
+    skipped = dict(
+        (c.get("name"), c.find("skipped").get("message"))
+        for s in root
+        for c in s.findall("testcase")
+        if c.find("skipped") is not None
+    )
     assert skipped["allowed_specs: sh-wallet"] == "exempt: SEC-5 <wallet> & co"
     assert skipped["require_rotation: hz-service"] == "not applicable: a cloud service manages this key"
     for name, suite in suites.items():
@@ -463,9 +676,16 @@ def test_the_three_reports_are_one_set_with_one_run_id(ansible):
     # a role whose HTML template fails after the JSON and the XML are written: the set on disk stays the last one
     roles = ansible.tmp / "roles"
     shutil.copytree(ROOT / "roles" / "compliance", roles / "compliance")
-    (roles / "compliance" / "templates" / "kms-compliance.html.j2").write_text("{{ this_variable_is_undefined_on_purpose.boom }}\n")
-    result, _report = run_role(ansible, {"forbidden_states": ["PendingDeletion"]}, report_dir=report_dir, role="compliance",
-                               env={"ANSIBLE_ROLES_PATH": str(roles)})
+    (roles / "compliance" / "templates" / "kms-compliance.html.j2").write_text(
+        "{{ this_variable_is_undefined_on_purpose.boom }}\n"
+    )
+    result, _report = run_role(
+        ansible,
+        {"forbidden_states": ["PendingDeletion"]},
+        report_dir=report_dir,
+        role="compliance",
+        env={"ANSIBLE_ROLES_PATH": str(roles)},
+    )
     assert result.rc != 0 and "this_variable_is_undefined_on_purpose" in result.stdout, result.stdout
     assert run_ids(report_dir) == second
     assert json.loads((report_dir / "kms-compliance.json").read_text())["policy"] == {}
@@ -490,7 +710,10 @@ def test_control_characters_in_service_values_and_reasons_leave_xml_and_html_wel
     root = ElementTree.fromstring(xml)
     cases = dict((c.get("name"), c) for c in root.iter("testcase"))
     failure = cases["allowed_specs: hz-\ufffdodd"].find("failure")
-    assert failure.get("message") == "hz-\ufffdodd: Odd\ufffdSpec, expected one of Aliyun_AES_256, Aliyun_SM4, EC_P256, Odd\ufffd"
+    assert (
+        failure.get("message")
+        == "hz-\ufffdodd: Odd\ufffdSpec, expected one of Aliyun_AES_256, Aliyun_SM4, EC_P256, Odd\ufffd"
+    )
     skipped = cases["require_deletion_protection: hz-\ufffdodd"].find("skipped")
     assert skipped.get("message") == "exempt: SEC-\ufffd <bell\ufffd> & co"
     # the HTML has no forbidden character either, and its values are escaped
@@ -501,8 +724,17 @@ def test_control_characters_in_service_values_and_reasons_leave_xml_and_html_wel
 
 # --- the HTML report in a real browser ---------------------------------------------------------------------
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--enable-logging=stderr",
+    "--v=0",
+]
 # clicks the "Key ID" heading of the violations table twice and records the row order each time
 SORT_PROBE = """<script>
 (function () {
@@ -524,16 +756,31 @@ def chromium():
         if path:
             return path
     if os.environ.get("CI"):
-        pytest.fail("Chromium is not installed: .ci/run installs Debian's chromium package, so CI tests the HTML report in a browser")
+        pytest.fail(
+            "Chromium is not installed: .ci/run installs Debian's chromium package, so CI tests the HTML report in a browser"
+        )
     if not shutil.which("apt-get"):
-        pytest.skip("Chromium is not installed and apt-get is unavailable here, so the HTML report cannot be opened in a "
-                    "browser; install Debian's chromium package to run this test")
-    pytest.skip("Chromium is not installed: run `apt-get install -y chromium` (.ci/run does) to test the HTML report in a browser")
+        pytest.skip(
+            "Chromium is not installed and apt-get is unavailable here, so the HTML report cannot be opened in a "
+            "browser; install Debian's chromium package to run this test"
+        )
+    pytest.skip(
+        "Chromium is not installed: run `apt-get install -y chromium` (.ci/run does) to test the HTML report in a browser"
+    )
 
 
 def browse(page, tmp, *args):
-    proc = subprocess.run([chromium()] + CHROMIUM_FLAGS + ["--user-data-dir=%s" % (tmp / "chromium-profile")] + list(args)
-                          + [page.as_uri()], capture_output=True, text=True, timeout=180, check=False)
+    proc = subprocess.run(
+        [chromium()]
+        + CHROMIUM_FLAGS
+        + ["--user-data-dir=%s" % (tmp / "chromium-profile")]
+        + list(args)
+        + [page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
     assert console == [], "the page logged to the console: %s" % console
@@ -546,15 +793,20 @@ def png_pixels(path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, chunks = 8, {}
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunks.setdefault(kind, []).append(data[pos + 8:pos + 8 + length])
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunks.setdefault(kind, []).append(data[pos + 8 : pos + 8 + length])
         pos += 12 + length
     width, height, depth, colour, _c, _f, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"][0])
     assert depth == 8 and colour in (2, 6) and interlace == 0
     channels = 3 if colour == 2 else 4
-    raw, stride, previous, colours = zlib.decompress(b"".join(chunks[b"IDAT"])), width * channels, bytearray(width * channels), set()
+    raw, stride, previous, colours = (
+        zlib.decompress(b"".join(chunks[b"IDAT"])),
+        width * channels,
+        bytearray(width * channels),
+        set(),
+    )
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for x in range(stride):
             a = line[x - channels] if x >= channels else 0
             b, c = previous[x], previous[x - channels] if x >= channels else 0
@@ -568,7 +820,7 @@ def png_pixels(path):
                 p = a + b - c
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        colours.update(bytes(line[i:i + 3]) for i in range(0, stride, channels))
+        colours.update(bytes(line[i : i + 3]) for i in range(0, stride, channels))
         previous = line
     return width, height, colours
 
@@ -602,10 +854,19 @@ def test_html_report_in_headless_chromium(reports, tmp_path):
 
 # --- the ready playbooks ----------------------------------------------------------------------------
 
+
 def run_playbook(ansible, name, *args):
     env = {"KMS_EMULATOR_URL": ansible.emu.url, "ALICLOUD_ACCESS_KEY": DEMO_KEY[0], "ALICLOUD_SECRET_KEY": DEMO_KEY[1]}
-    return ansible.run([str(BIN / "ansible-playbook"), "-i", str(ROOT / "playbooks" / "inventory" / "localhost.yml"),
-                        str(ROOT / "playbooks" / name)] + list(args), env=env)
+    return ansible.run(
+        [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            str(ROOT / "playbooks" / "inventory" / "localhost.yml"),
+            str(ROOT / "playbooks" / name),
+        ]
+        + list(args),
+        env=env,
+    )
 
 
 @pytest.fixture
@@ -616,15 +877,20 @@ def demo(demo_emulator, tmp_path):
 
 def test_compliance_check_playbook_with_the_example_policy(demo, demo_emulator):
     policy = ROOT / "playbooks" / "vars" / "policy.example.yml"
-    proc = run_playbook(demo, "compliance_check.yml", "-e", "@%s" % policy, "-e", "kms_compliance_fail_on_violation=false")
+    proc = run_playbook(
+        demo, "compliance_check.yml", "-e", "@%s" % policy, "-e", "kms_compliance_fail_on_violation=false"
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report_dir = demo.tmp / "kms-compliance-report"  # the policy's relative directory, from the current one
     report = json.loads((report_dir / "kms-compliance.json").read_text())
     jsonschema.validate(report, SCHEMA)
     assert "KMS compliance: NON-COMPLIANT - %d violation(s)" % len(report["violations"]) in proc.stdout
     assert "HTML report: %s" % (report_dir / "kms-compliance.html") in proc.stdout
-    doomed = [k for region in ("cn-hangzhou", "cn-shanghai", "ap-southeast-1")
-              for k in truth(demo_emulator, region, key_state={"PendingDeletion"})]
+    doomed = [
+        k
+        for region in ("cn-hangzhou", "cn-shanghai", "ap-southeast-1")
+        for k in truth(demo_emulator, region, key_state={"PendingDeletion"})
+    ]
     broken = [v["key_id"] for v in report["violations"] if v["rule"] == "forbidden_states"]
     assert len(doomed) == 3 and broken == [k.key_id for k in doomed[1:]]  # the first is exempted in the example
     assert [e["key_id"] for e in report["exempted"] if e["rule"] == "forbidden_states"] == [doomed[0].key_id]
@@ -640,9 +906,15 @@ def test_inventory_report_playbook(demo, demo_emulator):
     report = json.loads((demo.tmp / "kms-compliance-report" / "inventory" / "kms-compliance.json").read_text())
     jsonschema.validate(report, SCHEMA)
     assert report["verdict"] == "compliant" and report["summary"]["rules"] == [] and report["violations"] == []
-    expected = dict((region, len(truth(demo_emulator, region))) for region in ("cn-hangzhou", "cn-shanghai", "ap-southeast-1"))
+    expected = dict(
+        (region, len(truth(demo_emulator, region))) for region in ("cn-hangzhou", "cn-shanghai", "ap-southeast-1")
+    )
     assert dict((r, s["key_count"]) for r, s in report["summary"]["by_region"].items()) == expected
-    assert report["summary"]["by_region"]["cn-shanghai"]["key_state"] == {"Enabled": 8, "Disabled": 1, "PendingDeletion": 1}
+    assert report["summary"]["by_region"]["cn-shanghai"]["key_state"] == {
+        "Enabled": 8,
+        "Disabled": 1,
+        "PendingDeletion": 1,
+    }
     assert "cn-hangzhou: %d key(s); per state" % expected["cn-hangzhou"] in proc.stdout
     html = (demo.tmp / "kms-compliance-report" / "inventory" / "kms-compliance.html").read_text()
     assert "<h1>KMS key inventory (no rules checked)</h1>" in html and html.count("<svg") == 6

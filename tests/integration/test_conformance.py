@@ -3,6 +3,7 @@
 Introspects alibabacloud-kms20160120 and alibabacloud-sts20150401 (request models' __init__ parameters and to_map
 names, response models' from_map/to_map), so an SDK update that documents a new parameter or drops a field fails here.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -24,70 +25,90 @@ from darabonba.runtime import RuntimeOptions  # noqa: E402
 from emulator.backend import FILTER_KEYS, Backend  # noqa: E402
 from emulator.server import STS_ACTIONS, Emulator  # noqa: E402
 
-sts_models = pytest.importorskip('alibabacloud_sts20150401.models')
-StsClient = pytest.importorskip('alibabacloud_sts20150401.client').Client
+sts_models = pytest.importorskip("alibabacloud_sts20150401.models")
+StsClient = pytest.importorskip("alibabacloud_sts20150401.client").Client
 
-DEMO_SEED = Path(__file__).resolve().parents[1] / 'emulator' / 'seeds' / 'demo.yml'
-ROLE_ARN = 'acs:ram::9876543210987654:role/kms-audit'
+DEMO_SEED = Path(__file__).resolve().parents[1] / "emulator" / "seeds" / "demo.yml"
+ROLE_ARN = "acs:ram::9876543210987654:role/kms-audit"
 
 # action -> (service, API version, request model or None when the SDK has none, response body model)
 MODELS = {
-    'ListKeys': ('kms', '2016-01-20', kms_models.ListKeysRequest, kms_models.ListKeysResponseBody),
-    'DescribeKey': ('kms', '2016-01-20', kms_models.DescribeKeyRequest, kms_models.DescribeKeyResponseBody),
-    'DescribeRegions': ('kms', '2016-01-20', None, kms_models.DescribeRegionsResponseBody),
-    'AssumeRole': ('sts', '2015-04-01', sts_models.AssumeRoleRequest, sts_models.AssumeRoleResponseBody),
+    "ListKeys": ("kms", "2016-01-20", kms_models.ListKeysRequest, kms_models.ListKeysResponseBody),
+    "DescribeKey": ("kms", "2016-01-20", kms_models.DescribeKeyRequest, kms_models.DescribeKeyResponseBody),
+    "DescribeRegions": ("kms", "2016-01-20", None, kms_models.DescribeRegionsResponseBody),
+    "AssumeRole": ("sts", "2015-04-01", sts_models.AssumeRoleRequest, sts_models.AssumeRoleResponseBody),
 }
 
 # A valid value for every request parameter the models document; a parameter missing here fails the test.
 SAMPLES = {
-    'ListKeys': {'Filters': json.dumps([{'Key': 'KeyState', 'Values': ['Enabled']}]), 'PageNumber': 1, 'PageSize': 10},
-    'DescribeKey': {'KeyId': 'alias/orders-db'},
-    'DescribeRegions': {},
-    'AssumeRole': {'RoleArn': ROLE_ARN, 'RoleSessionName': 'conformance', 'DurationSeconds': 900, 'ExternalId': 'ext-1',
-                   'Policy': json.dumps({'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': ['kms:List*'], 'Resource': ['*']}]}),
-                   'SourceIdentity': 'alice'},
+    "ListKeys": {"Filters": json.dumps([{"Key": "KeyState", "Values": ["Enabled"]}]), "PageNumber": 1, "PageSize": 10},
+    "DescribeKey": {"KeyId": "alias/orders-db"},
+    "DescribeRegions": {},
+    "AssumeRole": {
+        "RoleArn": ROLE_ARN,
+        "RoleSessionName": "conformance",
+        "DurationSeconds": 900,
+        "ExternalId": "ext-1",
+        "Policy": json.dumps(
+            {"Version": "1", "Statement": [{"Effect": "Allow", "Action": ["kms:List*"], "Resource": ["*"]}]}
+        ),
+        "SourceIdentity": "alice",
+    },
 }
 
 
-@pytest.fixture(name='emu', scope='module')
+@pytest.fixture(name="emu", scope="module")
 def emu_fixture():
     with Emulator(seed=DEMO_SEED, qps=0) as emulator:
         yield emulator
 
 
-def raw_call(emu, action, query, region='cn-hangzhou', key=None):
+def raw_call(emu, action, query, region="cn-hangzhou", key=None):
     """The generic call_api path with the action's service host; returns the JSON body as a dict."""
     service, version, dummy, dummy = MODELS[action]
     key_id, secret = key or emu.access_key
-    endpoint = 'sts.aliyuncs.com' if service == 'sts' else f'kms.{region}.aliyuncs.com'
-    sdk = Client(Config(access_key_id=key_id, access_key_secret=secret, protocol='http', http_proxy=emu.url, endpoint=endpoint))
-    params = Params(action=action, version=version, protocol='HTTPS', pathname='/', method='POST', auth_type='AK',
-                    style='RPC', req_body_type='formData', body_type='json')
-    return sdk.call_api(params, OpenApiRequest(query={k: str(v) for k, v in query.items()}), RuntimeOptions())['body']
+    endpoint = "sts.aliyuncs.com" if service == "sts" else f"kms.{region}.aliyuncs.com"
+    sdk = Client(
+        Config(access_key_id=key_id, access_key_secret=secret, protocol="http", http_proxy=emu.url, endpoint=endpoint)
+    )
+    params = Params(
+        action=action,
+        version=version,
+        protocol="HTTPS",
+        pathname="/",
+        method="POST",
+        auth_type="AK",
+        style="RPC",
+        req_body_type="formData",
+        body_type="json",
+    )
+    return sdk.call_api(params, OpenApiRequest(query={k: str(v) for k, v in query.items()}), RuntimeOptions())["body"]
 
 
 def wire_names(model) -> set:
     """The parameter names a request model sends: every __init__ argument set, then to_map()."""
-    arguments = [name for name in inspect.signature(model.__init__).parameters if name != 'self']
-    return set(model(**{name: 'x' for name in arguments}).to_map())
+    arguments = [name for name in inspect.signature(model.__init__).parameters if name != "self"]
+    return set(model(**{name: "x" for name in arguments}).to_map())
 
 
-def unknown_fields(data, echoed, path=''):
+def unknown_fields(data, echoed, path=""):
     """Paths in data that the model's from_map/to_map round trip dropped: fields the model does not have."""
     if isinstance(data, dict):
         for name, value in data.items():
             if not isinstance(echoed, dict) or name not in echoed:
                 yield path + name
             else:
-                yield from unknown_fields(value, echoed[name], f'{path}{name}.')
+                yield from unknown_fields(value, echoed[name], f"{path}{name}.")
     elif isinstance(data, list):
         for index, value in enumerate(data):
-            yield from unknown_fields(value, echoed[index] if isinstance(echoed, list) and index < len(echoed) else None, f'{path}[{index}].')
+            yield from unknown_fields(
+                value, echoed[index] if isinstance(echoed, list) and index < len(echoed) else None, f"{path}[{index}]."
+            )
 
 
 def assert_conforms(action, body):
     echoed = MODELS[action][3]().from_map(body).to_map()
-    assert list(unknown_fields(body, echoed)) == [], f'{action} returns fields its SDK model lacks'
+    assert list(unknown_fields(body, echoed)) == [], f"{action} returns fields its SDK model lacks"
     assert echoed == body  # and every value survives the official parsing unchanged
 
 
@@ -95,21 +116,21 @@ def test_every_emulated_action_has_its_models():
     assert set(Backend.ACTIONS) | set(STS_ACTIONS) == set(MODELS)
 
 
-@pytest.mark.parametrize('action', sorted(MODELS))
+@pytest.mark.parametrize("action", sorted(MODELS))
 def test_every_documented_parameter_is_accepted(emu, action):
     request_model = MODELS[action][2]
     documented = wire_names(request_model) if request_model else set()
-    assert documented == set(SAMPLES[action]), 'the SDK documents other parameters: give each a sample value'
+    assert documented == set(SAMPLES[action]), "the SDK documents other parameters: give each a sample value"
     assert_conforms(action, raw_call(emu, action, SAMPLES[action]))
 
 
 def test_every_documented_filter_key_is_accepted(emu):
     source = inspect.getsource(kms_models.ListKeysRequest.__init__)
-    documented = set(re.findall(r'If \\\\`Key\\\\` is set to \\\\`(\w+)\\\\`', source))
+    documented = set(re.findall(r"If \\\\`Key\\\\` is set to \\\\`(\w+)\\\\`", source))
     assert documented == set(FILTER_KEYS) and len(documented) == 11
     for key in sorted(documented):
-        body = raw_call(emu, 'ListKeys', {'Filters': json.dumps([{'Key': key, 'Values': ['x', 'y']}])})
-        assert_conforms('ListKeys', body)
+        body = raw_call(emu, "ListKeys", {"Filters": json.dumps([{"Key": key, "Values": ["x", "y"]}])})
+        assert_conforms("ListKeys", body)
 
 
 def every_key(emu):
@@ -121,29 +142,52 @@ def every_key(emu):
 
 
 def test_every_response_field_exists_in_the_models(emu):
-    with Emulator(generate='cn-hangzhou=120,eu-central-1=40', random_seed=3, qps=0) as generated:
+    with Emulator(generate="cn-hangzhou=120,eu-central-1=40", random_seed=3, qps=0) as generated:
         for world in (emu, generated):
-            for region in ('cn-hangzhou', 'cn-shanghai', 'eu-central-1'):
-                for filters in ([], [{'Key': 'KeyState', 'Values': ['PendingDeletion']}]):
-                    assert_conforms('ListKeys', raw_call(world, 'ListKeys', {'PageSize': 100, 'Filters': json.dumps(filters)}, region))
-            assert_conforms('DescribeRegions', raw_call(world, 'DescribeRegions', {}))
+            for region in ("cn-hangzhou", "cn-shanghai", "eu-central-1"):
+                for filters in ([], [{"Key": "KeyState", "Values": ["PendingDeletion"]}]):
+                    assert_conforms(
+                        "ListKeys",
+                        raw_call(world, "ListKeys", {"PageSize": 100, "Filters": json.dumps(filters)}, region),
+                    )
+            assert_conforms("DescribeRegions", raw_call(world, "DescribeRegions", {}))
             for key, region, key_id in every_key(world):
-                assert_conforms('DescribeKey', raw_call(world, 'DescribeKey', {'KeyId': key_id}, region, key))
-    assert_conforms('AssumeRole', raw_call(emu, 'AssumeRole', {'RoleArn': ROLE_ARN, 'RoleSessionName': 'minimal'}))
+                assert_conforms("DescribeKey", raw_call(world, "DescribeKey", {"KeyId": key_id}, region, key))
+    assert_conforms("AssumeRole", raw_call(emu, "AssumeRole", {"RoleArn": ROLE_ARN, "RoleSessionName": "minimal"}))
 
 
 def test_official_clients_parse_every_reply(emu):
     key_id, secret = emu.access_key
-    kms = Client(Config(access_key_id=key_id, access_key_secret=secret, region_id='cn-hangzhou', protocol='http', http_proxy=emu.url))
+    kms = Client(
+        Config(
+            access_key_id=key_id, access_key_secret=secret, region_id="cn-hangzhou", protocol="http", http_proxy=emu.url
+        )
+    )
     listed = kms.list_keys(kms_models.ListKeysRequest(page_size=100)).body
     assert listed.total_count == len(listed.keys.key) == 14
     for entry in listed.keys.key:
         meta = kms.describe_key(kms_models.DescribeKeyRequest(key_id=entry.key_id)).body.key_metadata
         assert (meta.key_id, meta.arn) == (entry.key_id, entry.key_arn) and meta.creation_date and meta.key_state
-    assert 'cn-hangzhou' in [r.region_id for r in kms.describe_regions().body.regions.region]
-    sts = StsClient(Config(access_key_id=key_id, access_key_secret=secret, protocol='http', http_proxy=emu.url, endpoint='sts.aliyuncs.com'))
-    body = sts.assume_role(sts_models.AssumeRoleRequest(role_arn=ROLE_ARN, role_session_name='conformance')).body
+    assert "cn-hangzhou" in [r.region_id for r in kms.describe_regions().body.regions.region]
+    sts = StsClient(
+        Config(
+            access_key_id=key_id,
+            access_key_secret=secret,
+            protocol="http",
+            http_proxy=emu.url,
+            endpoint="sts.aliyuncs.com",
+        )
+    )
+    body = sts.assume_role(sts_models.AssumeRoleRequest(role_arn=ROLE_ARN, role_session_name="conformance")).body
     assert body.credentials.access_key_id and body.credentials.expiration and body.assumed_role_user.assumed_role_id
-    role = Client(Config(access_key_id=body.credentials.access_key_id, access_key_secret=body.credentials.access_key_secret,
-                         security_token=body.credentials.security_token, region_id='cn-beijing', protocol='http', http_proxy=emu.url))
+    role = Client(
+        Config(
+            access_key_id=body.credentials.access_key_id,
+            access_key_secret=body.credentials.access_key_secret,
+            security_token=body.credentials.security_token,
+            region_id="cn-beijing",
+            protocol="http",
+            http_proxy=emu.url,
+        )
+    )
     assert role.list_keys(kms_models.ListKeysRequest()).body.total_count == 2

@@ -1,4 +1,5 @@
 """The KMS emulator, driven by the official SDK so that its signature checks are the real ones."""
+
 from __future__ import annotations
 
 import http.client
@@ -32,56 +33,84 @@ from emulator.seeding import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_AC
 from emulator.server import Emulator, Handler  # noqa: E402
 
 TESTS = Path(__file__).resolve().parents[1]
-DEMO_SEED = TESTS / 'emulator' / 'seeds' / 'demo.yml'
-STS_ID, STS_SECRET, STS_TOKEN = 'STS.NUKmsEmulatorDemoSts01', 'kms-emulator-sts-secret', 'CAIS-kms-emulator-demo-sts-token'
-ATTRS = {'KeyState': 'key_state', 'KeySpec': 'key_spec', 'KeyUsage': 'key_usage', 'ProtectionLevel': 'protection_level',
-         'CreatorType': 'creator_type', 'DKMSInstanceId': 'dkms_instance_id'}
+DEMO_SEED = TESTS / "emulator" / "seeds" / "demo.yml"
+STS_ID, STS_SECRET, STS_TOKEN = (
+    "STS.NUKmsEmulatorDemoSts01",
+    "kms-emulator-sts-secret",
+    "CAIS-kms-emulator-demo-sts-token",
+)
+ATTRS = {
+    "KeyState": "key_state",
+    "KeySpec": "key_spec",
+    "KeyUsage": "key_usage",
+    "ProtectionLevel": "protection_level",
+    "CreatorType": "creator_type",
+    "DKMSInstanceId": "dkms_instance_id",
+}
 
 
 @pytest.fixture(autouse=True)
 def no_proxy_env(monkeypatch):
-    for name in ('HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy'):
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture(name='demo', scope='module')
+@pytest.fixture(name="demo", scope="module")
 def demo_fixture():
     with Emulator(seed=DEMO_SEED, log=io.StringIO()) as emu:
         yield emu
 
 
-@pytest.fixture(name='gen', scope='module')
+@pytest.fixture(name="gen", scope="module")
 def gen_fixture():
-    with Emulator(generate='cn-hangzhou=150,ap-southeast-1=30', random_seed=7) as emu:
+    with Emulator(generate="cn-hangzhou=150,ap-southeast-1=30", random_seed=7) as emu:
         yield emu
 
 
-@pytest.fixture(name='fresh_demo')
+@pytest.fixture(name="fresh_demo")
 def fresh_demo_fixture():
     """A private demo world, for tests that change it."""
     with Emulator(seed=DEMO_SEED) as emu:
         yield emu
 
 
-@pytest.fixture(name='fresh')
+@pytest.fixture(name="fresh")
 def fresh_fixture():
     """A private emulator for tests that change faults or state."""
-    with Emulator(generate='cn-hangzhou=30,cn-shanghai=5') as emu:
+    with Emulator(generate="cn-hangzhou=30,cn-shanghai=5") as emu:
         yield emu
 
 
-def client(emu, region='cn-hangzhou', via='proxy', v1=False, key=None, **config):
+def client(emu, region="cn-hangzhou", via="proxy", v1=False, key=None, **config):
     key_id, secret = key or emu.access_key
-    where = {'http_proxy': emu.url} if via == 'proxy' else {'endpoint': f'127.0.0.1:{emu.port}'}
-    return Client(Config(access_key_id=key_id, access_key_secret=secret, region_id=region, protocol='http',
-                         signature_algorithm='v2' if v1 else None, **where, **config))
+    where = {"http_proxy": emu.url} if via == "proxy" else {"endpoint": f"127.0.0.1:{emu.port}"}
+    return Client(
+        Config(
+            access_key_id=key_id,
+            access_key_secret=secret,
+            region_id=region,
+            protocol="http",
+            signature_algorithm="v2" if v1 else None,
+            **where,
+            **config,
+        )
+    )
 
 
 def call(kms, action, **query):
     """The generic call_api path, as the collection uses it; lets tests send values the typed models would not."""
-    params = Params(action=action, version='2016-01-20', protocol='HTTPS', pathname='/', method='POST', auth_type='AK',
-                    style='RPC', req_body_type='formData', body_type='json')
-    return kms.call_api(params, OpenApiRequest(query={k: str(v) for k, v in query.items()}), RuntimeOptions())['body']
+    params = Params(
+        action=action,
+        version="2016-01-20",
+        protocol="HTTPS",
+        pathname="/",
+        method="POST",
+        auth_type="AK",
+        style="RPC",
+        req_body_type="formData",
+        body_type="json",
+    )
+    return kms.call_api(params, OpenApiRequest(query={k: str(v) for k, v in query.items()}), RuntimeOptions())["body"]
 
 
 def error_of(func, *args, **kwargs):
@@ -93,9 +122,9 @@ def error_of(func, *args, **kwargs):
 def all_ids(kms, **query):
     ids, page = [], 1
     while True:
-        body = call(kms, 'ListKeys', PageNumber=page, PageSize=100, **query)
-        ids += [k['KeyId'] for k in body['Keys']['Key']]
-        if page * 100 >= body['TotalCount']:
+        body = call(kms, "ListKeys", PageNumber=page, PageSize=100, **query)
+        ids += [k["KeyId"] for k in body["Keys"]["Key"]]
+        if page * 100 >= body["TotalCount"]:
             return ids
         page += 1
 
@@ -104,55 +133,59 @@ def expected_ids(emu, region, filters):
     """Reference semantics, written independently of the backend: AND across keys, union within a key."""
     wanted = {}
     for pair in filters:
-        if pair['Values']:
-            wanted.setdefault(ATTRS[pair['Key']], set()).update(pair['Values'])
+        if pair["Values"]:
+            wanted.setdefault(ATTRS[pair["Key"]], set()).update(pair["Values"])
     keys = emu.backend.default_account.keys.get(region, [])
     return [k.key_id for k in keys if all(getattr(k, attr) in values for attr, values in wanted.items())]
 
 
 def control(emu, path, data=None):
-    request = urllib.request.Request(f'{emu.url}/_emulator/{path}', method='GET' if data is None else 'POST',
-                                     data=None if data is None else json.dumps(data).encode())
+    request = urllib.request.Request(
+        f"{emu.url}/_emulator/{path}",
+        method="GET" if data is None else "POST",
+        data=None if data is None else json.dumps(data).encode(),
+    )
     with urllib.request.urlopen(request, timeout=5) as reply:
         return json.loads(reply.read())
 
 
 # --- signatures ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize('v1', [False, True], ids=['v3', 'v1'])
-@pytest.mark.parametrize('via', ['proxy', 'endpoint'])
+
+@pytest.mark.parametrize("v1", [False, True], ids=["v3", "v1"])
+@pytest.mark.parametrize("via", ["proxy", "endpoint"])
 def test_official_sdk_signatures_are_accepted(demo, v1, via):
     kms = client(demo, via=via, v1=v1)
     body = kms.list_keys(kms_models.ListKeysRequest(page_size=5)).body
     assert body.total_count == 14 and len(body.keys.key) == 5
-    assert body.keys.key[0].key_arn.startswith(f'acs:kms:cn-hangzhou:{DEMO_ACCOUNT_ID}:key/')
-    assert re.fullmatch(r'[0-9A-F-]{36}', body.request_id)
-    assert demo.stats()['requests'][-1]['sig_version'] == ('v1' if v1 else 'v3')
+    assert body.keys.key[0].key_arn.startswith(f"acs:kms:cn-hangzhou:{DEMO_ACCOUNT_ID}:key/")
+    assert re.fullmatch(r"[0-9A-F-]{36}", body.request_id)
+    assert demo.stats()["requests"][-1]["sig_version"] == ("v1" if v1 else "v3")
 
 
-@pytest.mark.parametrize('v1', [False, True], ids=['v3', 'v1'])
+@pytest.mark.parametrize("v1", [False, True], ids=["v3", "v1"])
 def test_wrong_secret_is_rejected_without_leaking(demo, v1):
-    error = error_of(client(demo, v1=v1, key=(DEMO_ACCESS_KEY_ID, 'not-the-secret')).describe_regions)
-    assert (error.status_code, error.code) == (400, 'SignatureDoesNotMatch')
-    assert error.data['Message'] == 'The request signature does not conform to Aliyun standards.'
-    assert {'Code', 'Message', 'RequestId', 'HostId', 'Recommend'} <= set(error.data)
-    assert DEMO_ACCESS_KEY_SECRET not in json.dumps(error.data) and 'POST' not in error.data['Message']
+    error = error_of(client(demo, v1=v1, key=(DEMO_ACCESS_KEY_ID, "not-the-secret")).describe_regions)
+    assert (error.status_code, error.code) == (400, "SignatureDoesNotMatch")
+    assert error.data["Message"] == "The request signature does not conform to Aliyun standards."
+    assert {"Code", "Message", "RequestId", "HostId", "Recommend"} <= set(error.data)
+    assert DEMO_ACCESS_KEY_SECRET not in json.dumps(error.data) and "POST" not in error.data["Message"]
 
 
-@pytest.mark.parametrize('v1', [False, True], ids=['v3', 'v1'])
+@pytest.mark.parametrize("v1", [False, True], ids=["v3", "v1"])
 def test_unknown_access_key(demo, v1):
-    error = error_of(client(demo, v1=v1, key=('LTAI5tNoSuchKey', 'x')).describe_regions)
-    assert (error.status_code, error.code) == (404, 'InvalidAccessKeyId.NotFound')
-    assert error.data['Message'] == 'The Access Key ID provided does not exist in our records.'
+    error = error_of(client(demo, v1=v1, key=("LTAI5tNoSuchKey", "x")).describe_regions)
+    assert (error.status_code, error.code) == (404, "InvalidAccessKeyId.NotFound")
+    assert error.data["Message"] == "The Access Key ID provided does not exist in our records."
 
 
-@pytest.mark.parametrize('v1', [False, True], ids=['v3', 'v1'])
+@pytest.mark.parametrize("v1", [False, True], ids=["v3", "v1"])
 def test_sts_token_is_required_and_must_match(demo, v1):
     assert client(demo, v1=v1, key=(STS_ID, STS_SECRET), security_token=STS_TOKEN).describe_regions().body.regions
     missing = error_of(client(demo, v1=v1, key=(STS_ID, STS_SECRET)).describe_regions)
-    assert (missing.status_code, missing.code) == (400, 'InvalidSecurityToken.MissingParameter')
-    wrong = error_of(client(demo, v1=v1, key=(STS_ID, STS_SECRET), security_token='CAIS-stale').describe_regions)
-    assert (wrong.status_code, wrong.code) == (400, 'InvalidSecurityToken.Mismatch')
+    assert (missing.status_code, missing.code) == (400, "InvalidSecurityToken.MissingParameter")
+    wrong = error_of(client(demo, v1=v1, key=(STS_ID, STS_SECRET), security_token="CAIS-stale").describe_regions)
+    assert (wrong.status_code, wrong.code) == (400, "InvalidSecurityToken.Mismatch")
     assert STS_TOKEN not in json.dumps(wrong.data)
 
 
@@ -165,7 +198,7 @@ def capture(monkeypatch, emu, kms_call):
         sent.append(prepared.copy())
         return original(session, prepared, **kwargs)
 
-    monkeypatch.setattr(requests.Session, 'send', recording_send)
+    monkeypatch.setattr(requests.Session, "send", recording_send)
     kms_call()
     monkeypatch.undo()
     return sent[-1]
@@ -176,138 +209,170 @@ def replay(emu, prepared, **changes):
     for name, value in changes.items():
         setattr(prepared, name, value)
     with requests.Session() as session:
-        return session.send(prepared, proxies={'http': emu.url}, timeout=5)
+        return session.send(prepared, proxies={"http": emu.url}, timeout=5)
 
 
 def test_replayed_request_reuses_nonce(demo, monkeypatch):
-    prepared = capture(monkeypatch, demo, client(demo, region='cn-shanghai').describe_regions)
+    prepared = capture(monkeypatch, demo, client(demo, region="cn-shanghai").describe_regions)
     reply = replay(demo, prepared)
-    assert (reply.status_code, reply.json()['Code']) == (400, 'SignatureNonceUsed')
-    assert reply.headers['Content-Type'] == 'application/json;charset=utf-8'
+    assert (reply.status_code, reply.json()["Code"]) == (400, "SignatureNonceUsed")
+    assert reply.headers["Content-Type"] == "application/json;charset=utf-8"
 
 
 def test_tampered_request_fails_signature(demo, monkeypatch):
-    prepared = capture(monkeypatch, demo, lambda: client(demo, v1=True).list_keys(kms_models.ListKeysRequest(page_size=5)))
-    reply = replay(demo, prepared, url=prepared.url.replace('PageSize=5', 'PageSize=6'))
-    assert (reply.status_code, reply.json()['Code']) == (400, 'SignatureDoesNotMatch')
+    prepared = capture(
+        monkeypatch, demo, lambda: client(demo, v1=True).list_keys(kms_models.ListKeysRequest(page_size=5))
+    )
+    reply = replay(demo, prepared, url=prepared.url.replace("PageSize=5", "PageSize=6"))
+    assert (reply.status_code, reply.json()["Code"]) == (400, "SignatureDoesNotMatch")
 
 
 def test_same_nonce_from_sdk_v1(demo, monkeypatch):
-    monkeypatch.setattr(Utils, 'get_nonce', staticmethod(lambda: 'fixed-nonce-for-test'))
+    monkeypatch.setattr(Utils, "get_nonce", staticmethod(lambda: "fixed-nonce-for-test"))
     kms = client(demo, v1=True)
     kms.describe_regions()
-    assert error_of(kms.describe_regions).code == 'SignatureNonceUsed'
+    assert error_of(kms.describe_regions).code == "SignatureNonceUsed"
 
 
-@pytest.mark.parametrize('v1', [False, True], ids=['v3', 'v1'])
+@pytest.mark.parametrize("v1", [False, True], ids=["v3", "v1"])
 def test_stale_timestamp(demo, monkeypatch, v1):
-    monkeypatch.setattr(Utils, 'get_timestamp', staticmethod(lambda: '2020-01-01T00:00:00Z'))
+    monkeypatch.setattr(Utils, "get_timestamp", staticmethod(lambda: "2020-01-01T00:00:00Z"))
     error = error_of(client(demo, v1=v1).describe_regions)
-    assert (error.status_code, error.code) == (400, 'InvalidTimeStamp.Expired')
+    assert (error.status_code, error.code) == (400, "InvalidTimeStamp.Expired")
 
 
 def test_v1_parameters_in_a_form_body(demo):
     key_id, secret = demo.access_key
-    params = {'Action': 'ListKeys', 'Version': '2016-01-20', 'Format': 'json', 'Timestamp': Utils.get_timestamp(), 'SignatureNonce': Utils.get_nonce(),
-              'SignatureMethod': 'HMAC-SHA1', 'SignatureVersion': '1.0', 'AccessKeyId': key_id, 'PageSize': '3'}
-    params['Signature'] = Utils.get_rpcsignature(params, 'POST', secret)
-    reply = requests.post(f'{demo.url}/', data=params, headers={'Host': 'kms.ap-southeast-1.aliyuncs.com'}, timeout=5)
-    assert reply.status_code == 200 and reply.json()['TotalCount'] == 6 and len(reply.json()['Keys']['Key']) == 3
+    params = {
+        "Action": "ListKeys",
+        "Version": "2016-01-20",
+        "Format": "json",
+        "Timestamp": Utils.get_timestamp(),
+        "SignatureNonce": Utils.get_nonce(),
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+        "AccessKeyId": key_id,
+        "PageSize": "3",
+    }
+    params["Signature"] = Utils.get_rpcsignature(params, "POST", secret)
+    reply = requests.post(f"{demo.url}/", data=params, headers={"Host": "kms.ap-southeast-1.aliyuncs.com"}, timeout=5)
+    assert reply.status_code == 200 and reply.json()["TotalCount"] == 6 and len(reply.json()["Keys"]["Key"]) == 3
 
 
 def test_unsigned_request(demo):
-    reply = requests.post(f'{demo.url}/?Action=ListKeys&Version=2016-01-20', timeout=5)
-    assert (reply.status_code, reply.json()['Code']) == (400, 'MissingSignature')
+    reply = requests.post(f"{demo.url}/?Action=ListKeys&Version=2016-01-20", timeout=5)
+    assert (reply.status_code, reply.json()["Code"]) == (400, "MissingSignature")
 
 
 # --- routing ---------------------------------------------------------------------------------
 
+
 def test_proxy_routes_by_host_to_each_region(demo):
-    for region, count in (('cn-shanghai', 10), ('ap-southeast-1', 6), ('cn-beijing', 0)):
-        body = call(client(demo, region=region), 'ListKeys', PageSize=100)
-        assert body['TotalCount'] == count
-        assert all(k['KeyArn'].startswith(f'acs:kms:{region}:') for k in body['Keys']['Key'])
-    vpc = call(client(demo, region='cn-shanghai', network='vpc'), 'ListKeys')
-    assert vpc['TotalCount'] == 10
-    assert demo.stats()['requests'][-1]['region'] == 'cn-shanghai'
+    for region, count in (("cn-shanghai", 10), ("ap-southeast-1", 6), ("cn-beijing", 0)):
+        body = call(client(demo, region=region), "ListKeys", PageSize=100)
+        assert body["TotalCount"] == count
+        assert all(k["KeyArn"].startswith(f"acs:kms:{region}:") for k in body["Keys"]["Key"])
+    vpc = call(client(demo, region="cn-shanghai", network="vpc"), "ListKeys")
+    assert vpc["TotalCount"] == 10
+    assert demo.stats()["requests"][-1]["region"] == "cn-shanghai"
 
 
 def test_direct_endpoint_uses_default_region():
-    with Emulator(seed=DEMO_SEED, default_region='cn-shanghai') as emu:
-        body = call(client(emu, region='ap-southeast-1', via='endpoint'), 'ListKeys')
-        assert body['TotalCount'] == 10 and emu.stats()['by_region'] == {'cn-shanghai': 1}
+    with Emulator(seed=DEMO_SEED, default_region="cn-shanghai") as emu:
+        body = call(client(emu, region="ap-southeast-1", via="endpoint"), "ListKeys")
+        assert body["TotalCount"] == 10 and emu.stats()["by_region"] == {"cn-shanghai": 1}
 
 
 def test_second_account_sees_only_its_keys(demo):
-    body = call(client(demo, key=('LTAI5tKmsEmulatorDemo02', 'kms-emulator-demo-secret-2')), 'ListKeys')
-    assert body['TotalCount'] == 1 and ':9876543210987654:' in body['Keys']['Key'][0]['KeyArn']
+    body = call(client(demo, key=("LTAI5tKmsEmulatorDemo02", "kms-emulator-demo-secret-2")), "ListKeys")
+    assert body["TotalCount"] == 1 and ":9876543210987654:" in body["Keys"]["Key"][0]["KeyArn"]
 
 
 # --- ListKeys --------------------------------------------------------------------------------
 
+
 def test_list_keys_defaults_and_paging(gen):
     kms = client(gen)
-    first = call(kms, 'ListKeys')
-    assert (first['PageNumber'], first['PageSize'], first['TotalCount'], len(first['Keys']['Key'])) == (1, 10, 150, 10)
-    pages = [call(kms, 'ListKeys', PageNumber=n, PageSize=40) for n in range(1, 5)]
-    assert [len(p['Keys']['Key']) for p in pages] == [40, 40, 40, 30]
-    ids = [k['KeyId'] for p in pages for k in p['Keys']['Key']]
-    assert ids == [k.key_id for k in gen.backend.default_account.keys['cn-hangzhou']]  # creation order, no repeats
-    past = call(kms, 'ListKeys', PageNumber=9, PageSize=40)
-    assert past['Keys']['Key'] == [] and past['TotalCount'] == 150 and past['PageNumber'] == 9
-    assert len(call(kms, 'ListKeys', PageSize=100)['Keys']['Key']) == 100
+    first = call(kms, "ListKeys")
+    assert (first["PageNumber"], first["PageSize"], first["TotalCount"], len(first["Keys"]["Key"])) == (1, 10, 150, 10)
+    pages = [call(kms, "ListKeys", PageNumber=n, PageSize=40) for n in range(1, 5)]
+    assert [len(p["Keys"]["Key"]) for p in pages] == [40, 40, 40, 30]
+    ids = [k["KeyId"] for p in pages for k in p["Keys"]["Key"]]
+    assert ids == [k.key_id for k in gen.backend.default_account.keys["cn-hangzhou"]]  # creation order, no repeats
+    past = call(kms, "ListKeys", PageNumber=9, PageSize=40)
+    assert past["Keys"]["Key"] == [] and past["TotalCount"] == 150 and past["PageNumber"] == 9
+    assert len(call(kms, "ListKeys", PageSize=100)["Keys"]["Key"]) == 100
 
 
-@pytest.mark.parametrize('query', [{'PageSize': 0}, {'PageSize': 101}, {'PageSize': 'ten'}, {'PageNumber': 0},
-                                   {'PageNumber': -1}, {'PageNumber': '1.5'}, {'Filters': '{"Key": "KeyState"}'},
-                                   {'Filters': '[{"Key":"KeyState","Values":["Enabled"]'}, {'Filters': '[{"Key":"Color","Values":["red"]}]'},
-                                   {'Filters': '[{"Key":"KeyState","Values":"Enabled"}]'}, {'Filters': '[{"Key":"KeyState","Values":[1]}]'}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"PageSize": 0},
+        {"PageSize": 101},
+        {"PageSize": "ten"},
+        {"PageNumber": 0},
+        {"PageNumber": -1},
+        {"PageNumber": "1.5"},
+        {"Filters": '{"Key": "KeyState"}'},
+        {"Filters": '[{"Key":"KeyState","Values":["Enabled"]'},
+        {"Filters": '[{"Key":"Color","Values":["red"]}]'},
+        {"Filters": '[{"Key":"KeyState","Values":"Enabled"}]'},
+        {"Filters": '[{"Key":"KeyState","Values":[1]}]'},
+    ],
+)
 def test_list_keys_invalid_parameters(gen, query):
-    error = error_of(call, client(gen), 'ListKeys', **query)
-    assert (error.status_code, error.code) == (400, 'InvalidParameter')
+    error = error_of(call, client(gen), "ListKeys", **query)
+    assert (error.status_code, error.code) == (400, "InvalidParameter")
 
 
 FILTER_CASES = [
     # the ListKeys.txt example: repeated KeyState entries are a union, KeySpec is ANDed
-    [{'Key': 'KeyState', 'Values': ['Enabled', 'Disabled']}, {'Key': 'KeyState', 'Values': ['PendingDeletion']},
-     {'Key': 'KeySpec', 'Values': ['Aliyun_AES_256']}],
-    [{'Key': 'KeyState', 'Values': ['Enabled', 'Disabled']}],
-    [{'Key': 'KeyUsage', 'Values': ['SIGN/VERIFY']}, {'Key': 'ProtectionLevel', 'Values': ['HSM']}],
-    [{'Key': 'CreatorType', 'Values': ['Service']}],
-    [{'Key': 'KeySpec', 'Values': ['EC_SM2', 'Aliyun_SM4']}, {'Key': 'KeyState', 'Values': []}],
-    [{'Key': 'KeyState', 'Values': ['NoSuchState']}],
-    [{'Key': 'KeyState', 'Values': []}],
+    [
+        {"Key": "KeyState", "Values": ["Enabled", "Disabled"]},
+        {"Key": "KeyState", "Values": ["PendingDeletion"]},
+        {"Key": "KeySpec", "Values": ["Aliyun_AES_256"]},
+    ],
+    [{"Key": "KeyState", "Values": ["Enabled", "Disabled"]}],
+    [{"Key": "KeyUsage", "Values": ["SIGN/VERIFY"]}, {"Key": "ProtectionLevel", "Values": ["HSM"]}],
+    [{"Key": "CreatorType", "Values": ["Service"]}],
+    [{"Key": "KeySpec", "Values": ["EC_SM2", "Aliyun_SM4"]}, {"Key": "KeyState", "Values": []}],
+    [{"Key": "KeyState", "Values": ["NoSuchState"]}],
+    [{"Key": "KeyState", "Values": []}],
 ]
 
 
-@pytest.mark.parametrize('filters', FILTER_CASES)
+@pytest.mark.parametrize("filters", FILTER_CASES)
 def test_list_keys_filter_semantics(gen, filters):
-    expected = expected_ids(gen, 'cn-hangzhou', filters)
+    expected = expected_ids(gen, "cn-hangzhou", filters)
     assert all_ids(client(gen), Filters=json.dumps(filters)) == expected
-    if filters[0]['Values'] and filters[0]['Values'][0] != 'NoSuchState':
+    if filters[0]["Values"] and filters[0]["Values"][0] != "NoSuchState":
         assert 0 < len(expected)
 
 
 def test_list_keys_filter_by_dkms_instance(demo):
     kms = client(demo)
-    body = call(kms, 'ListKeys', Filters=json.dumps([{'Key': 'DKMSInstanceId', 'Values': ['kst-hzz64f0e2b5c1a7d9e3f1a2']}]))
-    assert body['TotalCount'] == 3 and all(k['KeyId'].startswith('key-hzz') for k in body['Keys']['Key'])
+    body = call(
+        kms, "ListKeys", Filters=json.dumps([{"Key": "DKMSInstanceId", "Values": ["kst-hzz64f0e2b5c1a7d9e3f1a2"]}])
+    )
+    assert body["TotalCount"] == 3 and all(k["KeyId"].startswith("key-hzz") for k in body["Keys"]["Key"])
 
 
 def test_list_keys_filter_limits(gen):
     kms = client(gen)
-    ten_values = [{'Key': 'KeyState', 'Values': ['Enabled'] + [f'x{i}' for i in range(9)]}]
-    assert call(kms, 'ListKeys', Filters=json.dumps(ten_values))['TotalCount'] == len(expected_ids(gen, 'cn-hangzhou', ten_values))
-    ten_pairs = [{'Key': 'KeyState', 'Values': ['Enabled']}] * 10
-    assert call(kms, 'ListKeys', Filters=json.dumps(ten_pairs))['TotalCount'] > 0
-    for too_many in ([{'Key': 'KeyState', 'Values': [f'x{i}' for i in range(11)]}], ten_pairs + ten_pairs[:1]):
-        assert error_of(call, kms, 'ListKeys', Filters=json.dumps(too_many)).code == 'InvalidParameter'
+    ten_values = [{"Key": "KeyState", "Values": ["Enabled"] + [f"x{i}" for i in range(9)]}]
+    assert call(kms, "ListKeys", Filters=json.dumps(ten_values))["TotalCount"] == len(
+        expected_ids(gen, "cn-hangzhou", ten_values)
+    )
+    ten_pairs = [{"Key": "KeyState", "Values": ["Enabled"]}] * 10
+    assert call(kms, "ListKeys", Filters=json.dumps(ten_pairs))["TotalCount"] > 0
+    for too_many in ([{"Key": "KeyState", "Values": [f"x{i}" for i in range(11)]}], ten_pairs + ten_pairs[:1]):
+        assert error_of(call, kms, "ListKeys", Filters=json.dumps(too_many)).code == "InvalidParameter"
 
 
 def test_flat_keys_form(fresh):
     fresh.set_faults(flat_keys=True)
-    body = call(client(fresh), 'ListKeys', PageSize=3)
-    assert isinstance(body['Keys'], list) and set(body['Keys'][0]) == {'KeyId', 'KeyArn'}
+    body = call(client(fresh), "ListKeys", PageSize=3)
+    assert isinstance(body["Keys"], list) and set(body["Keys"][0]) == {"KeyId", "KeyArn"}
 
 
 def test_generator_is_deterministic_and_consistent():
@@ -315,77 +380,114 @@ def test_generator_is_deterministic_and_consistent():
         with Emulator(**kwargs) as emu:
             return [k for region_keys in emu.backend.default_account.keys.values() for k in region_keys]
 
-    spec = 'cn-hangzhou=300,eu-central-1=100'
+    spec = "cn-hangzhou=300,eu-central-1=100"
     same, other = keys(generate=spec, random_seed=1), keys(generate=spec, random_seed=2)
     assert same == keys(generate=spec, random_seed=1) and [k.key_id for k in same] != [k.key_id for k in other]
     assert len({k.key_id for k in same}) == 400
     for key in same:
-        assert key.key_usage == 'ENCRYPT/DECRYPT' or key.key_spec in ('RSA_2048', 'EC_P256', 'EC_P256K', 'EC_SM2')
-        assert key.key_usage == 'ENCRYPT/DECRYPT' or key.key_spec not in ('Aliyun_AES_256', 'Aliyun_SM4')
-        assert key.region == 'cn-hangzhou' or key.key_spec not in ('Aliyun_SM4', 'EC_SM2')
-        assert bool(key.delete_date) == (key.key_state == 'PendingDeletion')
-        assert (key.origin == 'EXTERNAL') == (key.key_state == 'PendingImport')
-        assert not key.dkms_instance_id or re.fullmatch(r'kst-[a-z]{3}[0-9a-f]{21}', key.dkms_instance_id)
-    for attr in ('key_state', 'key_spec', 'protection_level', 'creator_type', 'automatic_rotation', 'deletion_protection'):
+        assert key.key_usage == "ENCRYPT/DECRYPT" or key.key_spec in ("RSA_2048", "EC_P256", "EC_P256K", "EC_SM2")
+        assert key.key_usage == "ENCRYPT/DECRYPT" or key.key_spec not in ("Aliyun_AES_256", "Aliyun_SM4")
+        assert key.region == "cn-hangzhou" or key.key_spec not in ("Aliyun_SM4", "EC_SM2")
+        assert bool(key.delete_date) == (key.key_state == "PendingDeletion")
+        assert (key.origin == "EXTERNAL") == (key.key_state == "PendingImport")
+        assert not key.dkms_instance_id or re.fullmatch(r"kst-[a-z]{3}[0-9a-f]{21}", key.dkms_instance_id)
+    for attr in (
+        "key_state",
+        "key_spec",
+        "protection_level",
+        "creator_type",
+        "automatic_rotation",
+        "deletion_protection",
+    ):
         assert len({getattr(k, attr) for k in same}) > 1, attr
     assert any(k.dkms_instance_id for k in same)
 
 
 # --- DescribeKey, DescribeRegions, unknown actions -------------------------------------------
 
+
 def test_describe_key_by_id_and_arn(demo):
     kms = client(demo)
-    first = call(kms, 'ListKeys', PageSize=1)['Keys']['Key'][0]
-    meta = kms.describe_key(kms_models.DescribeKeyRequest(key_id=first['KeyId'])).body.key_metadata.to_map()
-    assert meta['Arn'] == first['KeyArn'] and meta['Description'] == 'orders-db TDE'
-    assert (meta['AutomaticRotation'], meta['RotationInterval'], meta['DeletionProtection']) == ('Enabled', '31536000s', 'Enabled')
-    raw = call(kms, 'DescribeKey', KeyId=first['KeyArn'])['KeyMetadata']
-    assert raw['Creator'] == DEMO_ACCOUNT_ID and raw['Origin'] == 'Aliyun_KMS'
-    assert 'CreatorType' not in raw  # DescribeKeyResponseBodyKeyMetadata has no such field
-    assert {'CreationDate', 'KeyState', 'KeySpec', 'KeyUsage', 'ProtectionLevel', 'LastRotationDate', 'NextRotationDate', 'RotationInterval',
-            'PrimaryKeyVersion', 'DeletionProtectionDescription'} <= set(raw)
-    assert not {'DeleteDate', 'MaterialExpireTime', 'DKMSInstanceId'} & set(raw)  # an Enabled, KMS-made key outside an instance
+    first = call(kms, "ListKeys", PageSize=1)["Keys"]["Key"][0]
+    meta = kms.describe_key(kms_models.DescribeKeyRequest(key_id=first["KeyId"])).body.key_metadata.to_map()
+    assert meta["Arn"] == first["KeyArn"] and meta["Description"] == "orders-db TDE"
+    assert (meta["AutomaticRotation"], meta["RotationInterval"], meta["DeletionProtection"]) == (
+        "Enabled",
+        "31536000s",
+        "Enabled",
+    )
+    raw = call(kms, "DescribeKey", KeyId=first["KeyArn"])["KeyMetadata"]
+    assert raw["Creator"] == DEMO_ACCOUNT_ID and raw["Origin"] == "Aliyun_KMS"
+    assert "CreatorType" not in raw  # DescribeKeyResponseBodyKeyMetadata has no such field
+    assert {
+        "CreationDate",
+        "KeyState",
+        "KeySpec",
+        "KeyUsage",
+        "ProtectionLevel",
+        "LastRotationDate",
+        "NextRotationDate",
+        "RotationInterval",
+        "PrimaryKeyVersion",
+        "DeletionProtectionDescription",
+    } <= set(raw)
+    assert not {"DeleteDate", "MaterialExpireTime", "DKMSInstanceId"} & set(
+        raw
+    )  # an Enabled, KMS-made key outside an instance
 
 
 def test_describe_key_states(demo):
     kms = client(demo)
     states = {}
     for key_id in all_ids(kms):
-        meta = call(kms, 'DescribeKey', KeyId=key_id)['KeyMetadata']
-        states.setdefault(meta['KeyState'], []).append(meta)
-    assert all(m['DeleteDate'] for m in states['PendingDeletion'])
-    assert not any('DeleteDate' in m for state, metas in states.items() if state != 'PendingDeletion' for m in metas)
-    assert [m['Origin'] for m in states['PendingImport']] == ['EXTERNAL']
+        meta = call(kms, "DescribeKey", KeyId=key_id)["KeyMetadata"]
+        states.setdefault(meta["KeyState"], []).append(meta)
+    assert all(m["DeleteDate"] for m in states["PendingDeletion"])
+    assert not any("DeleteDate" in m for state, metas in states.items() if state != "PendingDeletion" for m in metas)
+    assert [m["Origin"] for m in states["PendingImport"]] == ["EXTERNAL"]
 
 
 def test_describe_key_errors(demo):
     kms = client(demo)
-    missing = error_of(call, kms, 'DescribeKey', KeyId='00000000-0000-0000-0000-000000000000')
-    assert (missing.status_code, missing.code) == (404, 'Forbidden.KeyNotFound')
-    elsewhere = call(client(demo, region='cn-shanghai'), 'ListKeys', PageSize=1)['Keys']['Key'][0]['KeyId']
-    assert error_of(call, kms, 'DescribeKey', KeyId=elsewhere).code == 'Forbidden.KeyNotFound'
-    assert error_of(call, kms, 'DescribeKey').status_code == 400
+    missing = error_of(call, kms, "DescribeKey", KeyId="00000000-0000-0000-0000-000000000000")
+    assert (missing.status_code, missing.code) == (404, "Forbidden.KeyNotFound")
+    elsewhere = call(client(demo, region="cn-shanghai"), "ListKeys", PageSize=1)["Keys"]["Key"][0]["KeyId"]
+    assert error_of(call, kms, "DescribeKey", KeyId=elsewhere).code == "Forbidden.KeyNotFound"
+    assert error_of(call, kms, "DescribeKey").status_code == 400
 
 
 def test_describe_regions(demo):
     regions = [r.region_id for r in client(demo).describe_regions().body.regions.region]
-    assert regions[:len(DEFAULT_REGIONS)] == list(DEFAULT_REGIONS) and 'ap-southeast-1' in regions
-    with Emulator(seed={'regions': ['cn-hangzhou', 'cn-wulanchabu'], 'accounts': []}) as emu:
-        assert [r['RegionId'] for r in call(client(emu), 'DescribeRegions')['Regions']['Region']] == ['cn-hangzhou', 'cn-wulanchabu']
+    assert regions[: len(DEFAULT_REGIONS)] == list(DEFAULT_REGIONS) and "ap-southeast-1" in regions
+    with Emulator(seed={"regions": ["cn-hangzhou", "cn-wulanchabu"], "accounts": []}) as emu:
+        assert [r["RegionId"] for r in call(client(emu), "DescribeRegions")["Regions"]["Region"]] == [
+            "cn-hangzhou",
+            "cn-wulanchabu",
+        ]
 
 
 def test_unknown_action_and_version(demo):
     kms = client(demo)
-    error = error_of(call, kms, 'CreateKey')
-    assert (error.status_code, error.code) == (404, 'InvalidAction.NotFound')
-    params = Params(action='ListKeys', version='2014-05-26', protocol='HTTP', pathname='/', method='POST', auth_type='AK',
-                    style='RPC', req_body_type='formData', body_type='json')
+    error = error_of(call, kms, "CreateKey")
+    assert (error.status_code, error.code) == (404, "InvalidAction.NotFound")
+    params = Params(
+        action="ListKeys",
+        version="2014-05-26",
+        protocol="HTTP",
+        pathname="/",
+        method="POST",
+        auth_type="AK",
+        style="RPC",
+        req_body_type="formData",
+        body_type="json",
+    )
     with pytest.raises(sdk_errors.ClientException) as info:
         kms.call_api(params, OpenApiRequest(query={}), RuntimeOptions())
-    assert info.value.code == 'InvalidVersion'
+    assert info.value.code == "InvalidVersion"
 
 
 # --- faults ----------------------------------------------------------------------------------
+
 
 def test_throttling_per_account_and_region(fresh):
     fresh.set_faults(qps=2, retry_after_ms=250)
@@ -393,23 +495,23 @@ def test_throttling_per_account_and_region(fresh):
     outcomes = []
     for dummy in range(5):
         try:
-            call(kms, 'ListKeys')
+            call(kms, "ListKeys")
             outcomes.append(200)
         except sdk_errors.ThrottlingException as error:
-            assert (error.status_code, error.code, error.retry_after) == (429, 'Rejected.Throttling', 250)
-            assert error.data['Message'] == 'Request was denied due to request throttling.'
+            assert (error.status_code, error.code, error.retry_after) == (429, "Rejected.Throttling", 250)
+            assert error.data["Message"] == "Request was denied due to request throttling."
             outcomes.append(429)
     assert outcomes[:2] == [200, 200] and 429 in outcomes
-    assert call(client(fresh, region='cn-shanghai'), 'ListKeys')['TotalCount'] == 5  # another region has its own bucket
+    assert call(client(fresh, region="cn-shanghai"), "ListKeys")["TotalCount"] == 5  # another region has its own bucket
     fresh.set_faults(retry_after_ms=None)
     while True:
         try:
-            call(kms, 'ListKeys')
+            call(kms, "ListKeys")
         except sdk_errors.ClientException as error:  # without x-acs-retry-after it is a plain client error
-            assert error.code == 'Rejected.Throttling'
+            assert error.code == "Rejected.Throttling"
             break
     fresh.set_faults(qps=None)
-    assert call(kms, 'ListKeys')['TotalCount'] == 30
+    assert call(kms, "ListKeys")["TotalCount"] == 30
 
 
 def test_server_errors_and_reproducible_decisions(fresh):
@@ -420,10 +522,10 @@ def test_server_errors_and_reproducible_decisions(fresh):
         result = []
         for dummy in range(12):
             try:
-                call(kms, 'DescribeRegions')
+                call(kms, "DescribeRegions")
                 result.append(200)
             except sdk_errors.ServerException as error:
-                assert error.code == {503: 'ServiceUnavailableTemporary', 500: 'InternalFailure'}[error.status_code]
+                assert error.code == {503: "ServiceUnavailableTemporary", 500: "InternalFailure"}[error.status_code]
                 result.append(error.status_code)
         return result
 
@@ -432,16 +534,16 @@ def test_server_errors_and_reproducible_decisions(fresh):
 
 
 def test_deny_regions(fresh):
-    fresh.set_faults(deny_regions=['cn-shanghai'])
-    error = error_of(call, client(fresh, region='cn-shanghai'), 'ListKeys')
-    assert (error.status_code, error.code) == (403, 'Forbidden.NoPermission')
-    assert call(client(fresh), 'ListKeys')['TotalCount'] == 30
+    fresh.set_faults(deny_regions=["cn-shanghai"])
+    error = error_of(call, client(fresh, region="cn-shanghai"), "ListKeys")
+    assert (error.status_code, error.code) == (403, "Forbidden.NoPermission")
+    assert call(client(fresh), "ListKeys")["TotalCount"] == 30
 
 
 def test_latency(fresh):
     fresh.set_faults(latency_ms=150, latency_jitter_ms=20)
     started = time.monotonic()
-    call(client(fresh), 'DescribeRegions')
+    call(client(fresh), "DescribeRegions")
     assert time.monotonic() - started >= 0.12
 
 
@@ -449,12 +551,12 @@ def test_drop(fresh):
     kms = client(fresh)
     fresh.set_faults(drop_rate=1)
     with pytest.raises(Exception) as dropped:
-        call(kms, 'DescribeRegions')
+        call(kms, "DescribeRegions")
     assert not isinstance(dropped.value, sdk_errors.AlibabaCloudException)  # a connection error, no HTTP reply
-    assert requests.get(f'{fresh.url}/_emulator/health', timeout=5).ok  # the control API is never faulted
+    assert requests.get(f"{fresh.url}/_emulator/health", timeout=5).ok  # the control API is never faulted
     fresh.set_faults(drop_rate=0)
-    assert call(kms, 'DescribeRegions')['Regions']
-    assert [r['status'] for r in fresh.stats()['requests']] == ['dropped', 200]
+    assert call(kms, "DescribeRegions")["Regions"]
+    assert [r["status"] for r in fresh.stats()["requests"]] == ["dropped", 200]
 
 
 def test_malformed_bodies(fresh, monkeypatch):
@@ -463,48 +565,58 @@ def test_malformed_bodies(fresh, monkeypatch):
 
     def recording_send(session, prepared, **kwargs):
         reply = original(session, prepared, **kwargs)
-        seen.append((reply.status_code, reply.headers['Content-Type'], reply.content[:1]))
+        seen.append((reply.status_code, reply.headers["Content-Type"], reply.content[:1]))
         return reply
 
-    monkeypatch.setattr(requests.Session, 'send', recording_send)
+    monkeypatch.setattr(requests.Session, "send", recording_send)
     fresh.set_faults(malformed_rate=1, random_seed=3)
     kms = client(fresh)
     for dummy in range(10):
         with pytest.raises(Exception):  # the SDK cannot parse either shape
-            call(kms, 'ListKeys')
+            call(kms, "ListKeys")
     assert {status for status, dummy, dummy in seen} == {200}
-    assert {(kind, first) for dummy, kind, first in seen} == {('text/html', b'<'), ('application/json;charset=utf-8', b'{')}
+    assert {(kind, first) for dummy, kind, first in seen} == {
+        ("text/html", b"<"),
+        ("application/json;charset=utf-8", b"{"),
+    }
     fresh.set_faults(malformed_rate=0)
-    assert call(kms, 'ListKeys')['TotalCount'] == 30
+    assert call(kms, "ListKeys")["TotalCount"] == 30
 
 
 def test_mutate_after_page(fresh):
-    original = [k.key_id for k in fresh.backend.default_account.keys['cn-hangzhou']]
-    fresh.set_faults(mutate_after_page={'page': 1, 'add': 4, 'delete': 2})
+    original = [k.key_id for k in fresh.backend.default_account.keys["cn-hangzhou"]]
+    fresh.set_faults(mutate_after_page={"page": 1, "add": 4, "delete": 2})
     kms = client(fresh)
-    before = call(kms, 'ListKeys', PageNumber=1, PageSize=10)
-    assert before['TotalCount'] == 30
-    after = call(kms, 'ListKeys', PageNumber=2, PageSize=10)
-    assert after['TotalCount'] == 32
-    assert after['Keys']['Key'][0]['KeyId'] == original[12]  # the two oldest keys went, so a naive pager skips two
+    before = call(kms, "ListKeys", PageNumber=1, PageSize=10)
+    assert before["TotalCount"] == 30
+    after = call(kms, "ListKeys", PageNumber=2, PageSize=10)
+    assert after["TotalCount"] == 32
+    assert after["Keys"]["Key"][0]["KeyId"] == original[12]  # the two oldest keys went, so a naive pager skips two
     now = all_ids(kms)
     assert now[:28] == original[2:] and len(set(now[28:]) - set(original)) == 4
-    assert fresh.faults.as_dict()['mutate_after_page'] is None  # fires once
-    assert call(kms, 'ListKeys', PageNumber=1)['TotalCount'] == 32
+    assert fresh.faults.as_dict()["mutate_after_page"] is None  # fires once
+    assert call(kms, "ListKeys", PageNumber=1)["TotalCount"] == 32
 
 
 # --- control API, stats, logs, CLI -----------------------------------------------------------
 
+
 def test_control_api_over_http(fresh):
-    assert control(fresh, 'faults', {'qps': 5, 'deny_regions': ['us-west-1']})['qps'] == 5
-    assert control(fresh, 'faults')['deny_regions'] == ['us-west-1']
-    added = control(fresh, 'keys', {'region': 'eu-central-1', 'keys': [{'key_state': 'Disabled', 'description': 'added'}]})['added']
-    assert added[0]['KeyArn'].startswith('acs:kms:eu-central-1:')
-    assert call(client(fresh, region='eu-central-1'), 'ListKeys')['Keys']['Key'] == added
-    stats = control(fresh, 'stats')
-    assert stats['total'] == 1 and stats['by_region'] == {'eu-central-1': 1}
-    assert control(fresh, 'reset', {})['reset'] and control(fresh, 'stats')['total'] == 0
-    for path, data, status in (('faults', {'bogus': 1}, 400), ('faults', {'drop_rate': 3}, 400), ('nothing', None, 404)):
+    assert control(fresh, "faults", {"qps": 5, "deny_regions": ["us-west-1"]})["qps"] == 5
+    assert control(fresh, "faults")["deny_regions"] == ["us-west-1"]
+    added = control(
+        fresh, "keys", {"region": "eu-central-1", "keys": [{"key_state": "Disabled", "description": "added"}]}
+    )["added"]
+    assert added[0]["KeyArn"].startswith("acs:kms:eu-central-1:")
+    assert call(client(fresh, region="eu-central-1"), "ListKeys")["Keys"]["Key"] == added
+    stats = control(fresh, "stats")
+    assert stats["total"] == 1 and stats["by_region"] == {"eu-central-1": 1}
+    assert control(fresh, "reset", {})["reset"] and control(fresh, "stats")["total"] == 0
+    for path, data, status in (
+        ("faults", {"bogus": 1}, 400),
+        ("faults", {"drop_rate": 3}, 400),
+        ("nothing", None, 404),
+    ):
         with pytest.raises(urllib.error.HTTPError) as info:
             control(fresh, path, data)
         assert info.value.code == status
@@ -512,364 +624,518 @@ def test_control_api_over_http(fresh):
 
 def test_stats_count_everything_without_secrets(fresh):
     kms = client(fresh)
-    call(kms, 'ListKeys', PageNumber=2, PageSize=7, Filters='[{"Key":"KeyState","Values":["Enabled"]}]')
-    call(client(fresh, region='cn-shanghai'), 'DescribeRegions')
-    error_of(call, client(fresh, key=(DEMO_ACCESS_KEY_ID, 'wrong')), 'ListKeys')
+    call(kms, "ListKeys", PageNumber=2, PageSize=7, Filters='[{"Key":"KeyState","Values":["Enabled"]}]')
+    call(client(fresh, region="cn-shanghai"), "DescribeRegions")
+    error_of(call, client(fresh, key=(DEMO_ACCESS_KEY_ID, "wrong")), "ListKeys")
     stats = fresh.stats()
-    assert stats['total'] == 3
-    assert stats['by_action'] == {'ListKeys': 2, 'DescribeRegions': 1}
-    assert stats['by_region'] == {'cn-hangzhou': 2, 'cn-shanghai': 1}
-    assert stats['by_outcome'] == {'200': 2, '400': 1}
-    first = stats['requests'][0]
-    assert (first['action'], first['page_number'], first['page_size'], first['status']) == ('ListKeys', '2', '7', 200)
-    assert json.loads(first['filters']) == [{'Key': 'KeyState', 'Values': ['Enabled']}]
-    assert DEMO_ACCESS_KEY_SECRET not in json.dumps(stats) and 'Signature' not in json.dumps(stats)
+    assert stats["total"] == 3
+    assert stats["by_action"] == {"ListKeys": 2, "DescribeRegions": 1}
+    assert stats["by_region"] == {"cn-hangzhou": 2, "cn-shanghai": 1}
+    assert stats["by_outcome"] == {"200": 2, "400": 1}
+    first = stats["requests"][0]
+    assert (first["action"], first["page_number"], first["page_size"], first["status"]) == ("ListKeys", "2", "7", 200)
+    assert json.loads(first["filters"]) == [{"Key": "KeyState", "Values": ["Enabled"]}]
+    assert DEMO_ACCESS_KEY_SECRET not in json.dumps(stats) and "Signature" not in json.dumps(stats)
     fresh.reset()
-    assert fresh.stats()['total'] == 0
+    assert fresh.stats()["total"] == 0
 
 
 def test_access_log_has_no_secrets(demo):
     client(demo, v1=True, key=(STS_ID, STS_SECRET), security_token=STS_TOKEN).describe_regions()
     client(demo).describe_regions()
     log = demo.log_stream.getvalue()
-    assert 'action=DescribeRegions status=200' in log and 'region=cn-hangzhou' in log
-    for secret in (DEMO_ACCESS_KEY_SECRET, STS_SECRET, STS_TOKEN, 'Signature', 'ACS3-HMAC', 'Timestamp', '?'):
+    assert "action=DescribeRegions status=200" in log and "region=cn-hangzhou" in log
+    for secret in (DEMO_ACCESS_KEY_SECRET, STS_SECRET, STS_TOKEN, "Signature", "ACS3-HMAC", "Timestamp", "?"):
         assert secret not in log
 
 
 def test_keep_alive_and_content_length(fresh):
-    assert Handler.disable_nagle_algorithm and Handler.protocol_version == 'HTTP/1.1'
-    conn = http.client.HTTPConnection('127.0.0.1', fresh.port, timeout=5)
+    assert Handler.disable_nagle_algorithm and Handler.protocol_version == "HTTP/1.1"
+    conn = http.client.HTTPConnection("127.0.0.1", fresh.port, timeout=5)
     try:
         for dummy in range(3):
-            conn.request('POST', '/?Action=ListKeys')
+            conn.request("POST", "/?Action=ListKeys")
             reply = conn.getresponse()
-            assert reply.status == 400 and int(reply.headers['Content-Length']) == len(reply.read())
-            assert reply.headers['x-acs-request-id'] and not reply.will_close
-        assert fresh.stats()['total'] == 3 and len(fresh.connections) == 1  # one connection served all three
+            assert reply.status == 400 and int(reply.headers["Content-Length"]) == len(reply.read())
+            assert reply.headers["x-acs-request-id"] and not reply.will_close
+        assert fresh.stats()["total"] == 3 and len(fresh.connections) == 1  # one connection served all three
     finally:
         conn.close()
 
 
 def cli(*args, **kwargs):
     env = dict(os.environ, PYTHONPATH=str(TESTS))
-    return subprocess.Popen([sys.executable, '-m', 'emulator', *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "emulator", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def test_cli_exec_passes_connection_and_exit_status(tmp_path):
-    script = ('import os, sys; print(os.environ["KMS_EMULATOR_URL"], os.environ["KMS_EMULATOR_PORT"], os.environ["ALICLOUD_ACCESS_KEY"]);'
-              ' sys.exit(3 if os.environ["ALICLOUD_SECRET_KEY"] == "kms-emulator-demo-secret" else 1)')
-    process = cli('--seed', str(DEMO_SEED), '--log', str(tmp_path / 'access.log'), '--qps', '10', '--exec', '--', sys.executable, '-c', script)
+    script = (
+        'import os, sys; print(os.environ["KMS_EMULATOR_URL"], os.environ["KMS_EMULATOR_PORT"], os.environ["ALICLOUD_ACCESS_KEY"]);'
+        ' sys.exit(3 if os.environ["ALICLOUD_SECRET_KEY"] == "kms-emulator-demo-secret" else 1)'
+    )
+    process = cli(
+        "--seed",
+        str(DEMO_SEED),
+        "--log",
+        str(tmp_path / "access.log"),
+        "--qps",
+        "10",
+        "--exec",
+        "--",
+        sys.executable,
+        "-c",
+        script,
+    )
     out, err = process.communicate(timeout=20)
     assert process.returncode == 3, err
     banner, child = out.splitlines()
-    port = re.fullmatch(r'KMS emulator listening on http://127\.0\.0\.1:(\d+)', banner)[1]
-    assert child == f'http://127.0.0.1:{port} {port} {DEMO_ACCESS_KEY_ID}'
+    port = re.fullmatch(r"KMS emulator listening on http://127\.0\.0\.1:(\d+)", banner)[1]
+    assert child == f"http://127.0.0.1:{port} {port} {DEMO_ACCESS_KEY_ID}"
 
 
 def test_cli_serves_until_sigterm():
-    process = cli('--generate', 'cn-hangzhou=12,cn-beijing=3', '--flat-keys', '--access-key', 'LTAI5tExtra:extra-secret')
+    process = cli(
+        "--generate", "cn-hangzhou=12,cn-beijing=3", "--flat-keys", "--access-key", "LTAI5tExtra:extra-secret"
+    )
     try:
         banner = process.stdout.readline()
-        url = re.fullmatch(r'KMS emulator listening on (http://127\.0\.0\.1:\d+)\n', banner)[1]
-        port = int(url.rsplit(':', 1)[1])
-        kms = Client(Config(access_key_id='LTAI5tExtra', access_key_secret='extra-secret', region_id='cn-beijing',
-                            protocol='http', http_proxy=url))
-        body = call(kms, 'ListKeys')
-        assert body['TotalCount'] == 3 and isinstance(body['Keys'], list)
-        assert json.loads(urllib.request.urlopen(f'{url}/_emulator/faults', timeout=5).read())['flat_keys'] is True
+        url = re.fullmatch(r"KMS emulator listening on (http://127\.0\.0\.1:\d+)\n", banner)[1]
+        port = int(url.rsplit(":", 1)[1])
+        kms = Client(
+            Config(
+                access_key_id="LTAI5tExtra",
+                access_key_secret="extra-secret",
+                region_id="cn-beijing",
+                protocol="http",
+                http_proxy=url,
+            )
+        )
+        body = call(kms, "ListKeys")
+        assert body["TotalCount"] == 3 and isinstance(body["Keys"], list)
+        assert json.loads(urllib.request.urlopen(f"{url}/_emulator/faults", timeout=5).read())["flat_keys"] is True
     finally:
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=10)
-    assert process.returncode == 0 and out == ''
+    assert process.returncode == 0 and out == ""
     assert '127.0.0.1 "POST kms.cn-beijing.aliyuncs.com" region=cn-beijing action=ListKeys status=200' in err
-    assert 'extra-secret' not in err and port
+    assert "extra-secret" not in err and port
 
 
 # --- DescribeKey presence rules, ListKeys filter keys, timestamps ----------------------------
 
+
 def test_describe_key_optional_fields_are_absent_not_empty(fresh):
     """DescribeKeyResponseBodyKeyMetadata: RotationInterval/NextRotationDate only for Enabled or Suspended rotation,
     DeleteDate only for PendingDeletion; MaterialExpireTime, DKMSInstanceId, DeletionProtectionDescription when they apply."""
-    fresh.add_keys('cn-shanghai', [{'automatic_rotation': 'Suspended', 'rotation_interval': '604800s'},
-                                   {'key_state': 'PendingImport', 'origin': 'EXTERNAL'},
-                                   {'key_state': 'Enabled', 'origin': 'EXTERNAL', 'material_expire_time': '2027-01-01T00:00:00Z'}])
-    metas = [call(client(fresh, region=region), 'DescribeKey', KeyId=key_id)['KeyMetadata']
-             for region in ('cn-hangzhou', 'cn-shanghai') for key_id in all_ids(client(fresh, region=region))]
+    fresh.add_keys(
+        "cn-shanghai",
+        [
+            {"automatic_rotation": "Suspended", "rotation_interval": "604800s"},
+            {"key_state": "PendingImport", "origin": "EXTERNAL"},
+            {"key_state": "Enabled", "origin": "EXTERNAL", "material_expire_time": "2027-01-01T00:00:00Z"},
+        ],
+    )
+    metas = [
+        call(client(fresh, region=region), "DescribeKey", KeyId=key_id)["KeyMetadata"]
+        for region in ("cn-hangzhou", "cn-shanghai")
+        for key_id in all_ids(client(fresh, region=region))
+    ]
     for meta in metas:
-        assert '' not in [v for k, v in meta.items() if k != 'Description'] and 'CreatorType' not in meta
-        rotating = meta['AutomaticRotation'] in ('Enabled', 'Suspended')
-        assert ('RotationInterval' in meta) == rotating and ('NextRotationDate' in meta) == rotating
-        assert ('DeleteDate' in meta) == (meta['KeyState'] == 'PendingDeletion')
-        assert 'MaterialExpireTime' not in meta or meta['Origin'] == 'EXTERNAL'
-        assert 'DeletionProtectionDescription' not in meta or meta['DeletionProtection'] == 'Enabled'
-        assert ('DKMSInstanceId' in meta) == meta['KeyId'].startswith('key-')
+        assert "" not in [v for k, v in meta.items() if k != "Description"] and "CreatorType" not in meta
+        rotating = meta["AutomaticRotation"] in ("Enabled", "Suspended")
+        assert ("RotationInterval" in meta) == rotating and ("NextRotationDate" in meta) == rotating
+        assert ("DeleteDate" in meta) == (meta["KeyState"] == "PendingDeletion")
+        assert "MaterialExpireTime" not in meta or meta["Origin"] == "EXTERNAL"
+        assert "DeletionProtectionDescription" not in meta or meta["DeletionProtection"] == "Enabled"
+        assert ("DKMSInstanceId" in meta) == meta["KeyId"].startswith("key-")
     suspended, pending_import, expiring = metas[-3:]
-    assert (suspended['AutomaticRotation'], suspended['RotationInterval']) == ('Suspended', '604800s') and suspended['NextRotationDate']
-    assert not {'PrimaryKeyVersion', 'LastRotationDate', 'MaterialExpireTime'} & set(pending_import)  # no material yet
-    assert expiring['MaterialExpireTime'] == '2027-01-01T00:00:00Z'
-    assert {m['AutomaticRotation'] for m in metas} >= {'Enabled', 'Disabled', 'Suspended'}
+    assert (suspended["AutomaticRotation"], suspended["RotationInterval"]) == ("Suspended", "604800s") and suspended[
+        "NextRotationDate"
+    ]
+    assert not {"PrimaryKeyVersion", "LastRotationDate", "MaterialExpireTime"} & set(pending_import)  # no material yet
+    assert expiring["MaterialExpireTime"] == "2027-01-01T00:00:00Z"
+    assert {m["AutomaticRotation"] for m in metas} >= {"Enabled", "Disabled", "Suspended"}
 
 
 def list_ids(kms, *pairs):
-    return all_ids(kms, Filters=json.dumps([{'Key': key, 'Values': values} for key, values in pairs]))
+    return all_ids(kms, Filters=json.dumps([{"Key": key, "Values": values} for key, values in pairs]))
 
 
 def test_list_keys_documented_filter_keys(demo):
     """ListKeysRequest.filters documents keyId, AliasName, Creator, TagKey and TagValue besides the attribute keys."""
-    kms, keys = client(demo), demo.backend.default_account.keys['cn-hangzhou']
+    kms, keys = client(demo), demo.backend.default_account.keys["cn-hangzhou"]
     orders, payments, archive = keys[0].key_id, keys[1].key_id, keys[4].key_id  # tagged in demo.yml
-    assert list_ids(kms, ('keyId', [payments, orders, 'nope'])) == [orders, payments]
-    assert list_ids(kms, ('AliasName', ['alias/payments-signing'])) == [payments]
-    assert list_ids(kms, ('AliasName', ['alias/orders-db', 'alias/payments-signing'])) == [orders, payments]
-    assert list_ids(kms, ('TagKey', ['team'])) == [orders, payments]
-    assert list_ids(kms, ('TagKey', ['env'])) == [orders, payments, archive]
-    assert list_ids(kms, ('TagValue', ['staging', 'payments'])) == [payments, archive]
-    assert list_ids(kms, ('TagKey', ['env']), ('TagValue', ['prod'])) == [orders, payments]  # AND across keys
-    assert list_ids(kms, ('Creator', ['Rds', 'Oss'])) == [k.key_id for k in keys if k.creator_type == 'Service']
-    assert list_ids(kms, ('Creator', [DEMO_ACCOUNT_ID]), ('KeyState', ['Disabled'])) == [k.key_id for k in keys if k.key_state == 'Disabled']
-    for wrong in ('KeyID', 'keyid', 'Tag', 'Alias'):  # casing as documented; anything else stays unknown
-        assert error_of(call, kms, 'ListKeys', Filters=json.dumps([{'Key': wrong, 'Values': ['x']}])).code == 'InvalidParameter'
+    assert list_ids(kms, ("keyId", [payments, orders, "nope"])) == [orders, payments]
+    assert list_ids(kms, ("AliasName", ["alias/payments-signing"])) == [payments]
+    assert list_ids(kms, ("AliasName", ["alias/orders-db", "alias/payments-signing"])) == [orders, payments]
+    assert list_ids(kms, ("TagKey", ["team"])) == [orders, payments]
+    assert list_ids(kms, ("TagKey", ["env"])) == [orders, payments, archive]
+    assert list_ids(kms, ("TagValue", ["staging", "payments"])) == [payments, archive]
+    assert list_ids(kms, ("TagKey", ["env"]), ("TagValue", ["prod"])) == [orders, payments]  # AND across keys
+    assert list_ids(kms, ("Creator", ["Rds", "Oss"])) == [k.key_id for k in keys if k.creator_type == "Service"]
+    assert list_ids(kms, ("Creator", [DEMO_ACCOUNT_ID]), ("KeyState", ["Disabled"])) == [
+        k.key_id for k in keys if k.key_state == "Disabled"
+    ]
+    for wrong in ("KeyID", "keyid", "Tag", "Alias"):  # casing as documented; anything else stays unknown
+        assert (
+            error_of(call, kms, "ListKeys", Filters=json.dumps([{"Key": wrong, "Values": ["x"]}])).code
+            == "InvalidParameter"
+        )
 
 
-@pytest.mark.parametrize('v1', [False, True], ids=['v3', 'v1'])
-@pytest.mark.parametrize('stamp', ['{now}+08:00', '{now}', '{now}.000Z', '{date} {time}Z', 'yesterday', '{now}z'])
+@pytest.mark.parametrize("v1", [False, True], ids=["v3", "v1"])
+@pytest.mark.parametrize("stamp", ["{now}+08:00", "{now}", "{now}.000Z", "{date} {time}Z", "yesterday", "{now}z"])
 def test_illegal_timestamp(demo, monkeypatch, v1, stamp):
-    now = time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())
+    now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
     value = stamp.format(now=now, date=now[:10], time=now[11:])
-    monkeypatch.setattr(Utils, 'get_timestamp', staticmethod(lambda: value))
+    monkeypatch.setattr(Utils, "get_timestamp", staticmethod(lambda: value))
     error = error_of(client(demo, v1=v1).describe_regions)
-    assert (error.status_code, error.code) == (400, 'IllegalTimestamp')
+    assert (error.status_code, error.code) == (400, "IllegalTimestamp")
 
 
 # --- STS AssumeRole --------------------------------------------------------------------------
 
-AUDIT_ROLE = 'acs:ram::9876543210987654:role/kms-audit'
+AUDIT_ROLE = "acs:ram::9876543210987654:role/kms-audit"
 
 
-def sts_client(emu, key=None, v1=False, endpoint='sts.aliyuncs.com'):
+def sts_client(emu, key=None, v1=False, endpoint="sts.aliyuncs.com"):
     from alibabacloud_sts20150401.client import Client as StsClient  # pylint: disable=import-outside-toplevel
+
     key_id, secret = key or emu.access_key
-    return StsClient(Config(access_key_id=key_id, access_key_secret=secret, protocol='http', http_proxy=emu.url, endpoint=endpoint,
-                            signature_algorithm='v2' if v1 else None))
+    return StsClient(
+        Config(
+            access_key_id=key_id,
+            access_key_secret=secret,
+            protocol="http",
+            http_proxy=emu.url,
+            endpoint=endpoint,
+            signature_algorithm="v2" if v1 else None,
+        )
+    )
 
 
-def assume(emu, role_arn=AUDIT_ROLE, session='ansible-test', key=None, v1=False, endpoint='sts.aliyuncs.com', **extra):
+def assume(emu, role_arn=AUDIT_ROLE, session="ansible-test", key=None, v1=False, endpoint="sts.aliyuncs.com", **extra):
     from alibabacloud_sts20150401 import models as sts_models  # pylint: disable=import-outside-toplevel
+
     request = sts_models.AssumeRoleRequest(role_arn=role_arn, role_session_name=session, **extra)
     return sts_client(emu, key, v1, endpoint).assume_role(request).body
 
 
-@pytest.mark.parametrize('v1', [False, True], ids=['v3', 'v1'])
-@pytest.mark.parametrize('endpoint', ['sts.aliyuncs.com', 'sts-vpc.cn-shanghai.aliyuncs.com', 'sts.cn-hangzhou.aliyuncs.com'])
+@pytest.mark.parametrize("v1", [False, True], ids=["v3", "v1"])
+@pytest.mark.parametrize(
+    "endpoint", ["sts.aliyuncs.com", "sts-vpc.cn-shanghai.aliyuncs.com", "sts.cn-hangzhou.aliyuncs.com"]
+)
 def test_assume_role_issues_credentials_valid_only_with_their_token(fresh_demo, v1, endpoint):
     started = time.time()
     body = assume(fresh_demo, v1=v1, endpoint=endpoint, duration_seconds=1200)
     creds = body.credentials
-    assert creds.access_key_id.startswith('STS.') and creds.security_token and creds.access_key_secret
-    expires = time.mktime(time.strptime(creds.expiration, '%Y-%m-%dT%H:%M:%SZ')) - time.timezone
-    assert started + 1200 - 2 <= expires <= time.time() + 1200 and re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ', creds.expiration)
-    assert body.assumed_role_user.arn == f'{AUDIT_ROLE}/ansible-test' and body.assumed_role_user.assumed_role_id.endswith(':ansible-test')
-    assert re.fullmatch(r'[0-9A-F-]{36}', body.request_id)
-    entry = fresh_demo.stats()['requests'][-1]
-    assert (entry['service'], entry['action'], entry['status'], entry['sig_version']) == ('sts', 'AssumeRole', 200, 'v1' if v1 else 'v3')
+    assert creds.access_key_id.startswith("STS.") and creds.security_token and creds.access_key_secret
+    expires = time.mktime(time.strptime(creds.expiration, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+    assert started + 1200 - 2 <= expires <= time.time() + 1200 and re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", creds.expiration
+    )
+    assert (
+        body.assumed_role_user.arn == f"{AUDIT_ROLE}/ansible-test"
+        and body.assumed_role_user.assumed_role_id.endswith(":ansible-test")
+    )
+    assert re.fullmatch(r"[0-9A-F-]{36}", body.request_id)
+    entry = fresh_demo.stats()["requests"][-1]
+    assert (entry["service"], entry["action"], entry["status"], entry["sig_version"]) == (
+        "sts",
+        "AssumeRole",
+        200,
+        "v1" if v1 else "v3",
+    )
     role_key = (creds.access_key_id, creds.access_key_secret)
-    listed = call(client(fresh_demo, region='cn-beijing', key=role_key, security_token=creds.security_token), 'ListKeys')
-    assert listed['TotalCount'] == 2 and ':9876543210987654:' in listed['Keys']['Key'][0]['KeyArn']  # the role's account
-    assert error_of(call, client(fresh_demo, key=role_key), 'ListKeys').code == 'InvalidSecurityToken.MissingParameter'
-    assert error_of(call, client(fresh_demo, key=role_key, security_token='CAIS-other'), 'ListKeys').code == 'InvalidSecurityToken.Mismatch'
+    listed = call(
+        client(fresh_demo, region="cn-beijing", key=role_key, security_token=creds.security_token), "ListKeys"
+    )
+    assert (
+        listed["TotalCount"] == 2 and ":9876543210987654:" in listed["Keys"]["Key"][0]["KeyArn"]
+    )  # the role's account
+    assert error_of(call, client(fresh_demo, key=role_key), "ListKeys").code == "InvalidSecurityToken.MissingParameter"
+    assert (
+        error_of(call, client(fresh_demo, key=role_key, security_token="CAIS-other"), "ListKeys").code
+        == "InvalidSecurityToken.Mismatch"
+    )
 
 
 def test_expired_sts_credentials(fresh_demo):
     creds = assume(fresh_demo, duration_seconds=900).credentials
     fresh_demo.backend.access_keys[creds.access_key_id].expires = time.time() - 1  # as if 900 s had passed
-    error = error_of(call, client(fresh_demo, key=(creds.access_key_id, creds.access_key_secret), security_token=creds.security_token), 'ListKeys')
-    assert (error.status_code, error.code) == (400, 'InvalidSecurityToken.Expired')
+    error = error_of(
+        call,
+        client(fresh_demo, key=(creds.access_key_id, creds.access_key_secret), security_token=creds.security_token),
+        "ListKeys",
+    )
+    assert (error.status_code, error.code) == (400, "InvalidSecurityToken.Expired")
 
 
-@pytest.mark.parametrize('change, status, code', [
-    ({'role_arn': 'acs:ram::98765432109876:role/kms-audit'}, 400, 'InvalidParameter.RoleArn'),
-    ({'role_arn': 'acs:ram::9876543210987654:user/kms-audit'}, 400, 'InvalidParameter.RoleArn'),
-    ({'role_arn': 'kms-audit'}, 400, 'InvalidParameter.RoleArn'),
-    ({'session': 'a'}, 400, 'InvalidParameter.RoleSessionName'),
-    ({'session': 'x' * 65}, 400, 'InvalidParameter.RoleSessionName'),
-    ({'session': 'has space'}, 400, 'InvalidParameter.RoleSessionName'),
-    ({'duration_seconds': 899}, 400, 'InvalidParameter.DurationSeconds'),
-    ({'duration_seconds': 3601}, 400, 'InvalidParameter.DurationSeconds'),  # above the role's MaxSessionDuration
-    ({'policy': 'not json'}, 400, 'InvalidParameter.PolicyGrammar'),
-    ({'policy': json.dumps({'Version': '1', 'Statement': [], 'Pad': 'x' * 2048})}, 400, 'InvalidParameter.PolicySize'),
-    ({'role_arn': 'acs:ram::9876543210987654:role/no-such-role'}, 404, 'EntityNotExist.Role'),
-    ({'role_arn': 'acs:ram::1111222233334444:role/kms-audit'}, 404, 'EntityNotExist.Role'),
-    ({'key': ('LTAI5tKmsEmulatorDemo02', 'kms-emulator-demo-secret-2')}, 403, 'NoPermission'),  # its own account is not trusted
-    ({'key': (DEMO_ACCESS_KEY_ID, 'wrong')}, 400, 'SignatureDoesNotMatch'),
-])
+@pytest.mark.parametrize(
+    "change, status, code",
+    [
+        ({"role_arn": "acs:ram::98765432109876:role/kms-audit"}, 400, "InvalidParameter.RoleArn"),
+        ({"role_arn": "acs:ram::9876543210987654:user/kms-audit"}, 400, "InvalidParameter.RoleArn"),
+        ({"role_arn": "kms-audit"}, 400, "InvalidParameter.RoleArn"),
+        ({"session": "a"}, 400, "InvalidParameter.RoleSessionName"),
+        ({"session": "x" * 65}, 400, "InvalidParameter.RoleSessionName"),
+        ({"session": "has space"}, 400, "InvalidParameter.RoleSessionName"),
+        ({"duration_seconds": 899}, 400, "InvalidParameter.DurationSeconds"),
+        ({"duration_seconds": 3601}, 400, "InvalidParameter.DurationSeconds"),  # above the role's MaxSessionDuration
+        ({"policy": "not json"}, 400, "InvalidParameter.PolicyGrammar"),
+        (
+            {"policy": json.dumps({"Version": "1", "Statement": [], "Pad": "x" * 2048})},
+            400,
+            "InvalidParameter.PolicySize",
+        ),
+        ({"role_arn": "acs:ram::9876543210987654:role/no-such-role"}, 404, "EntityNotExist.Role"),
+        ({"role_arn": "acs:ram::1111222233334444:role/kms-audit"}, 404, "EntityNotExist.Role"),
+        (
+            {"key": ("LTAI5tKmsEmulatorDemo02", "kms-emulator-demo-secret-2")},
+            403,
+            "NoPermission",
+        ),  # its own account is not trusted
+        ({"key": (DEMO_ACCESS_KEY_ID, "wrong")}, 400, "SignatureDoesNotMatch"),
+    ],
+)
 def test_assume_role_errors(demo, change, status, code):
     error = error_of(assume, demo, **change)
     assert (error.status_code, error.code) == (status, code)
 
 
 def test_assume_role_optional_parameters_and_other_roles(demo):
-    policy = json.dumps({'Version': '1', 'Statement': [{'Effect': 'Allow', 'Action': ['kms:List*'], 'Resource': ['*']}]})
-    body = assume(demo, policy=policy, external_id='abc-123', source_identity='alice', duration_seconds=3600, session='a.b@c-d_e')
-    assert body.credentials.security_token and body.source_identity == 'alice'
-    rd_role = 'acs:ram::9876543210987654:role/ResourceDirectoryAccountAccessRole'  # the demo account manages the directory
+    policy = json.dumps(
+        {"Version": "1", "Statement": [{"Effect": "Allow", "Action": ["kms:List*"], "Resource": ["*"]}]}
+    )
+    body = assume(
+        demo, policy=policy, external_id="abc-123", source_identity="alice", duration_seconds=3600, session="a.b@c-d_e"
+    )
+    assert body.credentials.security_token and body.source_identity == "alice"
+    rd_role = (
+        "acs:ram::9876543210987654:role/ResourceDirectoryAccountAccessRole"  # the demo account manages the directory
+    )
     assert assume(demo, role_arn=rd_role).assumed_role_user.arn.startswith(rd_role)
-    with Emulator(seed={'accounts': [{'account_id': '1111222233334444', 'access_keys': [{'id': 'LTAI5tOwn', 'secret': 's'}],
-                                      'roles': [{'name': 'own', 'max_session_duration': 7200}]}]}) as emu:
-        assert assume(emu, role_arn='acs:ram::1111222233334444:role/own', duration_seconds=7200).credentials.access_key_id
+    with Emulator(
+        seed={
+            "accounts": [
+                {
+                    "account_id": "1111222233334444",
+                    "access_keys": [{"id": "LTAI5tOwn", "secret": "s"}],
+                    "roles": [{"name": "own", "max_session_duration": 7200}],
+                }
+            ]
+        }
+    ) as emu:
+        assert assume(
+            emu, role_arn="acs:ram::1111222233334444:role/own", duration_seconds=7200
+        ).credentials.access_key_id
 
 
 def test_sts_routing_and_actions(demo):
-    for host, expected in (('sts.aliyuncs.com', ('sts', 'global')), ('sts-vpc.cn-shanghai.aliyuncs.com', ('sts', 'cn-shanghai')),
-                           ('STS.cn-hangzhou.aliyuncs.com:80', ('sts', 'cn-hangzhou')), ('kms-vpc.cn-beijing.aliyuncs.com', ('kms', 'cn-beijing')),
-                           ('127.0.0.1:1234', ('kms', 'cn-hangzhou')), ('sts.evil.example', ('kms', 'cn-hangzhou'))):
+    for host, expected in (
+        ("sts.aliyuncs.com", ("sts", "global")),
+        ("sts-vpc.cn-shanghai.aliyuncs.com", ("sts", "cn-shanghai")),
+        ("STS.cn-hangzhou.aliyuncs.com:80", ("sts", "cn-hangzhou")),
+        ("kms-vpc.cn-beijing.aliyuncs.com", ("kms", "cn-beijing")),
+        ("127.0.0.1:1234", ("kms", "cn-hangzhou")),
+        ("sts.evil.example", ("kms", "cn-hangzhou")),
+    ):
         assert demo.route(host) == expected, host
-    assert demo.route('127.0.0.1:1234', '2015-04-01') == ('sts', 'global')  # an STS client pointed at the emulator itself
+    assert demo.route("127.0.0.1:1234", "2015-04-01") == (
+        "sts",
+        "global",
+    )  # an STS client pointed at the emulator itself
     error = error_of(lambda: sts_client(demo).get_caller_identity())
-    assert (error.status_code, error.code) == (404, 'InvalidAction.NotFound')
-    kms_on_sts = Client(Config(access_key_id=DEMO_ACCESS_KEY_ID, access_key_secret=DEMO_ACCESS_KEY_SECRET, protocol='http',
-                               http_proxy=demo.url, endpoint='sts.aliyuncs.com'))
-    assert error_of(call, kms_on_sts, 'ListKeys').code == 'InvalidAction.NotFound'
-    direct = assume(demo, endpoint=f'127.0.0.1:{demo.port}')
-    assert direct.credentials.access_key_id.startswith('STS.')
+    assert (error.status_code, error.code) == (404, "InvalidAction.NotFound")
+    kms_on_sts = Client(
+        Config(
+            access_key_id=DEMO_ACCESS_KEY_ID,
+            access_key_secret=DEMO_ACCESS_KEY_SECRET,
+            protocol="http",
+            http_proxy=demo.url,
+            endpoint="sts.aliyuncs.com",
+        )
+    )
+    assert error_of(call, kms_on_sts, "ListKeys").code == "InvalidAction.NotFound"
+    direct = assume(demo, endpoint=f"127.0.0.1:{demo.port}")
+    assert direct.credentials.access_key_id.startswith("STS.")
 
 
 def test_assume_role_like_alibabacloud_credentials(demo):
     """The RamRoleArn provider of alibabacloud-credentials: V1 signature in the query string of a GET."""
     from alibabacloud_credentials.utils import parameter_helper as ph  # pylint: disable=import-outside-toplevel
-    query = {'Action': 'AssumeRole', 'Format': 'JSON', 'Version': '2015-04-01', 'DurationSeconds': '3600', 'RoleArn': AUDIT_ROLE,
-             'RoleSessionName': 'credentials-python', 'SignatureMethod': 'HMAC-SHA1', 'SignatureVersion': '1.0',
-             'Timestamp': ph.get_iso_8061_date(), 'SignatureNonce': ph.get_uuid(), 'AccessKeyId': DEMO_ACCESS_KEY_ID}
-    query['Signature'] = ph.sign_string(ph.compose_string_to_sign('GET', query), DEMO_ACCESS_KEY_SECRET + '&')
-    reply = requests.get(ph.compose_url('sts.aliyuncs.com', query, 'http'), proxies={'http': demo.url}, timeout=5)
+
+    query = {
+        "Action": "AssumeRole",
+        "Format": "JSON",
+        "Version": "2015-04-01",
+        "DurationSeconds": "3600",
+        "RoleArn": AUDIT_ROLE,
+        "RoleSessionName": "credentials-python",
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+        "Timestamp": ph.get_iso_8061_date(),
+        "SignatureNonce": ph.get_uuid(),
+        "AccessKeyId": DEMO_ACCESS_KEY_ID,
+    }
+    query["Signature"] = ph.sign_string(ph.compose_string_to_sign("GET", query), DEMO_ACCESS_KEY_SECRET + "&")
+    reply = requests.get(ph.compose_url("sts.aliyuncs.com", query, "http"), proxies={"http": demo.url}, timeout=5)
     assert reply.status_code == 200, reply.text
-    assert set(reply.json()['Credentials']) == {'AccessKeyId', 'AccessKeySecret', 'SecurityToken', 'Expiration'}
+    assert set(reply.json()["Credentials"]) == {"AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"}
 
 
 def test_sts_credentials_never_logged_or_counted(demo):
     demo.log_stream.seek(0)
     demo.log_stream.truncate()
     creds = assume(demo).credentials
-    client(demo, key=(creds.access_key_id, creds.access_key_secret), security_token=creds.security_token).describe_regions()
+    client(
+        demo, key=(creds.access_key_id, creds.access_key_secret), security_token=creds.security_token
+    ).describe_regions()
     log = demo.log_stream.getvalue()
-    assert 'action=AssumeRole status=200' in log and 'region=global' in log
+    assert "action=AssumeRole status=200" in log and "region=global" in log
     dumped = json.dumps(demo.stats())
-    for secret in (creds.access_key_id, creds.access_key_secret, creds.security_token, AUDIT_ROLE, DEMO_ACCESS_KEY_SECRET):
+    for secret in (
+        creds.access_key_id,
+        creds.access_key_secret,
+        creds.security_token,
+        AUDIT_ROLE,
+        DEMO_ACCESS_KEY_SECRET,
+    ):
         assert secret not in log and secret not in dumped
-    assert demo.stats()['by_action']['AssumeRole'] >= 1
+    assert demo.stats()["by_action"]["AssumeRole"] >= 1
 
 
 # --- regions that ignore filter values ---------------------------------------------------------
 
+
 def test_region_ignores_unsupported_filter_values():
     """ListKeysRequest: SM specs and HSM specified where unsupported "are ignored": every key comes back."""
-    ignore = {'ap-southeast-1': {'KeySpec': ['Aliyun_SM4', 'EC_SM2'], 'ProtectionLevel': ['HSM']}}
+    ignore = {"ap-southeast-1": {"KeySpec": ["Aliyun_SM4", "EC_SM2"], "ProtectionLevel": ["HSM"]}}
     with Emulator(seed=DEMO_SEED, ignore_filter_values=ignore) as emu:
-        sg, hz = client(emu, region='ap-southeast-1'), client(emu)
+        sg, hz = client(emu, region="ap-southeast-1"), client(emu)
         every = all_ids(sg)
-        assert list_ids(sg, ('KeySpec', ['Aliyun_SM4'])) == every and len(every) == 6
-        assert list_ids(sg, ('KeySpec', ['EC_SM2', 'Aliyun_SM4'])) == every
-        assert list_ids(sg, ('ProtectionLevel', ['HSM'])) == every
-        rsa = list_ids(sg, ('KeySpec', ['RSA_2048']))
-        assert len(rsa) == 1 and list_ids(sg, ('KeySpec', ['Aliyun_SM4', 'RSA_2048'])) == rsa  # only the listed value is dropped
-        assert list_ids(sg, ('KeySpec', ['Aliyun_SM4']), ('KeyState', ['Disabled'])) == list_ids(sg, ('KeyState', ['Disabled']))
-        assert len(list_ids(hz, ('KeySpec', ['Aliyun_SM4']))) == 1  # other regions filter as usual
+        assert list_ids(sg, ("KeySpec", ["Aliyun_SM4"])) == every and len(every) == 6
+        assert list_ids(sg, ("KeySpec", ["EC_SM2", "Aliyun_SM4"])) == every
+        assert list_ids(sg, ("ProtectionLevel", ["HSM"])) == every
+        rsa = list_ids(sg, ("KeySpec", ["RSA_2048"]))
+        assert (
+            len(rsa) == 1 and list_ids(sg, ("KeySpec", ["Aliyun_SM4", "RSA_2048"])) == rsa
+        )  # only the listed value is dropped
+        assert list_ids(sg, ("KeySpec", ["Aliyun_SM4"]), ("KeyState", ["Disabled"])) == list_ids(
+            sg, ("KeyState", ["Disabled"])
+        )
+        assert len(list_ids(hz, ("KeySpec", ["Aliyun_SM4"]))) == 1  # other regions filter as usual
         emu.set_faults(ignore_filter_values={})
-        assert list_ids(sg, ('KeySpec', ['Aliyun_SM4'])) == []  # default: off
-        assert control(emu, 'faults', {'ignore_filter_values': ignore})['ignore_filter_values'] == ignore
-        assert list_ids(sg, ('ProtectionLevel', ['HSM'])) == every
+        assert list_ids(sg, ("KeySpec", ["Aliyun_SM4"])) == []  # default: off
+        assert control(emu, "faults", {"ignore_filter_values": ignore})["ignore_filter_values"] == ignore
+        assert list_ids(sg, ("ProtectionLevel", ["HSM"])) == every
         with pytest.raises(ValueError):
-            emu.set_faults(ignore_filter_values={'ap-southeast-1': {'Color': ['red']}})
+            emu.set_faults(ignore_filter_values={"ap-southeast-1": {"Color": ["red"]}})
 
 
 # --- request timestamps, repeatable mutations, runtime key changes, reset -------------------
 
+
 def test_stats_record_times_and_retry_after(fresh):
     fresh.set_faults(qps=1, retry_after_ms=400)
     kms, before, wall = client(fresh), time.monotonic(), time.time()
-    call(kms, 'ListKeys')
-    assert error_of(call, kms, 'ListKeys').code == 'Rejected.Throttling'
+    call(kms, "ListKeys")
+    assert error_of(call, kms, "ListKeys").code == "Rejected.Throttling"
     time.sleep(0.4)
     fresh.set_faults(qps=None)
-    call(kms, 'ListKeys')
-    ok, throttled, retried = fresh.stats()['requests']
-    assert (ok['retry_after_ms'], throttled['retry_after_ms'], throttled['status']) == (None, 400, 429)
+    call(kms, "ListKeys")
+    ok, throttled, retried = fresh.stats()["requests"]
+    assert (ok["retry_after_ms"], throttled["retry_after_ms"], throttled["status"]) == (None, 400, 429)
     for entry in (ok, throttled, retried):
-        assert before <= entry['started'] <= entry['finished'] <= time.monotonic()
-        assert wall <= entry['started_wall'] <= entry['finished_wall'] <= time.time()
-    assert retried['started'] - throttled['finished'] >= 0.4  # what a test of retry-after asserts
+        assert before <= entry["started"] <= entry["finished"] <= time.monotonic()
+        assert wall <= entry["started_wall"] <= entry["finished_wall"] <= time.time()
+    assert retried["started"] - throttled["finished"] >= 0.4  # what a test of retry-after asserts
 
 
 def test_mutation_repeats(fresh):
     kms = client(fresh)
-    fresh.set_faults(mutate_after_page={'page': 1, 'add': 2, 'delete': 2, 'times': 2})  # same TotalCount, other keys
-    first = call(kms, 'ListKeys', PageSize=10)
-    assert first['TotalCount'] == 30 and fresh.faults.as_dict()['mutate_after_page']['times'] == 1
-    second = call(kms, 'ListKeys', PageSize=10)
-    assert second['TotalCount'] == 30 and second['Keys']['Key'][0]['KeyId'] != first['Keys']['Key'][0]['KeyId']
-    assert fresh.faults.as_dict()['mutate_after_page'] is None
-    unchanged = call(kms, 'ListKeys', PageSize=10)
-    assert unchanged == {**call(kms, 'ListKeys', PageSize=10), 'RequestId': unchanged['RequestId']}
-    fresh.set_faults(mutate_after_page={'page': 2, 'add': 1, 'times': 0})  # every pass, for good
-    totals = [call(kms, 'ListKeys', PageNumber=2)['TotalCount'] for dummy in range(3)]
-    assert totals == [30, 31, 32] and fresh.faults.as_dict()['mutate_after_page']['times'] == 0
+    fresh.set_faults(mutate_after_page={"page": 1, "add": 2, "delete": 2, "times": 2})  # same TotalCount, other keys
+    first = call(kms, "ListKeys", PageSize=10)
+    assert first["TotalCount"] == 30 and fresh.faults.as_dict()["mutate_after_page"]["times"] == 1
+    second = call(kms, "ListKeys", PageSize=10)
+    assert second["TotalCount"] == 30 and second["Keys"]["Key"][0]["KeyId"] != first["Keys"]["Key"][0]["KeyId"]
+    assert fresh.faults.as_dict()["mutate_after_page"] is None
+    unchanged = call(kms, "ListKeys", PageSize=10)
+    assert unchanged == {**call(kms, "ListKeys", PageSize=10), "RequestId": unchanged["RequestId"]}
+    fresh.set_faults(mutate_after_page={"page": 2, "add": 1, "times": 0})  # every pass, for good
+    totals = [call(kms, "ListKeys", PageNumber=2)["TotalCount"] for dummy in range(3)]
+    assert totals == [30, 31, 32] and fresh.faults.as_dict()["mutate_after_page"]["times"] == 0
     with pytest.raises(ValueError):
-        fresh.set_faults(mutate_after_page={'page': 1, 'times': -1})
+        fresh.set_faults(mutate_after_page={"page": 1, "times": -1})
 
 
 def test_key_changes_between_requests(fresh):
     """A key in state A when partition A is read and in state B when partition B is read."""
-    kms, moving = client(fresh), fresh.backend.default_account.keys['cn-hangzhou'][0]
-    states = sorted({'Enabled', 'Disabled'} - {moving.key_state}) + [moving.key_state]  # read its current state last
+    kms, moving = client(fresh), fresh.backend.default_account.keys["cn-hangzhou"][0]
+    states = sorted({"Enabled", "Disabled"} - {moving.key_state}) + [moving.key_state]  # read its current state last
     seen = []
-    fresh.on_request(lambda emu, entry: seen.append(emu.update_key('cn-hangzhou', moving.key_id, key_state=states[0])), after=1)
-    partitions = {state: list_ids(kms, ('KeyState', [state])) for state in reversed(states)}
+    fresh.on_request(
+        lambda emu, entry: seen.append(emu.update_key("cn-hangzhou", moving.key_id, key_state=states[0])), after=1
+    )
+    partitions = {state: list_ids(kms, ("KeyState", [state])) for state in reversed(states)}
     assert moving.key_id in partitions[states[1]] and moving.key_id in partitions[states[0]] and len(seen) == 1
-    assert call(kms, 'DescribeKey', KeyId=moving.key_id)['KeyMetadata']['KeyState'] == states[0]
-    updated = control(fresh, 'keys/update', {'region': 'cn-hangzhou', 'key_id': moving.key_id, 'set': {'tags': {'env': 'x'}}})
-    assert updated['updated']['KeyId'] == moving.key_id and list_ids(kms, ('TagValue', ['x'])) == [moving.key_id]
-    for bad in ({'arn': 'other'}, {'colour': 'red'}):
+    assert call(kms, "DescribeKey", KeyId=moving.key_id)["KeyMetadata"]["KeyState"] == states[0]
+    updated = control(
+        fresh, "keys/update", {"region": "cn-hangzhou", "key_id": moving.key_id, "set": {"tags": {"env": "x"}}}
+    )
+    assert updated["updated"]["KeyId"] == moving.key_id and list_ids(kms, ("TagValue", ["x"])) == [moving.key_id]
+    for bad in ({"arn": "other"}, {"colour": "red"}):
         with pytest.raises(ValueError):
-            fresh.update_key('cn-hangzhou', moving.key_id, **bad)
+            fresh.update_key("cn-hangzhou", moving.key_id, **bad)
     calls = []
-    fresh.on_request(lambda emu, entry: calls.append(entry['action']), after=2, action='DescribeRegions', times=0)
+    fresh.on_request(lambda emu, entry: calls.append(entry["action"]), after=2, action="DescribeRegions", times=0)
     for dummy in range(4):
-        call(kms, 'DescribeRegions')
-    assert calls == ['DescribeRegions'] * 3
+        call(kms, "DescribeRegions")
+    assert calls == ["DescribeRegions"] * 3
 
 
 def test_reset_restores_the_seeded_state(fresh_demo):
     emu = fresh_demo
     seeded = {region: list(keys) for region, keys in emu.backend.default_account.keys.items()}
     creds = assume(emu).credentials
-    emu.add_keys('cn-hangzhou', [{'description': 'added by a test'}])
-    emu.add_keys('eu-central-1', [{}], account_id='5555666677778888')
-    emu.update_key('cn-hangzhou', seeded['cn-hangzhou'][0].key_id, key_state='Disabled')
-    emu.set_faults(qps=1, mutate_after_page={'page': 1, 'delete': 3, 'times': 0})
-    call(client(emu), 'ListKeys')
+    emu.add_keys("cn-hangzhou", [{"description": "added by a test"}])
+    emu.add_keys("eu-central-1", [{}], account_id="5555666677778888")
+    emu.update_key("cn-hangzhou", seeded["cn-hangzhou"][0].key_id, key_state="Disabled")
+    emu.set_faults(qps=1, mutate_after_page={"page": 1, "delete": 3, "times": 0})
+    call(client(emu), "ListKeys")
     fired = []
     emu.on_request(lambda *args: fired.append(args))
     emu.reset()
-    assert emu.backend.default_account.keys == seeded and '5555666677778888' not in emu.backend.accounts
-    assert emu.faults.as_dict()['qps'] == 50 and emu.faults.as_dict()['mutate_after_page'] is None
-    assert call(client(emu), 'ListKeys')['TotalCount'] == 14 and not fired  # hooks are cleared too
+    assert emu.backend.default_account.keys == seeded and "5555666677778888" not in emu.backend.accounts
+    assert emu.faults.as_dict()["qps"] == 50 and emu.faults.as_dict()["mutate_after_page"] is None
+    assert call(client(emu), "ListKeys")["TotalCount"] == 14 and not fired  # hooks are cleared too
     sts_key = (creds.access_key_id, creds.access_key_secret)
-    assert error_of(call, client(emu, key=sts_key, security_token=creds.security_token), 'ListKeys').code == 'InvalidAccessKeyId.NotFound'
-    assert emu.stats()['total'] == 2
+    assert (
+        error_of(call, client(emu, key=sts_key, security_token=creds.security_token), "ListKeys").code
+        == "InvalidAccessKeyId.NotFound"
+    )
+    assert emu.stats()["total"] == 2
 
 
 def test_cli_help():
-    process = cli('--help')
+    process = cli("--help")
     out, err = process.communicate(timeout=20)
     assert process.returncode == 0 and not err
-    for option in ('--seed', '--ignore-filter-values', '--mutate-after-page', 'STS AssumeRole'):
+    for option in ("--seed", "--ignore-filter-values", "--mutate-after-page", "STS AssumeRole"):
         assert option in out
 
 
 def test_refused_port():
     from emulator.ports import refused_port  # pylint: disable=import-outside-toplevel
+
     with refused_port() as port:
         for dummy in range(3):
             with pytest.raises(ConnectionRefusedError):
-                socket.create_connection(('127.0.0.1', port), timeout=2)
+                socket.create_connection(("127.0.0.1", port), timeout=2)

@@ -9,10 +9,11 @@ import json
 
 import pytest
 import yaml
+from test_inventory import env as inventory_env
+from test_inventory import inventory, listing
 
 from conftest import BIN, mentions, truth
 from emulator.backend import Backend, make_key
-from test_inventory import env as inventory_env, inventory, listing
 
 RSA_REGION = "ap-southeast-5"  # a region of our own: every key RSA_2048, and SM specs unsupported there
 
@@ -21,10 +22,17 @@ def lookup(ansible, call, **variables):
     """The registered result of a set_fact running call (a lookup or query expression) with the emulator's
     connection in the variables ak, sk and proxy, and the value it set as result["value"]."""
     c = ansible.connection()
-    task = {"ansible.builtin.set_fact": {"value": "{{ %s }}" % call}, "register": "r", "ignore_errors": True,
-            "vars": dict(variables, ak=c["access_key_id"], sk=c["access_key_secret"], proxy=ansible.emu.url)}
-    result = ansible.play([task, {"ansible.builtin.set_fact": {"value": "{{ value | default(None) }}"}}],
-                          save=["r", "value"], defaults=False)
+    task = {
+        "ansible.builtin.set_fact": {"value": "{{ %s }}" % call},
+        "register": "r",
+        "ignore_errors": True,
+        "vars": dict(variables, ak=c["access_key_id"], sk=c["access_key_secret"], proxy=ansible.emu.url),
+    }
+    result = ansible.play(
+        [task, {"ansible.builtin.set_fact": {"value": "{{ value | default(None) }}"}}],
+        save=["r", "value"],
+        defaults=False,
+    )
     return dict(result["r"], value=result["value"])
 
 
@@ -63,7 +71,9 @@ def test_a_listing_that_never_settles_fails_loudly(ansible, emulator):
     def flip(emu, entry):
         if "KeyState" in (entry["filters"] or "") and '"Enabled"' in entry["filters"]:
             key = [k for k in truth(emu, "cn-hangzhou") if k.key_id == moving.key_id][0]
-            emu.update_key("cn-hangzhou", moving.key_id, key_state="Disabled" if key.key_state == "Enabled" else "Enabled")
+            emu.update_key(
+                "cn-hangzhou", moving.key_id, key_state="Disabled" if key.key_state == "Enabled" else "Enabled"
+            )
 
     emulator.on_request(flip, times=0)
     r = key_info(ansible, region="cn-hangzhou", facets=["key_state"], rate_limit=5)
@@ -93,7 +103,9 @@ def test_a_key_read_twice_with_the_same_total_is_caught_by_the_distinct_count(an
 def test_a_spec_the_region_ignores_labels_no_key(ansible, emulator):
     """Items 10 and 20: there, KeySpec=Aliyun_SM4 answers with every key; those RSA keys must stay RSA_2048."""
     emulator.add_keys(RSA_REGION, [{"key_spec": "RSA_2048", "key_usage": "SIGN/VERIFY"}] * 4)
-    emulator.set_faults(ignore_filter_values={RSA_REGION: {"KeySpec": ["Aliyun_SM4", "EC_SM2"], "ProtectionLevel": ["HSM"]}})
+    emulator.set_faults(
+        ignore_filter_values={RSA_REGION: {"KeySpec": ["Aliyun_SM4", "EC_SM2"], "ProtectionLevel": ["HSM"]}}
+    )
     r = key_info(ansible, region=RSA_REGION, facets=["key_spec", "protection_level"])
     assert not r.get("failed"), r
     assert [(k["key_spec"], k["protection_level"]) for k in r["keys"]] == [("RSA_2048", "SOFTWARE")] * 4
@@ -105,8 +117,16 @@ def test_service_fields_never_become_ansible_variables_or_replace_derived_ones(a
 
     def hostile(backend, account_id, region, params):
         body = original(backend, account_id, region, params)
-        body["KeyMetadata"].update({"AnsibleShellExecutable": "/bin/false", "AnsibleConnection": "ssh", "Region": "evil-1",
-                                    "AccountId": "6666666666666666", "KeyArn": "acs:kms:evil-1:6:key/x", "CreatorType": "User"})
+        body["KeyMetadata"].update(
+            {
+                "AnsibleShellExecutable": "/bin/false",
+                "AnsibleConnection": "ssh",
+                "Region": "evil-1",
+                "AccountId": "6666666666666666",
+                "KeyArn": "acs:kms:evil-1:6:key/x",
+                "CreatorType": "User",
+            }
+        )
         return body
 
     monkeypatch.setitem(Backend.ACTIONS, "DescribeKey", hostile)
@@ -121,8 +141,17 @@ def test_service_fields_never_become_ansible_variables_or_replace_derived_ones(a
         assert "creator_type" not in host and "key_state" in host
 
 
-@pytest.mark.parametrize("term", ["acs:kms:attacker.example/:1234567890123456:key/x", "acs:kms:cn-hangzhou:1234567890123456:key/",
-                                  "acs:kms:cn-hangzhou:12ab:key/x", "acs:kms:cn-hangzhou:1234567890123456:key/a/../b", "", 42])
+@pytest.mark.parametrize(
+    "term",
+    [
+        "acs:kms:attacker.example/:1234567890123456:key/x",
+        "acs:kms:cn-hangzhou:1234567890123456:key/",
+        "acs:kms:cn-hangzhou:12ab:key/x",
+        "acs:kms:cn-hangzhou:1234567890123456:key/a/../b",
+        "",
+        42,
+    ],
+)
 def test_a_bad_lookup_term_fails_naming_it_with_no_request(ansible, emulator, term):
     """Item 6: the region of an ARN picks the endpoint a signed request goes to."""
     r = lookup(ansible, "lookup('alicloud.kms.keys', term, region='cn-hangzhou', %s)" % CONNECTION, term=term)
@@ -135,9 +164,13 @@ def test_an_arn_term_sends_describekey_the_key_id_in_the_arns_region(ansible, em
     key = truth(emulator, "cn-shanghai")[0]
     sent = []
     original = Backend.ACTIONS["DescribeKey"]
-    monkeypatch.setitem(Backend.ACTIONS, "DescribeKey",
-                        lambda backend, account, region, params: sent.append((region, params.get("KeyId"))) or
-                        original(backend, account, region, params))
+    monkeypatch.setitem(
+        Backend.ACTIONS,
+        "DescribeKey",
+        lambda backend, account, region, params: (
+            sent.append((region, params.get("KeyId"))) or original(backend, account, region, params)
+        ),
+    )
     r = lookup(ansible, "lookup('alicloud.kms.keys', arn, %s)" % CONNECTION, arn=key.arn)
     assert not r.get("failed"), r
     assert sent == [("cn-shanghai", key.key_id)] and r["value"]["key_arn"] == key.arn
@@ -145,7 +178,9 @@ def test_an_arn_term_sends_describekey_the_key_id_in_the_arns_region(ansible, em
 
 def test_two_keys_with_one_hostname_fail_the_inventory_naming_both(ansible, emulator):
     """Item 7: hostname: key_state turned 14 keys into 4 hosts."""
-    proc, _data = listing(ansible, inventory(ansible, regions=["cn-hangzhou"], facets=["key_state"], hostname="key_state"))
+    proc, _data = listing(
+        ansible, inventory(ansible, regions=["cn-hangzhou"], facets=["key_state"], hostname="key_state")
+    )
     assert proc.returncode != 0
     assert mentions(proc.stderr, "hostname: 'key_state' gives two keys the host name 'Enabled'", "acs:kms:cn-hangzhou:")
 
@@ -166,27 +201,44 @@ def test_a_lookup_keyword_typo_fails_with_a_suggestion(ansible, emulator):
 
 def test_the_inventory_cache_is_per_filter_and_per_identity(ansible, emulator):
     """Item 13: other filters, or another account's credentials, are never answered from the cache."""
-    cache = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(ansible.tmp / "cache"),
-             "regions": ["cn-hangzhou"]}
+    cache = {
+        "cache": True,
+        "cache_plugin": "ansible.builtin.jsonfile",
+        "cache_connection": str(ansible.tmp / "cache"),
+        "regions": ["cn-hangzhou"],
+    }
     path = inventory(ansible, key_state=["Enabled"], **cache)
     _proc, enabled = listing(ansible, path)
     path = inventory(ansible, key_state=["Disabled"], **cache)
     _proc, disabled = listing(ansible, path)
-    assert set(enabled["_meta"]["hostvars"]) == set(k.key_id for k in truth(emulator, "cn-hangzhou", key_state=["Enabled"]))
-    assert set(disabled["_meta"]["hostvars"]) == set(k.key_id for k in truth(emulator, "cn-hangzhou", key_state=["Disabled"]))
-    other = dict(inventory_env(ansible), ALICLOUD_ACCESS_KEY="LTAI5tKmsEmulatorDemo02", ALICLOUD_SECRET_KEY="kms-emulator-demo-secret-2")
+    assert set(enabled["_meta"]["hostvars"]) == set(
+        k.key_id for k in truth(emulator, "cn-hangzhou", key_state=["Enabled"])
+    )
+    assert set(disabled["_meta"]["hostvars"]) == set(
+        k.key_id for k in truth(emulator, "cn-hangzhou", key_state=["Disabled"])
+    )
+    other = dict(
+        inventory_env(ansible),
+        ALICLOUD_ACCESS_KEY="LTAI5tKmsEmulatorDemo02",
+        ALICLOUD_SECRET_KEY="kms-emulator-demo-secret-2",
+    )
     proc = ansible.run([str(BIN / "ansible-inventory"), "-i", str(path), "--list"], env=other)
     hosts = json.loads(proc.stdout)["_meta"]["hostvars"]
     assert not set(hosts) & set(disabled["_meta"]["hostvars"])
-    assert not any(secret in p.read_text() for p in (ansible.tmp / "cache").iterdir()
-                   for secret in ("kms-emulator-demo-secret", "kms-emulator-demo-secret-2"))
+    assert not any(
+        secret in p.read_text()
+        for p in (ansible.tmp / "cache").iterdir()
+        for secret in ("kms-emulator-demo-secret", "kms-emulator-demo-secret-2")
+    )
 
 
 def test_a_denied_region_fails_the_lookup_naming_code_and_request_id(ansible, emulator):
     """Item 22: the lookup, not only the modules, fails on a denied region."""
     emulator.set_faults(deny_regions=["cn-shanghai"])
     r = lookup(ansible, "query('alicloud.kms.keys', regions=['cn-hangzhou', 'cn-shanghai'], %s)" % CONNECTION)
-    assert r["failed"] and "cn-shanghai" in r["msg"] and "Forbidden.NoPermission" in r["msg"] and "RequestId: " in r["msg"], r
+    assert (
+        r["failed"] and "cn-shanghai" in r["msg"] and "Forbidden.NoPermission" in r["msg"] and "RequestId: " in r["msg"]
+    ), r
 
 
 def test_http_to_a_public_endpoint_warns(ansible, emulator):
@@ -201,13 +253,24 @@ def test_yaml_block_scalar_token_fails_naming_the_option_not_the_token(ansible, 
     token = "CAIS-kms-emulator-demo-sts-token"
     vars_file = ansible.tmp / "vars.yml"
     vars_file.write_text("token: |\n  %s\n" % token)
-    conn = dict(ansible.connection(access_key_id="STS.NUKmsEmulatorDemoSts01", access_key_secret="kms-emulator-sts-secret"),
-                security_token="{{ token }}")
-    lookup = ("{{ query('alicloud.kms.keys', region='cn-hangzhou', access_key_id='STS.NUKmsEmulatorDemoSts01', "
-              "access_key_secret='kms-emulator-sts-secret', security_token=token, protocol='http', http_proxy='%s') }}" % ansible.emu.url)
-    result = ansible.play([{"alicloud.kms.key_info": dict(conn, region="cn-hangzhou"), "register": "info", "ignore_errors": True},
-                           {"ansible.builtin.set_fact": {"k": lookup}, "register": "lookup", "ignore_errors": True}],
-                          save=["info", "lookup"], defaults=False, args=["-e", "@%s" % vars_file])
+    conn = dict(
+        ansible.connection(access_key_id="STS.NUKmsEmulatorDemoSts01", access_key_secret="kms-emulator-sts-secret"),
+        security_token="{{ token }}",
+    )
+    lookup = (
+        "{{ query('alicloud.kms.keys', region='cn-hangzhou', access_key_id='STS.NUKmsEmulatorDemoSts01', "
+        "access_key_secret='kms-emulator-sts-secret', security_token=token, protocol='http', http_proxy='%s') }}"
+        % ansible.emu.url
+    )
+    result = ansible.play(
+        [
+            {"alicloud.kms.key_info": dict(conn, region="cn-hangzhou"), "register": "info", "ignore_errors": True},
+            {"ansible.builtin.set_fact": {"k": lookup}, "register": "lookup", "ignore_errors": True},
+        ],
+        save=["info", "lookup"],
+        defaults=False,
+        args=["-e", "@%s" % vars_file],
+    )
     for r in (result["info"], result["lookup"]):
         assert r["failed"] and "security_token: contains whitespace" in r["msg"], r
     assert token not in result.stdout + result.stderr + json.dumps(result.saved)

@@ -11,7 +11,9 @@ TWO_REGIONS = ["cn-hangzhou", "cn-shanghai"]
 
 
 def listed(ansible, options, **connection):
-    result = ansible.play([{"alicloud.kms.key_info": options, "register": "r", "ignore_errors": True}], save=["r"], **connection)
+    result = ansible.play(
+        [{"alicloud.kms.key_info": options, "register": "r", "ignore_errors": True}], save=["r"], **connection
+    )
     return result["r"]
 
 
@@ -21,7 +23,9 @@ def expected_ids(emulator, regions):
 
 def test_exact_keys_under_5xx_drops_and_a_20_qps_limit_over_two_regions(ansible, emulator):
     emulator.set_faults(error_rate_503=0.1, error_rate_500=0.1, drop_rate=0.05, qps=20, random_seed=11)
-    r = listed(ansible, {"regions": TWO_REGIONS, "page_size": 1, "facets": ["key_state"]}, max_retries=10, read_timeout=2)
+    r = listed(
+        ansible, {"regions": TWO_REGIONS, "page_size": 1, "facets": ["key_state"]}, max_retries=10, read_timeout=2
+    )
     assert not r.get("failed"), r.get("msg")
     assert sorted(r["key_ids"]) == sorted(expected_ids(emulator, TWO_REGIONS))
     states = dict((k.key_id, k.key_state) for region in TWO_REGIONS for k in truth(emulator, region))
@@ -41,7 +45,9 @@ def test_a_throttling_storm_is_ridden_out_honouring_retry_after(ansible, emulato
     # Each page has its own number: the retry of a throttled page is the next request for that page, and it
     # starts no sooner than the service asked (the emulator's clock on both sides).
     for rejected in throttled:
-        retry = next(q for q in requests if q["page_number"] == rejected["page_number"] and q["started"] > rejected["started"])
+        retry = next(
+            q for q in requests if q["page_number"] == rejected["page_number"] and q["started"] > rejected["started"]
+        )
         assert retry["started"] - rejected["finished"] >= 0.3 - 0.005, (rejected, retry)
 
 
@@ -59,8 +65,10 @@ def test_exhausted_retries_fail_with_the_last_code_request_id_region_and_attempt
     r = listed(ansible, {"region": "cn-shanghai"}, max_retries=2)
     assert r["failed"]
     assert r["error"]["code"] == "ServiceUnavailableTemporary" and r["error"]["attempts"] == 3
-    assert r["msg"] == ("ListKeys failed in region cn-shanghai: ServiceUnavailableTemporary: %s (RequestId: %s) after 3 attempts"
-                        % (r["error"]["message"], r["error"]["request_id"]))
+    assert r["msg"] == (
+        "ListKeys failed in region cn-shanghai: ServiceUnavailableTemporary: %s (RequestId: %s) after 3 attempts"
+        % (r["error"]["message"], r["error"]["request_id"])
+    )
     assert emulator.stats()["by_action"] == {"ListKeys": 3}
 
 
@@ -74,7 +82,13 @@ def test_a_denied_region_fails_the_modules_naming_region_code_and_request_id(ans
 
 def test_an_unreachable_endpoint_fails_cleanly(ansible, emulator):
     with refused_port() as port:
-        r = listed(ansible, {"region": "cn-hangzhou", "endpoint": "127.0.0.1:%d" % port}, http_proxy=None, max_retries=2, deadline=20)
+        r = listed(
+            ansible,
+            {"region": "cn-hangzhou", "endpoint": "127.0.0.1:%d" % port},
+            http_proxy=None,
+            max_retries=2,
+            deadline=20,
+        )
     assert r["failed"] and r["error"]["code"] == "ConnectionError" and r["error"]["attempts"] == 3
     assert "Traceback" not in r["msg"] and "127.0.0.1:%d" % port in r["msg"].split("ConnectionError")[1]
 

@@ -14,8 +14,13 @@ REGIONS = ["cn-hangzhou", "cn-shanghai"]
 
 
 def inventory(ansible, name="test.kms_keys.yml", **config):
-    settings = {"plugin": "alicloud.kms.keys", "regions": REGIONS, "protocol": "http",
-                "http_proxy": ansible.emu.url, "max_retries": 1}
+    settings = {
+        "plugin": "alicloud.kms.keys",
+        "regions": REGIONS,
+        "protocol": "http",
+        "http_proxy": ansible.emu.url,
+        "max_retries": 1,
+    }
     settings.update(config)
     path = ansible.tmp / name
     path.write_text(yaml.safe_dump(settings))
@@ -24,14 +29,22 @@ def inventory(ansible, name="test.kms_keys.yml", **config):
 
 def env(ansible):
     c = ansible.connection()
-    return {"ALICLOUD_ACCESS_KEY": c["access_key_id"], "ALICLOUD_SECRET_KEY": c["access_key_secret"],
-            "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1", "ANSIBLE_INVENTORY_ENABLED": "alicloud.kms.keys"}
+    return {
+        "ALICLOUD_ACCESS_KEY": c["access_key_id"],
+        "ALICLOUD_SECRET_KEY": c["access_key_secret"],
+        "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
+        "ANSIBLE_INVENTORY_ENABLED": "alicloud.kms.keys",
+    }
 
 
 def _plain(data):
     """ansible-inventory marks values from plugins as unsafe ({"__ansible_unsafe": value}); unwrap them."""
     if isinstance(data, dict):
-        return data["__ansible_unsafe"] if set(data) == {"__ansible_unsafe"} else dict((k, _plain(v)) for k, v in data.items())
+        return (
+            data["__ansible_unsafe"]
+            if set(data) == {"__ansible_unsafe"}
+            else dict((k, _plain(v)) for k, v in data.items())
+        )
     if isinstance(data, list):
         return [_plain(v) for v in data]
     return data
@@ -43,10 +56,13 @@ def listing(ansible, path, *args):
 
 
 def test_one_host_per_key_grouped_by_region_and_keyed_groups(ansible, emulator):
-    path = inventory(ansible, facets=["key_state", "key_spec"],
-                     keyed_groups=[{"key": "key_state", "prefix": "state"}, {"key": "key_spec", "prefix": "spec"}],
-                     groups={"signing": "key_spec.startswith('RSA') or key_spec.startswith('EC')"},
-                     compose={"short_id": "key_id[:8]"})
+    path = inventory(
+        ansible,
+        facets=["key_state", "key_spec"],
+        keyed_groups=[{"key": "key_state", "prefix": "state"}, {"key": "key_spec", "prefix": "spec"}],
+        groups={"signing": "key_spec.startswith('RSA') or key_spec.startswith('EC')"},
+        compose={"short_id": "key_id[:8]"},
+    )
     proc, inv = listing(ansible, path)
     assert proc.returncode == 0, proc.stderr
     keys = truth(emulator, "cn-hangzhou") + truth(emulator, "cn-shanghai")
@@ -103,10 +119,12 @@ def test_a_denied_region_is_skipped_with_a_warning_when_not_strict(ansible, emul
 
 
 def test_bad_options_name_the_file_and_the_option(ansible, emulator):
-    for config, message in [({"key_state": ["Gone"]}, "key_state: unknown value 'Gone'"),
-                            ({"colour": "blue"}, "unknown option(s) colour"),
-                            ({"regions": ["cn-hangzhou", "Nowhere"]}, "regions: 'Nowhere' is not a region ID"),
-                            ({"keyed_groups": ["state"]}, "keyed_groups: every entry must be a dict")]:
+    for config, message in [
+        ({"key_state": ["Gone"]}, "key_state: unknown value 'Gone'"),
+        ({"colour": "blue"}, "unknown option(s) colour"),
+        ({"regions": ["cn-hangzhou", "Nowhere"]}, "regions: 'Nowhere' is not a region ID"),
+        ({"keyed_groups": ["state"]}, "keyed_groups: every entry must be a dict"),
+    ]:
         path = inventory(ansible, **config)
         proc, _inv = listing(ansible, path)
         assert proc.returncode != 0
@@ -118,10 +136,28 @@ def test_bad_options_name_the_file_and_the_option(ansible, emulator):
 def test_a_play_runs_over_the_keys(ansible, emulator):
     path = inventory(ansible, regions=["cn-shanghai"], facets=["key_state"])
     book = ansible.tmp / "over_keys.yml"
-    book.write_text(yaml.safe_dump([{"name": "per key", "hosts": "alicloud_kms_keys", "gather_facts": False, "tasks": [
-        {"ansible.builtin.ping": None},
-        {"ansible.builtin.lineinfile": {"path": str(ansible.tmp / "report.txt"), "create": True,
-                                        "line": "{{ inventory_hostname }} {{ key_state }}"}, "throttle": 1}]}]))
+    book.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "per key",
+                    "hosts": "alicloud_kms_keys",
+                    "gather_facts": False,
+                    "tasks": [
+                        {"ansible.builtin.ping": None},
+                        {
+                            "ansible.builtin.lineinfile": {
+                                "path": str(ansible.tmp / "report.txt"),
+                                "create": True,
+                                "line": "{{ inventory_hostname }} {{ key_state }}",
+                            },
+                            "throttle": 1,
+                        },
+                    ],
+                }
+            ]
+        )
+    )
     proc = ansible.run([str(BIN / "ansible-playbook"), "-i", str(path), str(book)], env=env(ansible))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = sorted((ansible.tmp / "report.txt").read_text().split("\n")[:-1])
@@ -133,5 +169,11 @@ def test_the_example_inventory_file_groups_by_region_and_facet(ansible, emulator
     path = inventory(ansible, name="demo.kms_keys.yml", **config)
     proc = ansible.run([str(BIN / "ansible-inventory"), "-i", str(path), "--graph"], env=env(ansible))
     assert proc.returncode == 0, proc.stderr
-    for group in ("@region_cn_hangzhou:", "@region_ap_southeast_1:", "@state_PendingDeletion:", "@spec_RSA_2048:", "@spec_Aliyun_SM4:"):
+    for group in (
+        "@region_cn_hangzhou:",
+        "@region_ap_southeast_1:",
+        "@state_PendingDeletion:",
+        "@spec_RSA_2048:",
+        "@spec_Aliyun_SM4:",
+    ):
         assert group in proc.stdout

@@ -14,19 +14,33 @@ from conftest import BIN, COLLECTIONS, DEMO_KEY, truth
 
 
 def key_info(ansible, args=(), save_as="r", **options):
-    return ansible.play([{"alicloud.kms.key_info": options, "register": save_as, "ignore_errors": True}], save=[save_as], args=args)
+    return ansible.play(
+        [{"alicloud.kms.key_info": options, "register": save_as, "ignore_errors": True}], save=[save_as], args=args
+    )
 
 
 def test_lists_exactly_the_keys_the_filters_select_over_many_pages(ansible, emulator):
-    result = key_info(ansible, region="cn-hangzhou", key_state=["Enabled", "Disabled"], key_spec=["Aliyun_AES_256", "RSA_2048"], page_size=2)
-    expected = truth(emulator, "cn-hangzhou", key_state={"Enabled", "Disabled"}, key_spec={"Aliyun_AES_256", "RSA_2048"})
+    result = key_info(
+        ansible,
+        region="cn-hangzhou",
+        key_state=["Enabled", "Disabled"],
+        key_spec=["Aliyun_AES_256", "RSA_2048"],
+        page_size=2,
+    )
+    expected = truth(
+        emulator, "cn-hangzhou", key_state={"Enabled", "Disabled"}, key_spec={"Aliyun_AES_256", "RSA_2048"}
+    )
     assert len(expected) > 4, "the seed must need several pages"
     r = result["r"]
     assert r["key_ids"] == [k.key_id for k in expected]
     assert r["key_arns"] == [k.arn for k in expected]
     assert r["total_count"] == len(expected) and r["changed"] is False
-    assert r["keys"][0] == {"key_id": expected[0].key_id, "key_arn": expected[0].arn, "region": "cn-hangzhou",
-                            "account_id": expected[0].account_id}
+    assert r["keys"][0] == {
+        "key_id": expected[0].key_id,
+        "key_arn": expected[0].arn,
+        "region": "cn-hangzhou",
+        "account_id": expected[0].account_id,
+    }
     listed = [q for q in emulator.stats()["requests"] if q["action"] == "ListKeys"]
     assert len(listed) == math.ceil(len(expected) / 2)
     assert sorted(int(q["page_number"]) for q in listed) == list(range(1, len(listed) + 1))
@@ -38,25 +52,44 @@ def test_check_mode_lists_the_same_keys(ansible, emulator):
 
 
 def test_the_official_client_and_key_info_list_the_same_keys(ansible, emulator):
-    filters = [{"Key": "KeyUsage", "Values": ["SIGN/VERIFY"]}, {"Key": "KeyState", "Values": ["Enabled"]},
-               {"Key": "KeyState", "Values": ["Disabled", "PendingDeletion"]}]
-    client = OfficialClient(utils_models.Config(access_key_id=DEMO_KEY[0], access_key_secret=DEMO_KEY[1], region_id="cn-hangzhou",
-                                                protocol="http", http_proxy=emulator.url))
+    filters = [
+        {"Key": "KeyUsage", "Values": ["SIGN/VERIFY"]},
+        {"Key": "KeyState", "Values": ["Enabled"]},
+        {"Key": "KeyState", "Values": ["Disabled", "PendingDeletion"]},
+    ]
+    client = OfficialClient(
+        utils_models.Config(
+            access_key_id=DEMO_KEY[0],
+            access_key_secret=DEMO_KEY[1],
+            region_id="cn-hangzhou",
+            protocol="http",
+            http_proxy=emulator.url,
+        )
+    )
     official, page = [], 1
     while True:
-        body = client.list_keys(kms_models.ListKeysRequest(filters=json.dumps(filters), page_number=page, page_size=3)).body
+        body = client.list_keys(
+            kms_models.ListKeysRequest(filters=json.dumps(filters), page_number=page, page_size=3)
+        ).body
         official += [k.key_arn for k in body.keys.key]
         if page * 3 >= body.total_count:
             break
         page += 1
-    result = key_info(ansible, region="cn-hangzhou", key_usage=["SIGN/VERIFY"], key_state=["Enabled"],
-                      filters=[{"key": "KeyState", "values": ["Disabled", "PendingDeletion"]}])
+    result = key_info(
+        ansible,
+        region="cn-hangzhou",
+        key_usage=["SIGN/VERIFY"],
+        key_state=["Enabled"],
+        filters=[{"key": "KeyState", "values": ["Disabled", "PendingDeletion"]}],
+    )
     assert official and result["r"]["key_arns"] == official
 
 
 def test_regions_are_listed_together_and_every_record_names_its_region(ansible, emulator):
     result = key_info(ansible, regions=["cn-hangzhou", "ap-southeast-1"], key_state="Enabled")
-    expected = truth(emulator, "cn-hangzhou", key_state={"Enabled"}) + truth(emulator, "ap-southeast-1", key_state={"Enabled"})
+    expected = truth(emulator, "cn-hangzhou", key_state={"Enabled"}) + truth(
+        emulator, "ap-southeast-1", key_state={"Enabled"}
+    )
     assert result["r"]["key_ids"] == [k.key_id for k in expected]
     assert {k["region"] for k in result["r"]["keys"]} == {"cn-hangzhou", "ap-southeast-1"}
     assert "DescribeRegions" not in emulator.stats()["by_action"], "well-known regions need no lookup"
@@ -83,15 +116,26 @@ def test_the_flattened_reference_body_reads_the_same(ansible, emulator):
 
 
 def test_a_direct_endpoint_reaches_the_default_region(ansible, emulator):
-    result = ansible.play([{"alicloud.kms.key_info": {"region": "cn-hangzhou", "endpoint": "127.0.0.1:%d" % emulator.port},
-                            "register": "r"}], save=["r"], http_proxy=None)
+    result = ansible.play(
+        [
+            {
+                "alicloud.kms.key_info": {"region": "cn-hangzhou", "endpoint": "127.0.0.1:%d" % emulator.port},
+                "register": "r",
+            }
+        ],
+        save=["r"],
+        http_proxy=None,
+    )
     assert result["r"]["total_count"] == len(truth(emulator, "cn-hangzhou"))
 
 
 def test_transient_faults_and_throttling_still_give_the_complete_list(ansible, emulator):
     emulator.set_faults(error_rate_503=0.3, error_rate_500=0.1, qps=10, random_seed=7)
-    result = ansible.play([{"alicloud.kms.key_info": {"region": "cn-hangzhou", "page_size": 1}, "register": "r"}],
-                          save=["r"], max_retries=10)
+    result = ansible.play(
+        [{"alicloud.kms.key_info": {"region": "cn-hangzhou", "page_size": 1}, "register": "r"}],
+        save=["r"],
+        max_retries=10,
+    )
     assert result.rc == 0, result.stdout
     assert result["r"]["key_ids"] == [k.key_id for k in truth(emulator, "cn-hangzhou")]
     outcomes = emulator.stats()["by_outcome"]
@@ -100,8 +144,12 @@ def test_transient_faults_and_throttling_still_give_the_complete_list(ansible, e
 
 def test_a_wrong_secret_fails_with_the_service_code_and_request_id_and_never_shows_the_secret(ansible, emulator):
     secret = "Wr0ng-S3cret-Value-4a7f9e"
-    result = ansible.play([{"alicloud.kms.key_info": {"region": "cn-hangzhou"}, "register": "r", "ignore_errors": True}],
-                          save=["r"], args=["-vvvv"], access_key_secret=secret)
+    result = ansible.play(
+        [{"alicloud.kms.key_info": {"region": "cn-hangzhou"}, "register": "r", "ignore_errors": True}],
+        save=["r"],
+        args=["-vvvv"],
+        access_key_secret=secret,
+    )
     r = result["r"]
     assert r["failed"] and r["error"]["code"] == "SignatureDoesNotMatch"
     assert r["error"]["request_id"] and "(RequestId: %s)" % r["error"]["request_id"] in r["msg"]
@@ -110,6 +158,7 @@ def test_a_wrong_secret_fails_with_the_service_code_and_request_id_and_never_sho
 
 def test_ansible_doc_renders_every_option(ansible):
     from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUMENT_SPEC
+
     for module in ("alicloud.kms.key_info", "alicloud.kms.key_facts"):
         proc = ansible.run([str(BIN / "ansible-doc"), "--json", module])
         assert proc.returncode == 0, proc.stderr
@@ -122,11 +171,23 @@ def test_ansible_doc_renders_every_option(ansible):
 
 def test_the_official_client_sees_what_the_emulator_verifies(emulator):
     # Sanity of the harness itself: a real signed request from the official SDK is accepted.
-    client = OfficialClient(utils_models.Config(access_key_id=DEMO_KEY[0], access_key_secret=DEMO_KEY[1], region_id="cn-shanghai",
-                                                protocol="http", http_proxy=emulator.url))
+    client = OfficialClient(
+        utils_models.Config(
+            access_key_id=DEMO_KEY[0],
+            access_key_secret=DEMO_KEY[1],
+            region_id="cn-shanghai",
+            protocol="http",
+            http_proxy=emulator.url,
+        )
+    )
     body = client.list_keys(kms_models.ListKeysRequest(page_size=100)).body
     assert body.total_count == len(truth(emulator, "cn-shanghai"))
-    assert subprocess.run([str(BIN / "python"), "-c", "import ansible_collections"], cwd=COLLECTIONS, check=False).returncode == 0
+    assert (
+        subprocess.run(
+            [str(BIN / "python"), "-c", "import ansible_collections"], cwd=COLLECTIONS, check=False
+        ).returncode
+        == 0
+    )
 
 
 def test_facets_label_every_key_with_its_true_attributes(ansible, emulator):
@@ -155,7 +216,14 @@ def test_details_add_the_key_metadata_in_snake_case(ansible, emulator):
     keys = truth(emulator, "ap-southeast-1")
     assert [r["key_id"] for r in result["r"]["keys"]] == [k.key_id for k in keys]
     for record, key in zip(result["r"]["keys"], keys):
-        for field in ("key_state", "key_spec", "creation_date", "description", "automatic_rotation", "deletion_protection"):
+        for field in (
+            "key_state",
+            "key_spec",
+            "creation_date",
+            "description",
+            "automatic_rotation",
+            "deletion_protection",
+        ):
             assert record[field] == getattr(key, field), field
     assert emulator.stats()["by_action"] == {"ListKeys": 1, "DescribeKey": len(keys)}
 

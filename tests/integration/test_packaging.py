@@ -25,9 +25,26 @@ from conftest import BIN, COLLECTIONS, ROOT, truth
 GALAXY = yaml.safe_load((ROOT / "galaxy.yml").read_text())
 LOOKUP_CONN = "access_key_id='{ak}', access_key_secret='{sk}', protocol='http', http_proxy='{url}'"
 # what a lean tarball never holds (first path component, or a pattern anywhere in the path)
-NOT_SHIPPED_TOP = {".venv", "venv", ".git", ".github", ".ci", ".collections", "collections", "build", "bench", ".pytest_cache",
-                   ".hypothesis", ".mypy_cache", ".ansible", "kms-compliance-report", "kms-inventory-report", "Makefile",
-                   "requirements-dev.txt", "execution-environment.yml"}
+NOT_SHIPPED_TOP = {
+    ".venv",
+    "venv",
+    ".git",
+    ".github",
+    ".ci",
+    ".collections",
+    "collections",
+    "build",
+    "bench",
+    ".pytest_cache",
+    ".hypothesis",
+    ".mypy_cache",
+    ".ansible",
+    "kms-compliance-report",
+    "kms-inventory-report",
+    "Makefile",
+    "requirements-dev.txt",
+    "execution-environment.yml",
+}
 NOT_SHIPPED_ANYWHERE = ("__pycache__", ".pyc", "tests/output", ".tar.gz", ".pytest_cache", ".hypothesis", ".retry")
 
 
@@ -43,7 +60,15 @@ def run(args, cwd=None, env=None, timeout=180):
     # would find the working tree installed there and skip the install under test.
     if env is None:
         env = dict((k, v) for k, v in os.environ.items() if k != "ANSIBLE_COLLECTIONS_PATH")
-    return subprocess.run([str(a) for a in args], cwd=str(cwd or ROOT), env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [str(a) for a in args],
+        cwd=str(cwd or ROOT),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +87,21 @@ def test_the_tarball_is_lean_and_complete(tarball):
         manifest = json.load(archive.extractfile("MANIFEST.json"))
     unwanted = [n for n in names if n.split("/")[0] in NOT_SHIPPED_TOP or any(p in n for p in NOT_SHIPPED_ANYWHERE)]
     assert unwanted == []
-    for wanted in ("MANIFEST.json", "FILES.json", "README.md", "meta/runtime.yml", "meta/execution-environment.yml", "bindep.txt",
-                   "requirements.txt", "plugins/modules/key_info.py", "plugins/modules/key_facts.py", "plugins/lookup/keys.py",
-                   "plugins/inventory/keys.py", "plugins/module_utils/lister.py", "plugins/doc_fragments/connection.py"):
+    for wanted in (
+        "MANIFEST.json",
+        "FILES.json",
+        "README.md",
+        "meta/runtime.yml",
+        "meta/execution-environment.yml",
+        "bindep.txt",
+        "requirements.txt",
+        "plugins/modules/key_info.py",
+        "plugins/modules/key_facts.py",
+        "plugins/lookup/keys.py",
+        "plugins/inventory/keys.py",
+        "plugins/module_utils/lister.py",
+        "plugins/doc_fragments/connection.py",
+    ):
         assert wanted in names
     assert manifest["collection_info"]["namespace"] == "alicloud" and manifest["collection_info"]["name"] == "kms"
     # no symlink escapes the collection and nothing large slipped in
@@ -75,7 +112,11 @@ def test_the_installed_tarball_runs_a_module_and_the_lookup(ansible, emulator, t
     installed = ansible.tmp / "installed"
     # only the new path: with this tree on the collections path, ansible-galaxy would find 'alicloud.kms' installed already
     env = {"ANSIBLE_COLLECTIONS_PATH": str(installed), "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "False"}
-    proc = run([BIN / "ansible-galaxy", "collection", "install", "--offline", "-p", installed, tarball], cwd=ansible.tmp, env=ansible.env(env))
+    proc = run(
+        [BIN / "ansible-galaxy", "collection", "install", "--offline", "-p", installed, tarball],
+        cwd=ansible.tmp,
+        env=ansible.env(env),
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "alicloud.kms:%s was installed successfully" % GALAXY["version"] in proc.stdout
     # the modules and plugins are found in the installed copy, not in this tree
@@ -85,13 +126,23 @@ def test_the_installed_tarball_runs_a_module_and_the_lookup(ansible, emulator, t
     assert doc["alicloud.kms.key_info"]["doc"]["filename"].startswith(str(installed))
     c = ansible.connection()
     conn = LOOKUP_CONN.format(ak=c["access_key_id"], sk=c["access_key_secret"], url=c["http_proxy"])
-    result = ansible.play([
-        {"alicloud.kms.key_info": {"region": "cn-shanghai", "facets": ["key_state"]}, "register": "info"},
-        {"ansible.builtin.set_fact": {"looked": "{{ query('alicloud.kms.keys', region='cn-shanghai', key_state='Enabled', %s) }}" % conn}},
-    ], save=["info", "looked"], env=env)
+    result = ansible.play(
+        [
+            {"alicloud.kms.key_info": {"region": "cn-shanghai", "facets": ["key_state"]}, "register": "info"},
+            {
+                "ansible.builtin.set_fact": {
+                    "looked": "{{ query('alicloud.kms.keys', region='cn-shanghai', key_state='Enabled', %s) }}" % conn
+                }
+            },
+        ],
+        save=["info", "looked"],
+        env=env,
+    )
     assert result.rc == 0, result.stdout + result.stderr
     expected = truth(emulator, "cn-shanghai")
-    assert sorted((k["key_id"], k["key_state"]) for k in result["info"]["keys"]) == sorted((k.key_id, k.key_state) for k in expected)
+    assert sorted((k["key_id"], k["key_state"]) for k in result["info"]["keys"]) == sorted(
+        (k.key_id, k.key_state) for k in expected
+    )
     assert sorted(k["key_arn"] for k in result["looked"]) == sorted(k.arn for k in expected if k.key_state == "Enabled")
 
 
@@ -101,30 +152,74 @@ def test_ansible_builder_creates_a_build_context_that_installs_and_introspects(t
     shutil.copy(str(ROOT / "execution-environment.yml"), str(tmp_path))
     (tmp_path / "build" / "ee").mkdir(parents=True)
     shutil.copy(str(tarball), str(tmp_path / "build" / "ee" / "alicloud-kms.tar.gz"))
-    proc = run([builder, "create", "--file", "execution-environment.yml", "--context", "context", "--output-filename", "Containerfile"], cwd=tmp_path)
+    proc = run(
+        [
+            builder,
+            "create",
+            "--file",
+            "execution-environment.yml",
+            "--context",
+            "context",
+            "--output-filename",
+            "Containerfile",
+        ],
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     context = tmp_path / "context"
     containerfile = (context / "Containerfile").read_text()
-    for step in ("FROM $EE_BASE_IMAGE AS base", "FROM base AS galaxy", "ansible-galaxy collection install", "introspect.py introspect",
-                 "/output/scripts/assemble", "install-from-bindep", "check_ansible", "LABEL ansible-execution-environment=true"):
+    for step in (
+        "FROM $EE_BASE_IMAGE AS base",
+        "FROM base AS galaxy",
+        "ansible-galaxy collection install",
+        "introspect.py introspect",
+        "/output/scripts/assemble",
+        "install-from-bindep",
+        "check_ansible",
+        "LABEL ansible-execution-environment=true",
+    ):
         assert step in containerfile
     assert (context / "_build" / "collections" / "alicloud-kms.tar.gz").exists()
 
     # galaxy stage: `ansible-galaxy collection install -r requirements.yml` in _build/ (WORKDIR /build)
     collections = tmp_path / "usr-share-ansible" / "collections"
-    proc = run([BIN / "ansible-galaxy", "collection", "install", "--offline", "-r", "requirements.yml", "--collections-path", collections],
-               cwd=context / "_build")
+    proc = run(
+        [
+            BIN / "ansible-galaxy",
+            "collection",
+            "install",
+            "--offline",
+            "-r",
+            "requirements.yml",
+            "--collections-path",
+            collections,
+        ],
+        cwd=context / "_build",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (collections / "ansible_collections" / "alicloud" / "kms" / "meta" / "execution-environment.yml").exists()
 
     # builder stage: introspection finds the collection's Python and system requirements
     out = tmp_path / "src"
-    proc = run([BIN / "python", context / "_build" / "scripts" / "introspect.py", "introspect", collections,
-                "--write-pip", out / "requirements.txt", "--write-bindep", out / "bindep.txt"])
+    proc = run(
+        [
+            BIN / "python",
+            context / "_build" / "scripts" / "introspect.py",
+            "introspect",
+            collections,
+            "--write-pip",
+            out / "requirements.txt",
+            "--write-bindep",
+            out / "bindep.txt",
+        ]
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     pip_lines = (out / "requirements.txt").read_text().splitlines()
     assert [line.split("#")[0].strip() for line in pip_lines] == [
-        line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines() if line.split("#")[0].strip()]
+        line.split("#")[0].strip()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.split("#")[0].strip()
+    ]
     assert all(line.endswith("# from collection alicloud.kms") for line in pip_lines)
     bindep_lines = (out / "bindep.txt").read_text().splitlines()
     assert any(line.startswith("ca-certificates ") for line in bindep_lines), bindep_lines
@@ -142,8 +237,17 @@ def test_the_collection_docs_lint_clean(tmp_path):
     antsibull_docs = tool("antsibull-docs")
     # antsibull-docs runs ansible-doc: give it this tree, as alicloud.kms, and nothing else
     env = dict(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_HOME=str(tmp_path), PATH="%s:/usr/bin:/bin" % BIN)
-    proc = run([antsibull_docs, "lint-collection-docs", "--plugin-docs", "--validate-collection-refs", "all",
-                Path(COLLECTIONS) / "ansible_collections" / "alicloud" / "kms"], env=env)
+    proc = run(
+        [
+            antsibull_docs,
+            "lint-collection-docs",
+            "--plugin-docs",
+            "--validate-collection-refs",
+            "all",
+            Path(COLLECTIONS) / "ansible_collections" / "alicloud" / "kms",
+        ],
+        env=env,
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout + proc.stderr
 
 
@@ -160,13 +264,15 @@ def test_the_release_notes_list_every_fragment_and_every_new_plugin(tmp_path):
     assert "v%s" % GALAXY["version"] in notes and "Release Summary" in notes
     for fragment in (ROOT / "changelogs" / "fragments").glob("*.yml"):
         for entries in yaml.safe_load(fragment.read_text()).values():
-            for entry in (entries if isinstance(entries, list) else [entries]):
+            for entry in entries if isinstance(entries, list) else [entries]:
                 assert " ".join(entry.split()) in notes, (fragment.name, entry)
-    new = notes[notes.index("New Plugins"):]
+    new = notes[notes.index("New Plugins") :]
     names = ["alicloud.kms.%s" % p.stem for p in (ROOT / "plugins" / "modules").glob("*.py")]
     names += ["alicloud.kms.%s" % p.stem for p in (ROOT / "plugins" / "filter").glob("*.yml")]
-    names += ["alicloud.kms.keys - Alibaba Cloud KMS keys as inventory hosts",  # the inventory plugin
-              "alicloud.kms.keys - Alibaba Cloud KMS keys, inline",  # the lookup
-              "alicloud.kms.compliance - Check"]  # the role
+    names += [
+        "alicloud.kms.keys - Alibaba Cloud KMS keys as inventory hosts",  # the inventory plugin
+        "alicloud.kms.keys - Alibaba Cloud KMS keys, inline",  # the lookup
+        "alicloud.kms.compliance - Check",
+    ]  # the role
     for name in names:
         assert name in new, name

@@ -21,7 +21,9 @@ from conftest import BIN, DEMO_KEY, ROOT
 
 RUNNER = BIN / "ansible-runner"
 
-pytestmark = pytest.mark.skipif(not RUNNER.exists(), reason="ansible-runner is not installed in %s (pip install -r requirements-dev.txt)" % BIN)
+pytestmark = pytest.mark.skipif(
+    not RUNNER.exists(), reason="ansible-runner is not installed in %s (pip install -r requirements-dev.txt)" % BIN
+)
 
 
 def report_playbook():
@@ -53,7 +55,9 @@ def private_data_dir(ansible, inventory, extravars=None):
     }
     (pdd / "env" / "envvars").write_text(yaml.safe_dump(envvars))
     (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars or {}))
-    (pdd / "env" / "settings").write_text(yaml.safe_dump({"job_timeout": 240, "idle_timeout": 120, "suppress_ansible_output": False}))
+    (pdd / "env" / "settings").write_text(
+        yaml.safe_dump({"job_timeout": 240, "idle_timeout": 120, "suppress_ansible_output": False})
+    )
     for name, content in inventory.items():
         (pdd / "inventory" / name).write_text(content)
     return pdd
@@ -64,8 +68,15 @@ def run(ansible, pdd, playbook, ident):
     env = ansible.env()
     # nothing from this process: the job gets its collections and credentials from env/envvars only
     env.pop("ANSIBLE_COLLECTIONS_PATH", None)
-    proc = subprocess.run([str(RUNNER), "run", str(pdd), "-p", playbook, "--ident", ident],
-                          env=env, cwd=str(ansible.tmp), capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [str(RUNNER), "run", str(pdd), "-p", playbook, "--ident", ident],
+        env=env,
+        cwd=str(ansible.tmp),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     artifacts = pdd / "artifacts" / ident
     status = (artifacts / "status").read_text().strip() if (artifacts / "status").exists() else None
     rc = (artifacts / "rc").read_text().strip() if (artifacts / "rc").exists() else None
@@ -84,7 +95,10 @@ def key_ids_listed(events):
     """key IDs from the first alicloud.kms.key_info/key_facts result among the job events."""
     for event in events:
         data = event.get("event_data", {})
-        if event["event"] == "runner_on_ok" and data.get("task_action") in ("alicloud.kms.key_info", "alicloud.kms.key_facts"):
+        if event["event"] == "runner_on_ok" and data.get("task_action") in (
+            "alicloud.kms.key_info",
+            "alicloud.kms.key_facts",
+        ):
             res = data["res"]
             return res.get("key_ids") or res.get("ansible_facts", {}).get("alicloud_kms_key_ids")
     raise AssertionError("no alicloud.kms.key_info or key_facts result among the job events")
@@ -107,12 +121,20 @@ def test_the_report_playbook_runs_under_ansible_runner_like_an_awx_job(ansible, 
     summary = stats(events)
     assert summary["failures"] == {} and summary["dark"] == {}
     assert summary["ok"].get("localhost", 0) >= 2
-    assert {event["event"] for event in events} >= {"playbook_on_start", "playbook_on_play_start", "playbook_on_task_start", "runner_on_ok"}
+    assert {event["event"] for event in events} >= {
+        "playbook_on_start",
+        "playbook_on_play_start",
+        "playbook_on_task_start",
+        "runner_on_ok",
+    }
     if playbook == "inventory_report.yml":
         # regions: all -> every region DescribeRegions returns; one summary line per region with keys
         expected = all_keys(emulator)
-        lines = [event["event_data"]["res"]["msg"] for event in events
-                 if event["event"] == "runner_item_on_ok" and "msg" in event["event_data"].get("res", {})]
+        lines = [
+            event["event_data"]["res"]["msg"]
+            for event in events
+            if event["event"] == "runner_item_on_ok" and "msg" in event["event_data"].get("res", {})
+        ]
         for region in sorted({key.region for key in expected}):
             count = len([key for key in expected if key.region == region])
             assert any(line.startswith("%s: %d key(s)" % (region, count)) for line in lines), (region, count, lines)
@@ -129,17 +151,43 @@ def test_the_report_playbook_runs_under_ansible_runner_like_an_awx_job(ansible, 
 
 def test_the_inventory_plugin_feeds_a_job_under_ansible_runner(ansible, emulator):
     regions = ["cn-hangzhou", "cn-shanghai"]
-    config = {"plugin": "alicloud.kms.keys", "regions": regions, "protocol": "http", "http_proxy": ansible.emu.url,
-              "facets": ["key_state"], "keyed_groups": [{"key": "key_state", "prefix": "state"}]}
+    config = {
+        "plugin": "alicloud.kms.keys",
+        "regions": regions,
+        "protocol": "http",
+        "http_proxy": ansible.emu.url,
+        "facets": ["key_state"],
+        "keyed_groups": [{"key": "key_state", "prefix": "state"}],
+    }
     pdd = private_data_dir(ansible, {"kms.kms_keys.yml": yaml.safe_dump(config)})
-    (pdd / "project" / "over_keys.yml").write_text(yaml.safe_dump([
-        {"name": "every key", "hosts": "alicloud_kms_keys", "gather_facts": False,
-         "tasks": [{"name": "state", "ansible.builtin.debug": {"msg": "{{ region }} {{ key_state }} {{ group_names | sort | join(',') }}"}}]}]))
+    (pdd / "project" / "over_keys.yml").write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "every key",
+                    "hosts": "alicloud_kms_keys",
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "name": "state",
+                            "ansible.builtin.debug": {
+                                "msg": "{{ region }} {{ key_state }} {{ group_names | sort | join(',') }}"
+                            },
+                        }
+                    ],
+                }
+            ]
+        )
+    )
     proc, status, rc, events = run(ansible, pdd, "over_keys.yml", "inventory")
     assert (status, rc) == ("successful", "0"), proc.stdout[-4000:] + proc.stderr[-2000:]
 
     expected = dict((key.key_id, key) for key in all_keys(emulator, regions))
-    results = dict((event["event_data"]["host"], event["event_data"]["res"]["msg"]) for event in events if event["event"] == "runner_on_ok")
+    results = dict(
+        (event["event_data"]["host"], event["event_data"]["res"]["msg"])
+        for event in events
+        if event["event"] == "runner_on_ok"
+    )
     assert sorted(results) == sorted(expected)
     for key_id, msg in results.items():
         key = expected[key_id]

@@ -12,27 +12,55 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.alicloud.kms.plugins.filter.compliance import (
-    RULE_NAMES, FilterModule, compliance_plan, kms_compliance_report, kms_violations, kms_xml_escape)
+    RULE_NAMES,
+    FilterModule,
+    compliance_plan,
+    kms_compliance_report,
+    kms_violations,
+    kms_xml_escape,
+)
 
 ARN = "acs:kms:{region}:1234567890123456:key/{key_id}"
 
 
 def key(key_id, region="cn-hangzhou", **fields):
-    record = {"key_id": key_id, "key_arn": ARN.format(region=region, key_id=key_id), "region": region,
-              "account_id": "1234567890123456", "key_state": "Enabled", "key_spec": "Aliyun_AES_256",
-              "key_usage": "ENCRYPT/DECRYPT", "protection_level": "SOFTWARE", "creator_type": "User",
-              "origin": "Aliyun_KMS", "automatic_rotation": "Disabled", "rotation_interval": "",
-              "deletion_protection": "Disabled"}
+    record = {
+        "key_id": key_id,
+        "key_arn": ARN.format(region=region, key_id=key_id),
+        "region": region,
+        "account_id": "1234567890123456",
+        "key_state": "Enabled",
+        "key_spec": "Aliyun_AES_256",
+        "key_usage": "ENCRYPT/DECRYPT",
+        "protection_level": "SOFTWARE",
+        "creator_type": "User",
+        "origin": "Aliyun_KMS",
+        "automatic_rotation": "Disabled",
+        "rotation_interval": "",
+        "deletion_protection": "Disabled",
+    }
     record.update(fields)
     return record
 
 
 KEYS = [
-    key("hz-good", protection_level="HSM", automatic_rotation="Enabled", rotation_interval="7776000s", deletion_protection="Enabled"),
+    key(
+        "hz-good",
+        protection_level="HSM",
+        automatic_rotation="Enabled",
+        rotation_interval="7776000s",
+        deletion_protection="Enabled",
+    ),
     key("hz-disabled", key_state="Disabled"),
     key("hz-doomed", key_state="PendingDeletion", key_spec="RSA_2048", key_usage="SIGN/VERIFY", protection_level="HSM"),
     key("hz-service", creator_type="Service"),
-    key("sh-yearly", region="cn-shanghai", key_spec="Aliyun_SM4", automatic_rotation="Enabled", rotation_interval="31536000s"),
+    key(
+        "sh-yearly",
+        region="cn-shanghai",
+        key_spec="Aliyun_SM4",
+        automatic_rotation="Enabled",
+        rotation_interval="31536000s",
+    ),
     key("sh-wallet", region="cn-shanghai", key_spec="EC_P256K", key_usage="SIGN/VERIFY", deletion_protection="Enabled"),
     key("sh-byok", region="cn-shanghai", key_state="PendingImport", origin="EXTERNAL"),
 ]
@@ -44,28 +72,40 @@ def broken(policy, keys=None, exempt=None):
 
 # --- the plan: only what the rules need ------------------------------------------------------------
 
-@pytest.mark.parametrize("policy, facets", [
-    ({}, ["key_state", "key_spec"]),
-    ({"forbidden_states": ["PendingDeletion"]}, ["key_state", "key_spec"]),
-    ({"allowed_specs": ["Aliyun_AES_256"]}, ["key_state", "key_spec"]),
-    ({"allowed_usages": ["SIGN/VERIFY"]}, ["key_state", "key_spec", "key_usage"]),
-    ({"required_protection_level": "HSM"}, ["key_state", "key_spec", "protection_level"]),
-    ({"allowed_creator_types": ["User"]}, ["key_state", "key_spec", "creator_type"]),
-    ({"allowed_creator_types": ["User"], "allowed_usages": ["SIGN/VERIFY"], "forbidden_states": ["Disabled"]},
-     ["key_state", "key_spec", "key_usage", "creator_type"]),
-])
+
+@pytest.mark.parametrize(
+    "policy, facets",
+    [
+        ({}, ["key_state", "key_spec"]),
+        ({"forbidden_states": ["PendingDeletion"]}, ["key_state", "key_spec"]),
+        ({"allowed_specs": ["Aliyun_AES_256"]}, ["key_state", "key_spec"]),
+        ({"allowed_usages": ["SIGN/VERIFY"]}, ["key_state", "key_spec", "key_usage"]),
+        ({"required_protection_level": "HSM"}, ["key_state", "key_spec", "protection_level"]),
+        ({"allowed_creator_types": ["User"]}, ["key_state", "key_spec", "creator_type"]),
+        (
+            {"allowed_creator_types": ["User"], "allowed_usages": ["SIGN/VERIFY"], "forbidden_states": ["Disabled"]},
+            ["key_state", "key_spec", "key_usage", "creator_type"],
+        ),
+    ],
+)
 def test_list_rules_plan_facets_and_no_details(policy, facets):
     plan = compliance_plan(policy)
     assert plan == {"rules": [r for r in RULE_NAMES if r in policy], "facets": facets, "details": False}
 
 
-@pytest.mark.parametrize("policy, facets", [
-    ({"require_rotation": True}, ["creator_type"]),
-    ({"max_rotation_interval_days": 90}, ["creator_type"]),
-    ({"require_deletion_protection": True}, ["creator_type"]),
-    ({"require_rotation": True, "allowed_usages": ["SIGN/VERIFY"]}, ["creator_type"]),
-    ({"require_deletion_protection": True, "allowed_specs": ["RSA_2048"], "allowed_creator_types": ["User"]}, ["creator_type"]),
-])
+@pytest.mark.parametrize(
+    "policy, facets",
+    [
+        ({"require_rotation": True}, ["creator_type"]),
+        ({"max_rotation_interval_days": 90}, ["creator_type"]),
+        ({"require_deletion_protection": True}, ["creator_type"]),
+        ({"require_rotation": True, "allowed_usages": ["SIGN/VERIFY"]}, ["creator_type"]),
+        (
+            {"require_deletion_protection": True, "allowed_specs": ["RSA_2048"], "allowed_creator_types": ["User"]},
+            ["creator_type"],
+        ),
+    ],
+)
 def test_detail_rules_plan_describe_key_and_the_creator_type_facet(policy, facets):
     # DescribeKey documents state, spec, usage and protection level, but not the creator type: the rotation and
     # deletion protection rules apply only to keys the account created, so the creator type comes from a listing
@@ -74,32 +114,50 @@ def test_detail_rules_plan_describe_key_and_the_creator_type_facet(policy, facet
 
 
 def test_rules_that_are_off_gather_nothing_extra():
-    plan = compliance_plan({"forbidden_states": [], "allowed_specs": None, "require_rotation": False,
-                            "require_deletion_protection": False, "required_protection_level": None})
+    plan = compliance_plan(
+        {
+            "forbidden_states": [],
+            "allowed_specs": None,
+            "require_rotation": False,
+            "require_deletion_protection": False,
+            "required_protection_level": None,
+        }
+    )
     assert plan == {"rules": [], "facets": ["key_state", "key_spec"], "details": False}
 
 
 def test_rules_come_out_in_canonical_order():
     policy = dict((rule, True) for rule in ("require_deletion_protection", "require_rotation"))
     policy.update(allowed_specs=["EC_P256"], forbidden_states="Disabled")
-    assert compliance_plan(policy)["rules"] == ["forbidden_states", "allowed_specs", "require_rotation", "require_deletion_protection"]
+    assert compliance_plan(policy)["rules"] == [
+        "forbidden_states",
+        "allowed_specs",
+        "require_rotation",
+        "require_deletion_protection",
+    ]
 
 
-@pytest.mark.parametrize("policy, message", [
-    ({"forbidden_state": ["Disabled"]}, "unknown rule(s) forbidden_state; known rules are forbidden_states, allowed_specs"),
-    ({"allowed_specs": ["Aliyun_AES_256"], "rotate": True, "bogus": 1}, "unknown rule(s) bogus, rotate"),
-    ({"forbidden_states": ["Deleted"]}, "forbidden_states: unknown value 'Deleted'"),
-    ({"allowed_usages": ["ENCRYPT"]}, "allowed_usages: unknown value 'ENCRYPT'"),
-    ({"required_protection_level": "hsm"}, "required_protection_level: unknown value 'hsm'"),
-    ({"required_protection_level": ["HSM"]}, "required_protection_level must be a string"),
-    ({"allowed_creator_types": ["Root"]}, "allowed_creator_types: unknown value 'Root'"),
-    ({"max_rotation_interval_days": 0}, "max_rotation_interval_days must be a whole number of days, 1 or more"),
-    ({"max_rotation_interval_days": "ninety"}, "max_rotation_interval_days must be a whole number"),
-    ({"max_rotation_interval_days": True}, "max_rotation_interval_days must be a whole number"),
-    ({"require_rotation": "maybe"}, "require_rotation must be true or false"),
-    ({"allowed_specs": [1]}, "allowed_specs must be a list of strings"),
-    (["forbidden_states"], "the policy must be a dict of rules"),
-])
+@pytest.mark.parametrize(
+    "policy, message",
+    [
+        (
+            {"forbidden_state": ["Disabled"]},
+            "unknown rule(s) forbidden_state; known rules are forbidden_states, allowed_specs",
+        ),
+        ({"allowed_specs": ["Aliyun_AES_256"], "rotate": True, "bogus": 1}, "unknown rule(s) bogus, rotate"),
+        ({"forbidden_states": ["Deleted"]}, "forbidden_states: unknown value 'Deleted'"),
+        ({"allowed_usages": ["ENCRYPT"]}, "allowed_usages: unknown value 'ENCRYPT'"),
+        ({"required_protection_level": "hsm"}, "required_protection_level: unknown value 'hsm'"),
+        ({"required_protection_level": ["HSM"]}, "required_protection_level must be a string"),
+        ({"allowed_creator_types": ["Root"]}, "allowed_creator_types: unknown value 'Root'"),
+        ({"max_rotation_interval_days": 0}, "max_rotation_interval_days must be a whole number of days, 1 or more"),
+        ({"max_rotation_interval_days": "ninety"}, "max_rotation_interval_days must be a whole number"),
+        ({"max_rotation_interval_days": True}, "max_rotation_interval_days must be a whole number"),
+        ({"require_rotation": "maybe"}, "require_rotation must be true or false"),
+        ({"allowed_specs": [1]}, "allowed_specs must be a list of strings"),
+        (["forbidden_states"], "the policy must be a dict of rules"),
+    ],
+)
 def test_bad_policies_fail_with_a_clear_message(policy, message):
     with pytest.raises(AnsibleFilterError) as caught:
         compliance_plan(policy)
@@ -107,31 +165,48 @@ def test_bad_policies_fail_with_a_clear_message(policy, message):
 
 
 def test_values_from_the_command_line_are_normalized():
-    report = kms_compliance_report([], {"require_rotation": "yes", "max_rotation_interval_days": "90", "forbidden_states": "Disabled"})
-    assert report["policy"] == {"forbidden_states": ["Disabled"], "require_rotation": True, "max_rotation_interval_days": 90}
+    report = kms_compliance_report(
+        [], {"require_rotation": "yes", "max_rotation_interval_days": "90", "forbidden_states": "Disabled"}
+    )
+    assert report["policy"] == {
+        "forbidden_states": ["Disabled"],
+        "require_rotation": True,
+        "max_rotation_interval_days": 90,
+    }
 
 
 # --- each rule, with exactly known violations ------------------------------------------------------
 
+
 def test_forbidden_states():
     assert broken({"forbidden_states": ["PendingDeletion", "PendingImport"]}) == [
-        ("hz-doomed", "forbidden_states"), ("sh-byok", "forbidden_states")]
+        ("hz-doomed", "forbidden_states"),
+        ("sh-byok", "forbidden_states"),
+    ]
 
 
 def test_allowed_specs():
     assert broken({"allowed_specs": ["Aliyun_AES_256", "Aliyun_SM4"]}) == [
-        ("hz-doomed", "allowed_specs"), ("sh-wallet", "allowed_specs")]
+        ("hz-doomed", "allowed_specs"),
+        ("sh-wallet", "allowed_specs"),
+    ]
 
 
 def test_allowed_usages():
-    assert broken({"allowed_usages": ["ENCRYPT/DECRYPT"]}) == [("hz-doomed", "allowed_usages"), ("sh-wallet", "allowed_usages")]
+    assert broken({"allowed_usages": ["ENCRYPT/DECRYPT"]}) == [
+        ("hz-doomed", "allowed_usages"),
+        ("sh-wallet", "allowed_usages"),
+    ]
 
 
 def test_required_protection_level():
     assert broken({"required_protection_level": "HSM"}) == [
-        ("hz-disabled", "required_protection_level"), ("hz-service", "required_protection_level"),
-        ("sh-byok", "required_protection_level"), ("sh-wallet", "required_protection_level"),
-        ("sh-yearly", "required_protection_level")]
+        ("hz-disabled", "required_protection_level"),
+        ("hz-service", "required_protection_level"),
+        ("sh-byok", "required_protection_level"),
+        ("sh-wallet", "required_protection_level"),
+        ("sh-yearly", "required_protection_level"),
+    ]
 
 
 def test_allowed_creator_types():
@@ -143,8 +218,14 @@ def test_require_rotation_applies_to_keys_the_service_can_rotate():
     assert broken({"require_rotation": True}) == [("hz-disabled", "require_rotation")]
     checks = kms_compliance_report(KEYS, {"require_rotation": True})["checks"]
     assert dict((c["key_id"], c["status"]) for c in checks) == {
-        "hz-good": "pass", "hz-disabled": "fail", "hz-doomed": "not_applicable", "hz-service": "not_applicable",
-        "sh-yearly": "pass", "sh-wallet": "not_applicable", "sh-byok": "not_applicable"}
+        "hz-good": "pass",
+        "hz-disabled": "fail",
+        "hz-doomed": "not_applicable",
+        "hz-service": "not_applicable",
+        "sh-yearly": "pass",
+        "sh-wallet": "not_applicable",
+        "sh-byok": "not_applicable",
+    }
     notes = dict((c["key_id"], c["note"]) for c in checks)
     assert notes["hz-doomed"] == "asymmetric keys (RSA_2048) do not rotate automatically"
     assert notes["hz-service"] == "a cloud service manages this key"
@@ -153,17 +234,27 @@ def test_require_rotation_applies_to_keys_the_service_can_rotate():
 
 def test_require_rotation_reports_suspended_rotation():
     keys = [key("a", automatic_rotation="Suspended", rotation_interval="7776000s")]
-    assert kms_violations(keys, {"require_rotation": True}) == [{
-        "key_id": "a", "key_arn": ARN.format(region="cn-hangzhou", key_id="a"), "region": "cn-hangzhou",
-        "rule": "require_rotation", "actual": "Suspended", "expected": "Enabled"}]
+    assert kms_violations(keys, {"require_rotation": True}) == [
+        {
+            "key_id": "a",
+            "key_arn": ARN.format(region="cn-hangzhou", key_id="a"),
+            "region": "cn-hangzhou",
+            "rule": "require_rotation",
+            "actual": "Suspended",
+            "expected": "Enabled",
+        }
+    ]
 
 
-@pytest.mark.parametrize("days, expected", [
-    (365, [("hz-disabled", "no automatic rotation (Disabled)")]),
-    (364, [("hz-disabled", "no automatic rotation (Disabled)"), ("sh-yearly", "365 days")]),
-    (90, [("hz-disabled", "no automatic rotation (Disabled)"), ("sh-yearly", "365 days")]),
-    (89, [("hz-good", "90 days"), ("hz-disabled", "no automatic rotation (Disabled)"), ("sh-yearly", "365 days")]),
-])
+@pytest.mark.parametrize(
+    "days, expected",
+    [
+        (365, [("hz-disabled", "no automatic rotation (Disabled)")]),
+        (364, [("hz-disabled", "no automatic rotation (Disabled)"), ("sh-yearly", "365 days")]),
+        (90, [("hz-disabled", "no automatic rotation (Disabled)"), ("sh-yearly", "365 days")]),
+        (89, [("hz-good", "90 days"), ("hz-disabled", "no automatic rotation (Disabled)"), ("sh-yearly", "365 days")]),
+    ],
+)
 def test_max_rotation_interval_days(days, expected):
     violations = kms_violations(KEYS, {"max_rotation_interval_days": days})
     assert [(v["key_id"], v["actual"]) for v in violations] == expected
@@ -171,53 +262,86 @@ def test_max_rotation_interval_days(days, expected):
 
 
 def test_max_rotation_interval_reads_odd_intervals():
-    keys = [key("frac", automatic_rotation="Enabled", rotation_interval="604800.5s"),
-            key("garbled", automatic_rotation="Enabled", rotation_interval="soon"),
-            key("missing", automatic_rotation="Enabled", rotation_interval=None)]
+    keys = [
+        key("frac", automatic_rotation="Enabled", rotation_interval="604800.5s"),
+        key("garbled", automatic_rotation="Enabled", rotation_interval="soon"),
+        key("missing", automatic_rotation="Enabled", rotation_interval=None),
+    ]
     assert [v["actual"] for v in kms_violations(keys, {"max_rotation_interval_days": 6})] == [
-        "7.00 days", "unknown interval (soon)", "unknown"]
+        "7.00 days",
+        "unknown interval (soon)",
+        "unknown",
+    ]
 
 
 def test_require_deletion_protection_applies_to_keys_the_account_created():
     assert broken({"require_deletion_protection": True}) == [
-        ("hz-disabled", "require_deletion_protection"), ("hz-doomed", "require_deletion_protection"),
-        ("sh-byok", "require_deletion_protection"), ("sh-yearly", "require_deletion_protection")]
+        ("hz-disabled", "require_deletion_protection"),
+        ("hz-doomed", "require_deletion_protection"),
+        ("sh-byok", "require_deletion_protection"),
+        ("sh-yearly", "require_deletion_protection"),
+    ]
 
 
 def test_violation_entries_have_exactly_the_documented_fields():
     violations = kms_violations(KEYS, {"allowed_specs": ["Aliyun_AES_256"]})
-    assert violations[0] == {"key_id": "hz-doomed", "key_arn": ARN.format(region="cn-hangzhou", key_id="hz-doomed"),
-                             "region": "cn-hangzhou", "rule": "allowed_specs", "actual": "RSA_2048",
-                             "expected": "one of Aliyun_AES_256"}
+    assert violations[0] == {
+        "key_id": "hz-doomed",
+        "key_arn": ARN.format(region="cn-hangzhou", key_id="hz-doomed"),
+        "region": "cn-hangzhou",
+        "rule": "allowed_specs",
+        "actual": "RSA_2048",
+        "expected": "one of Aliyun_AES_256",
+    }
 
 
 # --- unknown fields never pass (issue 12, items 11, 24, 25) ------------------------------------------
 
 BARE = {"key_id": "k", "key_arn": ARN.format(region="cn-hangzhou", key_id="k"), "region": "cn-hangzhou"}
-ALL_RULES = {"forbidden_states": ["PendingDeletion"], "allowed_specs": ["Aliyun_AES_256"], "allowed_usages": ["ENCRYPT/DECRYPT"],
-             "required_protection_level": "SOFTWARE", "allowed_creator_types": ["User"], "require_rotation": True,
-             "max_rotation_interval_days": 365, "require_deletion_protection": True}
+ALL_RULES = {
+    "forbidden_states": ["PendingDeletion"],
+    "allowed_specs": ["Aliyun_AES_256"],
+    "allowed_usages": ["ENCRYPT/DECRYPT"],
+    "required_protection_level": "SOFTWARE",
+    "allowed_creator_types": ["User"],
+    "require_rotation": True,
+    "max_rotation_interval_days": 365,
+    "require_deletion_protection": True,
+}
 
 
 def test_a_record_gathered_without_facets_breaks_every_rule_with_actual_unknown():
     # key_info without facets: the PendingDeletion key must not pass forbidden_states
     violations = kms_violations([BARE], {"forbidden_states": ["PendingDeletion"]})
     assert violations == [dict(BARE, rule="forbidden_states", actual="unknown", expected="none of PendingDeletion")]
-    assert [(v["rule"], v["actual"]) for v in kms_violations([BARE], ALL_RULES)] == [(rule, "unknown") for rule in ALL_RULES]
+    assert [(v["rule"], v["actual"]) for v in kms_violations([BARE], ALL_RULES)] == [
+        (rule, "unknown") for rule in ALL_RULES
+    ]
     report = kms_compliance_report([BARE], ALL_RULES)
     assert report["verdict"] == "non_compliant" and report["summary"]["non_compliant_keys"] == 1
     assert all(stats["passed"] == 0 and stats["violations"] == 1 for stats in report["summary"]["by_rule"].values())
 
 
-@pytest.mark.parametrize("rule, field, note", [
-    ("forbidden_states", "key_state", "unknown key_state: gather the key_state facet"),
-    ("allowed_specs", "key_spec", "unknown key_spec: gather the key_spec facet"),
-    ("allowed_usages", "key_usage", "unknown key_usage: gather the key_usage facet"),
-    ("required_protection_level", "protection_level", "unknown protection_level: gather the protection_level facet"),
-    ("allowed_creator_types", "creator_type", "unknown creator_type: gather the creator_type facet"),
-    ("require_rotation", "automatic_rotation", "unknown automatic_rotation: gather details (DescribeKey)"),
-    ("require_deletion_protection", "deletion_protection", "unknown deletion_protection: gather details (DescribeKey)"),
-])
+@pytest.mark.parametrize(
+    "rule, field, note",
+    [
+        ("forbidden_states", "key_state", "unknown key_state: gather the key_state facet"),
+        ("allowed_specs", "key_spec", "unknown key_spec: gather the key_spec facet"),
+        ("allowed_usages", "key_usage", "unknown key_usage: gather the key_usage facet"),
+        (
+            "required_protection_level",
+            "protection_level",
+            "unknown protection_level: gather the protection_level facet",
+        ),
+        ("allowed_creator_types", "creator_type", "unknown creator_type: gather the creator_type facet"),
+        ("require_rotation", "automatic_rotation", "unknown automatic_rotation: gather details (DescribeKey)"),
+        (
+            "require_deletion_protection",
+            "deletion_protection",
+            "unknown deletion_protection: gather details (DescribeKey)",
+        ),
+    ],
+)
 @pytest.mark.parametrize("missing", ["absent", None, ""])
 def test_a_missing_null_or_empty_field_is_unknown_and_never_passes(rule, field, note, missing):
     record = key("k")
@@ -235,30 +359,47 @@ def test_a_missing_null_or_empty_field_is_unknown_and_never_passes(rule, field, 
 def test_records_as_the_real_describe_key_returns_them_judge_no_key_by_an_unknown_creator():
     # DescribeKey has no CreatorType: without the creator_type facet no key may be judged for rotation or deletion
     # protection (a service's key would fail them), and a known asymmetric spec still settles rotation
-    described = [dict((f, v) for f, v in key(key_id, **fields).items() if f != "creator_type") for key_id, fields in (
-        ("user-aes", {}), ("rds-aes", {}), ("rsa", {"key_spec": "RSA_2048"}))]
+    described = [
+        dict((f, v) for f, v in key(key_id, **fields).items() if f != "creator_type")
+        for key_id, fields in (("user-aes", {}), ("rds-aes", {}), ("rsa", {"key_spec": "RSA_2048"}))
+    ]
     policy = {"require_rotation": True, "require_deletion_protection": True}
     checks = kms_compliance_report(described, policy)["checks"]
     assert [(c["key_id"], c["rule"], c["status"], c["actual"]) for c in checks] == [
-        ("user-aes", "require_rotation", "fail", "unknown"), ("user-aes", "require_deletion_protection", "fail", "unknown"),
-        ("rds-aes", "require_rotation", "fail", "unknown"), ("rds-aes", "require_deletion_protection", "fail", "unknown"),
-        ("rsa", "require_rotation", "not_applicable", "Disabled"), ("rsa", "require_deletion_protection", "fail", "unknown")]
+        ("user-aes", "require_rotation", "fail", "unknown"),
+        ("user-aes", "require_deletion_protection", "fail", "unknown"),
+        ("rds-aes", "require_rotation", "fail", "unknown"),
+        ("rds-aes", "require_deletion_protection", "fail", "unknown"),
+        ("rsa", "require_rotation", "not_applicable", "Disabled"),
+        ("rsa", "require_deletion_protection", "fail", "unknown"),
+    ]
     assert checks[0]["note"] == "unknown creator_type: gather the creator_type facet"
     # with the facet (as the plan asks), the service's key is not applicable and the others are judged
-    labelled = [dict(described[0], creator_type="User"), dict(described[1], creator_type="Service"), dict(described[2], creator_type="User")]
+    labelled = [
+        dict(described[0], creator_type="User"),
+        dict(described[1], creator_type="Service"),
+        dict(described[2], creator_type="User"),
+    ]
     checks = kms_compliance_report(labelled, policy)["checks"]
     assert [(c["key_id"], c["rule"], c["status"]) for c in checks] == [
-        ("user-aes", "require_rotation", "fail"), ("user-aes", "require_deletion_protection", "fail"),
-        ("rds-aes", "require_rotation", "not_applicable"), ("rds-aes", "require_deletion_protection", "not_applicable"),
-        ("rsa", "require_rotation", "not_applicable"), ("rsa", "require_deletion_protection", "fail")]
+        ("user-aes", "require_rotation", "fail"),
+        ("user-aes", "require_deletion_protection", "fail"),
+        ("rds-aes", "require_rotation", "not_applicable"),
+        ("rds-aes", "require_deletion_protection", "not_applicable"),
+        ("rsa", "require_rotation", "not_applicable"),
+        ("rsa", "require_deletion_protection", "fail"),
+    ]
 
 
-@pytest.mark.parametrize("fields, actual", [
-    ({"key_spec": None}, "unknown"),
-    ({"origin": None}, "unknown"),
-    ({"origin": "EXTERNAL_KEY_STORE"}, None),
-    ({"key_spec": "EC_SM2", "creator_type": None, "origin": None}, None),
-])
+@pytest.mark.parametrize(
+    "fields, actual",
+    [
+        ({"key_spec": None}, "unknown"),
+        ({"origin": None}, "unknown"),
+        ({"origin": "EXTERNAL_KEY_STORE"}, None),
+        ({"key_spec": "EC_SM2", "creator_type": None, "origin": None}, None),
+    ],
+)
 def test_rotation_applicability_needs_spec_creator_and_origin(fields, actual):
     record = key("k", automatic_rotation="Enabled", rotation_interval="7776000s", **fields)
     check = kms_compliance_report([record], {"require_rotation": True})["checks"][0]
@@ -276,11 +417,17 @@ def test_absent_rotation_fields_are_explained_by_the_rotation_state():
             if fields.get(name) is None:
                 record.pop(name, None)
         return record
-    keys = [described("off"), described("doomed", key_state="PendingDeletion", delete_date="2026-12-31T00:00:00Z"),
-            described("paused", automatic_rotation="Suspended", rotation_interval="15552000s"),
-            described("on", automatic_rotation="Enabled", rotation_interval="7776000s", next_rotation_date="2026-01-01T00:00:00Z"),
-            described("on-no-interval", automatic_rotation="Enabled"),
-            dict((f, v) for f, v in described("never-described").items() if f != "automatic_rotation")]
+
+    keys = [
+        described("off"),
+        described("doomed", key_state="PendingDeletion", delete_date="2026-12-31T00:00:00Z"),
+        described("paused", automatic_rotation="Suspended", rotation_interval="15552000s"),
+        described(
+            "on", automatic_rotation="Enabled", rotation_interval="7776000s", next_rotation_date="2026-01-01T00:00:00Z"
+        ),
+        described("on-no-interval", automatic_rotation="Enabled"),
+        dict((f, v) for f, v in described("never-described").items() if f != "automatic_rotation"),
+    ]
     policy = {"require_rotation": True, "max_rotation_interval_days": 180}
     checks = kms_compliance_report(keys, policy)["checks"]
     assert [(c["key_id"], c["rule"], c["status"], c["actual"]) for c in checks] == [
@@ -295,21 +442,28 @@ def test_absent_rotation_fields_are_explained_by_the_rotation_state():
         ("on-no-interval", "require_rotation", "pass", "Enabled"),
         ("on-no-interval", "max_rotation_interval_days", "fail", "unknown"),
         ("never-described", "require_rotation", "fail", "unknown"),
-        ("never-described", "max_rotation_interval_days", "fail", "unknown")]
+        ("never-described", "max_rotation_interval_days", "fail", "unknown"),
+    ]
     assert checks[9]["note"] == "unknown rotation_interval: gather details (DescribeKey)"
 
 
 def test_unknown_values_count_as_unknown_in_the_charts():
     keys = [key("a", key_state=""), key("b", key_spec=None), key("c")]
     by_region = kms_compliance_report(keys, {})["summary"]["by_region"]["cn-hangzhou"]
-    assert by_region["key_state"] == {"Enabled": 2, "unknown": 1} and by_region["key_spec"] == {"Aliyun_AES_256": 2, "unknown": 1}
+    assert by_region["key_state"] == {"Enabled": 2, "unknown": 1} and by_region["key_spec"] == {
+        "Aliyun_AES_256": 2,
+        "unknown": 1,
+    }
 
 
 def test_violations_follow_key_order_then_rule_order():
     violations = kms_violations(KEYS, {"allowed_specs": ["Aliyun_AES_256"], "forbidden_states": ["PendingDeletion"]})
     assert [(v["key_id"], v["rule"]) for v in violations] == [
-        ("hz-doomed", "forbidden_states"), ("hz-doomed", "allowed_specs"), ("sh-yearly", "allowed_specs"),
-        ("sh-wallet", "allowed_specs")]
+        ("hz-doomed", "forbidden_states"),
+        ("hz-doomed", "allowed_specs"),
+        ("sh-yearly", "allowed_specs"),
+        ("sh-wallet", "allowed_specs"),
+    ]
 
 
 def test_no_rules_no_violations():
@@ -319,16 +473,25 @@ def test_no_rules_no_violations():
 
 # --- exemptions ----------------------------------------------------------------------------------
 
+
 def test_exemptions_by_id_or_arn_for_every_rule_or_some():
     policy = {"forbidden_states": ["PendingDeletion", "Disabled"], "allowed_specs": ["Aliyun_AES_256"]}
-    exempt = [{"key_id": "hz-doomed", "reason": "SEC-1: retiring"},
-              {"key_id": ARN.format(region="cn-shanghai", key_id="sh-wallet"), "reason": "SEC-2: HSM wallet", "rules": ["allowed_specs"]},
-              {"key_id": "hz-disabled", "reason": "SEC-3", "rules": ["allowed_specs"]}]
+    exempt = [
+        {"key_id": "hz-doomed", "reason": "SEC-1: retiring"},
+        {
+            "key_id": ARN.format(region="cn-shanghai", key_id="sh-wallet"),
+            "reason": "SEC-2: HSM wallet",
+            "rules": ["allowed_specs"],
+        },
+        {"key_id": "hz-disabled", "reason": "SEC-3", "rules": ["allowed_specs"]},
+    ]
     assert broken(policy, exempt=exempt) == [("hz-disabled", "forbidden_states"), ("sh-yearly", "allowed_specs")]
     report = kms_compliance_report(KEYS, policy, exempt)
     assert [(e["key_id"], e["rule"], e["reason"]) for e in report["exempted"]] == [
-        ("hz-doomed", "forbidden_states", "SEC-1: retiring"), ("hz-doomed", "allowed_specs", "SEC-1: retiring"),
-        ("sh-wallet", "allowed_specs", "SEC-2: HSM wallet")]
+        ("hz-doomed", "forbidden_states", "SEC-1: retiring"),
+        ("hz-doomed", "allowed_specs", "SEC-1: retiring"),
+        ("sh-wallet", "allowed_specs", "SEC-2: HSM wallet"),
+    ]
     assert report["unused_exemptions"] == []
     assert report["summary"]["exempted"] == 3 and report["summary"]["violations"] == 2
 
@@ -340,18 +503,23 @@ def test_exempting_every_violation_makes_the_verdict_compliant():
 
 
 def test_exemptions_that_match_no_key_are_listed():
-    report = kms_compliance_report(KEYS, {"forbidden_states": ["Disabled"]}, [{"key_id": "gone", "reason": "old ticket"}])
+    report = kms_compliance_report(
+        KEYS, {"forbidden_states": ["Disabled"]}, [{"key_id": "gone", "reason": "old ticket"}]
+    )
     assert report["unused_exemptions"] == ["gone"]
 
 
-@pytest.mark.parametrize("exempt, message", [
-    ([{"key_id": "k"}], "a reason is required"),
-    ([{"key_id": "k", "reason": "  "}], "a reason is required"),
-    ([{"reason": "why"}], "key_id is required"),
-    ([{"key_id": "k", "reason": "r", "rules": ["rotation"]}], "unknown rule(s) rotation"),
-    ([{"key_id": "k", "reason": "r", "until": "2030"}], "unknown field(s) until"),
-    (["k"], "must be a dict with key_id and reason"),
-])
+@pytest.mark.parametrize(
+    "exempt, message",
+    [
+        ([{"key_id": "k"}], "a reason is required"),
+        ([{"key_id": "k", "reason": "  "}], "a reason is required"),
+        ([{"reason": "why"}], "key_id is required"),
+        ([{"key_id": "k", "reason": "r", "rules": ["rotation"]}], "unknown rule(s) rotation"),
+        ([{"key_id": "k", "reason": "r", "until": "2030"}], "unknown field(s) until"),
+        (["k"], "must be a dict with key_id and reason"),
+    ],
+)
 def test_bad_exemptions_fail_with_a_clear_message(exempt, message):
     with pytest.raises(AnsibleFilterError) as caught:
         kms_violations(KEYS, {"forbidden_states": ["Disabled"]}, exempt)
@@ -360,31 +528,77 @@ def test_bad_exemptions_fail_with_a_clear_message(exempt, message):
 
 # --- the report ----------------------------------------------------------------------------------
 
+
 def test_report_counts_per_region_and_rule():
-    policy = {"forbidden_states": ["PendingDeletion"], "allowed_specs": ["Aliyun_AES_256", "Aliyun_SM4"], "require_rotation": True}
-    report = kms_compliance_report(KEYS, policy, [{"key_id": "sh-wallet", "reason": "SEC-9"}],
-                                   ["ap-southeast-1", "cn-shanghai", "cn-hangzhou"])
+    policy = {
+        "forbidden_states": ["PendingDeletion"],
+        "allowed_specs": ["Aliyun_AES_256", "Aliyun_SM4"],
+        "require_rotation": True,
+    }
+    report = kms_compliance_report(
+        KEYS, policy, [{"key_id": "sh-wallet", "reason": "SEC-9"}], ["ap-southeast-1", "cn-shanghai", "cn-hangzhou"]
+    )
     summary = report["summary"]
     assert report["verdict"] == "non_compliant"
     assert (summary["key_count"], summary["region_count"], summary["checks"]) == (7, 3, 21)
     assert summary["rules"] == ["forbidden_states", "allowed_specs", "require_rotation"]
-    assert (summary["violations"], summary["exempted"], summary["non_compliant_keys"], summary["compliant_keys"]) == (3, 1, 2, 5)
+    assert (summary["violations"], summary["exempted"], summary["non_compliant_keys"], summary["compliant_keys"]) == (
+        3,
+        1,
+        2,
+        5,
+    )
     assert list(summary["by_region"]) == ["ap-southeast-1", "cn-shanghai", "cn-hangzhou"]
-    assert summary["by_region"]["ap-southeast-1"] == {"key_count": 0, "violations": 0, "exempted": 0, "non_compliant_keys": 0,
-                                                      "key_state": {}, "key_spec": {}}
+    assert summary["by_region"]["ap-southeast-1"] == {
+        "key_count": 0,
+        "violations": 0,
+        "exempted": 0,
+        "non_compliant_keys": 0,
+        "key_state": {},
+        "key_spec": {},
+    }
     assert summary["by_region"]["cn-hangzhou"] == {
-        "key_count": 4, "violations": 3, "exempted": 0, "non_compliant_keys": 2,
-        "key_state": {"Enabled": 2, "Disabled": 1, "PendingDeletion": 1}, "key_spec": {"Aliyun_AES_256": 3, "RSA_2048": 1}}
+        "key_count": 4,
+        "violations": 3,
+        "exempted": 0,
+        "non_compliant_keys": 2,
+        "key_state": {"Enabled": 2, "Disabled": 1, "PendingDeletion": 1},
+        "key_spec": {"Aliyun_AES_256": 3, "RSA_2048": 1},
+    }
     assert summary["by_region"]["cn-shanghai"]["key_state"] == {"Enabled": 2, "PendingImport": 1}
     assert summary["by_region"]["cn-shanghai"]["key_spec"] == {"Aliyun_AES_256": 1, "Aliyun_SM4": 1, "EC_P256K": 1}
     assert summary["by_rule"] == {
-        "forbidden_states": {"expected": "none of PendingDeletion", "checked": 7, "passed": 6, "violations": 1, "exempted": 0, "not_applicable": 0},
-        "allowed_specs": {"expected": "one of Aliyun_AES_256, Aliyun_SM4", "checked": 7, "passed": 5, "violations": 1, "exempted": 1, "not_applicable": 0},
-        "require_rotation": {"expected": "Enabled", "checked": 7, "passed": 2, "violations": 1, "exempted": 0, "not_applicable": 4},
+        "forbidden_states": {
+            "expected": "none of PendingDeletion",
+            "checked": 7,
+            "passed": 6,
+            "violations": 1,
+            "exempted": 0,
+            "not_applicable": 0,
+        },
+        "allowed_specs": {
+            "expected": "one of Aliyun_AES_256, Aliyun_SM4",
+            "checked": 7,
+            "passed": 5,
+            "violations": 1,
+            "exempted": 1,
+            "not_applicable": 0,
+        },
+        "require_rotation": {
+            "expected": "Enabled",
+            "checked": 7,
+            "passed": 2,
+            "violations": 1,
+            "exempted": 0,
+            "not_applicable": 4,
+        },
     }
     assert summary["by_region"]["cn-shanghai"]["exempted"] == 1
     assert [(v["key_id"], v["rule"]) for v in report["violations"]] == [
-        ("hz-disabled", "require_rotation"), ("hz-doomed", "forbidden_states"), ("hz-doomed", "allowed_specs")]
+        ("hz-disabled", "require_rotation"),
+        ("hz-doomed", "forbidden_states"),
+        ("hz-doomed", "allowed_specs"),
+    ]
 
 
 def test_report_regions_all_names_none_and_unknown_attributes_count_as_unknown():
@@ -421,9 +635,10 @@ def test_the_filters_work_in_jinja_under_their_names():
     assert set(filters) == {"kms_compliance_plan", "kms_violations", "kms_compliance_report", "kms_xml_escape"}
     env = jinja2.Environment()
     env.filters.update(filters)
-    out = env.from_string("{{ (keys | kms_violations(policy, exempt) | map(attribute='key_id') | join(',')) }}"
-                          "/{{ (policy | kms_compliance_plan).facets | join(',') }}").render(
-        keys=KEYS, policy={"allowed_usages": ["ENCRYPT/DECRYPT"]}, exempt=[{"key_id": "sh-wallet", "reason": "r"}])
+    out = env.from_string(
+        "{{ (keys | kms_violations(policy, exempt) | map(attribute='key_id') | join(',')) }}"
+        "/{{ (policy | kms_compliance_plan).facets | join(',') }}"
+    ).render(keys=KEYS, policy={"allowed_usages": ["ENCRYPT/DECRYPT"]}, exempt=[{"key_id": "sh-wallet", "reason": "r"}])
     assert out == "hz-doomed/key_state,key_spec,key_usage"
 
 
@@ -431,20 +646,40 @@ def test_the_filters_work_in_jinja_under_their_names():
 
 STATES = ("Enabled", "Disabled", "PendingDeletion", "PendingImport")
 SPECS = ("Aliyun_AES_256", "Aliyun_SM4", "RSA_2048", "EC_P256", "EC_P256K", "EC_SM2")
-records = st.lists(st.builds(
-    lambda i, region, state, spec, creator, rotation, days, protection: key(
-        "k%d" % i, region=region, key_state=state, key_spec=spec, creator_type=creator, automatic_rotation=rotation,
-        rotation_interval="%ds" % (days * 86400), deletion_protection=protection),
-    st.integers(0, 10 ** 6), st.sampled_from(("cn-hangzhou", "cn-shanghai")), st.sampled_from(STATES), st.sampled_from(SPECS),
-    st.sampled_from(("User", "Service")), st.sampled_from(("Enabled", "Disabled", "Suspended")), st.integers(7, 400),
-    st.sampled_from(("Enabled", "Disabled"))), max_size=12, unique_by=lambda k: k["key_id"])
-policies = st.fixed_dictionaries({}, optional={
-    "forbidden_states": st.lists(st.sampled_from(STATES), unique=True),
-    "allowed_specs": st.lists(st.sampled_from(SPECS), unique=True),
-    "require_rotation": st.booleans(),
-    "max_rotation_interval_days": st.integers(1, 400),
-    "require_deletion_protection": st.booleans(),
-})
+records = st.lists(
+    st.builds(
+        lambda i, region, state, spec, creator, rotation, days, protection: key(
+            "k%d" % i,
+            region=region,
+            key_state=state,
+            key_spec=spec,
+            creator_type=creator,
+            automatic_rotation=rotation,
+            rotation_interval="%ds" % (days * 86400),
+            deletion_protection=protection,
+        ),
+        st.integers(0, 10**6),
+        st.sampled_from(("cn-hangzhou", "cn-shanghai")),
+        st.sampled_from(STATES),
+        st.sampled_from(SPECS),
+        st.sampled_from(("User", "Service")),
+        st.sampled_from(("Enabled", "Disabled", "Suspended")),
+        st.integers(7, 400),
+        st.sampled_from(("Enabled", "Disabled")),
+    ),
+    max_size=12,
+    unique_by=lambda k: k["key_id"],
+)
+policies = st.fixed_dictionaries(
+    {},
+    optional={
+        "forbidden_states": st.lists(st.sampled_from(STATES), unique=True),
+        "allowed_specs": st.lists(st.sampled_from(SPECS), unique=True),
+        "require_rotation": st.booleans(),
+        "max_rotation_interval_days": st.integers(1, 400),
+        "require_deletion_protection": st.booleans(),
+    },
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -456,7 +691,11 @@ def test_every_check_is_counted_once_and_exemptions_only_move_violations(keys, p
     rules = report["summary"]["rules"]
     assert len(report["checks"]) == len(keys) * len(rules)
     for stats in report["summary"]["by_rule"].values():
-        assert stats["checked"] == stats["passed"] + stats["violations"] + stats["exempted"] + stats["not_applicable"] == len(keys)
+        assert (
+            stats["checked"]
+            == stats["passed"] + stats["violations"] + stats["exempted"] + stats["not_applicable"]
+            == len(keys)
+        )
     moved = sorted((v["key_id"], v["rule"]) for v in report["violations"] + report["exempted"])
     assert moved == sorted((v["key_id"], v["rule"]) for v in plain["violations"])
     assert all(v["key_id"] in exempt_ids for v in report["exempted"])
@@ -465,14 +704,18 @@ def test_every_check_is_counted_once_and_exemptions_only_move_violations(keys, p
     assert report["verdict"] == ("non_compliant" if report["violations"] else "compliant")
     if "forbidden_states" in rules:
         assert sorted(v["key_id"] for v in plain["violations"] if v["rule"] == "forbidden_states") == sorted(
-            k["key_id"] for k in keys if k["key_state"] in policy["forbidden_states"])
+            k["key_id"] for k in keys if k["key_state"] in policy["forbidden_states"]
+        )
 
 
 # --- XML and HTML values (issue 12, item 17) --------------------------------------------------------
 
+
 def test_xml_escape_replaces_what_xml_forbids_and_escapes_markup():
     assert kms_xml_escape("SEC-5 <wallet> & \"co\" 'x'") == "SEC-5 &lt;wallet&gt; &amp; &quot;co&quot; &#39;x&#39;"
-    assert kms_xml_escape("a\x01b\x00c\x1f\x7f\td\ne\rf\ud800\ufffe") == "a\ufffdb\ufffdc\ufffd\x7f\td\ne\rf\ufffd\ufffd"
+    assert (
+        kms_xml_escape("a\x01b\x00c\x1f\x7f\td\ne\rf\ud800\ufffe") == "a\ufffdb\ufffdc\ufffd\x7f\td\ne\rf\ufffd\ufffd"
+    )
     assert kms_xml_escape(None) == "" and kms_xml_escape(365) == "365" and kms_xml_escape("\U0001f511") == "\U0001f511"
 
 
@@ -480,9 +723,11 @@ def test_xml_escape_replaces_what_xml_forbids_and_escapes_markup():
 @given(st.text())
 def test_any_text_escaped_is_well_formed_xml_in_text_and_attributes(text):
     safe = kms_xml_escape(text)
-    root = ElementTree.fromstring(("<a b=\"%s\">%s</a>" % (safe, safe)).encode("utf-8", "surrogatepass"))
-    legal = "".join(c if c in "\t\n\r" or "\x20" <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c > "\uffff" else "\ufffd"
-                    for c in text)
+    root = ElementTree.fromstring(('<a b="%s">%s</a>' % (safe, safe)).encode("utf-8", "surrogatepass"))
+    legal = "".join(
+        c if c in "\t\n\r" or "\x20" <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c > "\uffff" else "\ufffd"
+        for c in text
+    )
     lines = legal.replace("\r\n", "\n").replace("\r", "\n")  # a parser normalizes line ends, then attribute whitespace
     assert (root.text or "") == lines
     assert root.get("b") == "".join(" " if c in "\t\n" else c for c in lines)

@@ -26,8 +26,12 @@ def test_endpoints_follow_region_network_and_override():
 
 
 def test_explicit_options_win_over_alicloud_names_which_win_over_sdk_names():
-    env = {"ALICLOUD_REGION": "cn-beijing", "ALIBABA_CLOUD_REGION_ID": "cn-shenzhen",
-           "ALIBABA_CLOUD_ACCESS_KEY_ID": "sdk-id", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sdk-secret"}
+    env = {
+        "ALICLOUD_REGION": "cn-beijing",
+        "ALIBABA_CLOUD_REGION_ID": "cn-shenzhen",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "sdk-id",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sdk-secret",
+    }
     assert conn(env).region == "cn-beijing"
     assert conn(env, region="cn-hangzhou").region == "cn-hangzhou"
     assert conn({"ALIBABA_CLOUD_REGION_ID": "cn-shenzhen"}).region == "cn-shenzhen"
@@ -39,7 +43,11 @@ def test_explicit_options_win_over_alicloud_names_which_win_over_sdk_names():
 def test_an_explicit_key_pair_is_never_completed_from_the_environment():
     env = {"ALICLOUD_ACCESS_KEY": "env-id", "ALICLOUD_SECRET_KEY": "env-secret", "ALICLOUD_SECURITY_TOKEN": "env-token"}
     explicit = conn(env, access_key_id="mine", access_key_secret="my-secret").credentials
-    assert (explicit["access_key_id"], explicit["access_key_secret"], explicit["security_token"]) == ("mine", "my-secret", None)
+    assert (explicit["access_key_id"], explicit["access_key_secret"], explicit["security_token"]) == (
+        "mine",
+        "my-secret",
+        None,
+    )
     with pytest.raises(KmsOptionError) as info:
         conn(env, access_key_id="mine")
     assert info.value.option == "access_key_secret" and "env-secret" not in str(info.value)
@@ -48,7 +56,10 @@ def test_an_explicit_key_pair_is_never_completed_from_the_environment():
 def test_sts_endpoint_follows_network_and_override():
     assert conn().sts_endpoint_for("cn-shanghai") == "sts.aliyuncs.com"
     assert conn(network="vpc").sts_endpoint_for("cn-shanghai") == "sts-vpc.cn-shanghai.aliyuncs.com"
-    assert conn(sts_endpoint="sts.{region}.internal:8443").sts_endpoint_for("eu-central-1") == "sts.eu-central-1.internal:8443"
+    assert (
+        conn(sts_endpoint="sts.{region}.internal:8443").sts_endpoint_for("eu-central-1")
+        == "sts.eu-central-1.internal:8443"
+    )
 
 
 @pytest.mark.parametrize("option", ["access_key_id", "access_key_secret", "security_token"])
@@ -80,30 +91,35 @@ def test_http_to_alibaba_cloud_warns_once_but_not_through_a_local_emulator():
     warnings = []
     ConnectionOptions({"protocol": "http"}, {}, warn=warnings.append)
     ConnectionOptions({"protocol": "http", "http_proxy": "http://127.0.0.1:8080"}, {}, warn=warnings.append)
-    ConnectionOptions({"protocol": "http", "endpoint": "127.0.0.1:8080", "sts_endpoint": "127.0.0.1:8080"}, {}, warn=warnings.append)
+    ConnectionOptions(
+        {"protocol": "http", "endpoint": "127.0.0.1:8080", "sts_endpoint": "127.0.0.1:8080"}, {}, warn=warnings.append
+    )
     ConnectionOptions({}, {}, warn=warnings.append)
     assert len(warnings) == 1 and "unencrypted" in warnings[0]
 
 
-@pytest.mark.parametrize("options, option, text", [
-    ({"region": "cn_hangzhou"}, "region", "not a region ID"),
-    ({"region": "Hangzhou"}, "region", "cn-hangzhou"),
-    ({"endpoint": "https://kms.cn-hangzhou.aliyuncs.com/path"}, "endpoint", "not host[:port]"),
-    ({"endpoint": "kms.cn-hangzhou.aliyuncs.com/v1"}, "endpoint", "without scheme or path"),
-    ({"network": "private"}, "network", "public, vpc"),
-    ({"protocol": "ftp"}, "protocol", "https, http"),
-    ({"http_proxy": "proxy:3128"}, "http_proxy", "http://[user:password@]host[:port]"),
-    ({"https_proxy": "socks5://proxy:1080"}, "https_proxy", "socks5 are not supported"),
-    ({"endpoint": "127.0.0.1:70000"}, "endpoint", "port from 1 to 65535"),
-    ({"sts_endpoint": "https://sts.aliyuncs.com"}, "sts_endpoint", "not host[:port]"),
-    ({"security_token": "t"}, "security_token", "needs its access_key_id"),
-    ({"connect_timeout": 0}, "connect_timeout", "from 0.1 to 600"),
-    ({"read_timeout": "soon"}, "read_timeout", "a number"),
-    ({"max_retries": -1}, "max_retries", "an integer from 0 to 20"),
-    ({"rate_limit": 0}, "rate_limit", "from 0.1 to 1000"),
-    ({"access_key_id": "id"}, "access_key_secret", "given together"),
-    ({"access_key_secret": "s3cr3t"}, "access_key_id", "given together"),
-])
+@pytest.mark.parametrize(
+    "options, option, text",
+    [
+        ({"region": "cn_hangzhou"}, "region", "not a region ID"),
+        ({"region": "Hangzhou"}, "region", "cn-hangzhou"),
+        ({"endpoint": "https://kms.cn-hangzhou.aliyuncs.com/path"}, "endpoint", "not host[:port]"),
+        ({"endpoint": "kms.cn-hangzhou.aliyuncs.com/v1"}, "endpoint", "without scheme or path"),
+        ({"network": "private"}, "network", "public, vpc"),
+        ({"protocol": "ftp"}, "protocol", "https, http"),
+        ({"http_proxy": "proxy:3128"}, "http_proxy", "http://[user:password@]host[:port]"),
+        ({"https_proxy": "socks5://proxy:1080"}, "https_proxy", "socks5 are not supported"),
+        ({"endpoint": "127.0.0.1:70000"}, "endpoint", "port from 1 to 65535"),
+        ({"sts_endpoint": "https://sts.aliyuncs.com"}, "sts_endpoint", "not host[:port]"),
+        ({"security_token": "t"}, "security_token", "needs its access_key_id"),
+        ({"connect_timeout": 0}, "connect_timeout", "from 0.1 to 600"),
+        ({"read_timeout": "soon"}, "read_timeout", "a number"),
+        ({"max_retries": -1}, "max_retries", "an integer from 0 to 20"),
+        ({"rate_limit": 0}, "rate_limit", "from 0.1 to 1000"),
+        ({"access_key_id": "id"}, "access_key_secret", "given together"),
+        ({"access_key_secret": "s3cr3t"}, "access_key_id", "given together"),
+    ],
+)
 def test_bad_connection_options(options, option, text):
     with pytest.raises(KmsOptionError) as info:
         ConnectionOptions(options, environ={})
@@ -111,15 +127,22 @@ def test_bad_connection_options(options, option, text):
     assert "s3cr3t" not in str(info.value)
 
 
-@pytest.mark.parametrize("options, option, text", [
-    ({}, "region", "no region given"),
-    ({"regions": ["cn-hangzhou", "nowhere"]}, "regions", "not a region ID"),
-    ({"regions": ["all", "cn-hangzhou"]}, "regions", "'all' cannot be combined"),
-    ({"regions": []}, "regions", "non-empty list"),
-    ({"region": "cn-hangzhou", "facets": ["colour"]}, "facets", "key_state, key_spec"),
-    ({"regions": ["cn-hangzhou", "cn-shanghai"], "endpoint": "127.0.0.1:8080"}, "endpoint", "put {region} in the endpoint"),
-    ({"regions": ["all"], "endpoint": "kms.example.internal"}, "endpoint", "serves one region"),
-])
+@pytest.mark.parametrize(
+    "options, option, text",
+    [
+        ({}, "region", "no region given"),
+        ({"regions": ["cn-hangzhou", "nowhere"]}, "regions", "not a region ID"),
+        ({"regions": ["all", "cn-hangzhou"]}, "regions", "'all' cannot be combined"),
+        ({"regions": []}, "regions", "non-empty list"),
+        ({"region": "cn-hangzhou", "facets": ["colour"]}, "facets", "key_state, key_spec"),
+        (
+            {"regions": ["cn-hangzhou", "cn-shanghai"], "endpoint": "127.0.0.1:8080"},
+            "endpoint",
+            "put {region} in the endpoint",
+        ),
+        ({"regions": ["all"], "endpoint": "kms.example.internal"}, "endpoint", "serves one region"),
+    ],
+)
 def test_bad_request_options(options, option, text):
     with pytest.raises(KmsOptionError) as info:
         KeyRequest(options, environ={}).run()
@@ -127,26 +150,46 @@ def test_bad_request_options(options, option, text):
 
 
 def test_service_errors_keep_code_message_request_id_and_status():
-    exc = sdk.ClientException(status_code=400, code="InvalidParameter", message="code: 400, bad request id: R1",
-                              request_id="R1", data={"Code": "InvalidParameter", "Message": "The specified parameter is not valid.",
-                                                     "RequestId": "R1", "HostId": "kms.cn-hangzhou.aliyuncs.com"})
+    exc = sdk.ClientException(
+        status_code=400,
+        code="InvalidParameter",
+        message="code: 400, bad request id: R1",
+        request_id="R1",
+        data={
+            "Code": "InvalidParameter",
+            "Message": "The specified parameter is not valid.",
+            "RequestId": "R1",
+            "HostId": "kms.cn-hangzhou.aliyuncs.com",
+        },
+    )
     error = _to_kms_error(exc, "cn-hangzhou", "ListKeys")
     assert (error.code, error.request_id, error.status, error.region) == ("InvalidParameter", "R1", 400, "cn-hangzhou")
-    assert str(error) == ("ListKeys failed in region cn-hangzhou: InvalidParameter: "
-                          "The specified parameter is not valid. (RequestId: R1)")
+    assert str(error) == (
+        "ListKeys failed in region cn-hangzhou: InvalidParameter: The specified parameter is not valid. (RequestId: R1)"
+    )
 
 
 def test_throttling_carries_retry_after_in_seconds():
-    exc = sdk.ThrottlingException(status_code=429, code="Rejected.Throttling", message="m", request_id="R2",
-                                  retry_after=1500, data={"Code": "Rejected.Throttling", "Message": "slow", "RequestId": "R2"})
+    exc = sdk.ThrottlingException(
+        status_code=429,
+        code="Rejected.Throttling",
+        message="m",
+        request_id="R2",
+        retry_after=1500,
+        data={"Code": "Rejected.Throttling", "Message": "slow", "RequestId": "R2"},
+    )
     error = _to_kms_error(exc, "cn-hangzhou", "ListKeys")
     assert error.retry_after == 1.5 and error.status == 429
 
 
 def test_transport_errors_never_quote_the_signed_url():
-    leak = "HTTPConnectionPool(host='kms.cn-hangzhou.aliyuncs.com', port=80): Max retries exceeded with url: " \
-           "/?AccessKeyId=LTAIid&Signature=c2lnbmF0dXJl&SecurityToken=TOKEN123 (Caused by ...)"
-    error = _to_kms_error(UnretryableException(RetryPolicyContext(exception=RetryError(leak))), "cn-hangzhou", "ListKeys")
+    leak = (
+        "HTTPConnectionPool(host='kms.cn-hangzhou.aliyuncs.com', port=80): Max retries exceeded with url: "
+        "/?AccessKeyId=LTAIid&Signature=c2lnbmF0dXJl&SecurityToken=TOKEN123 (Caused by ...)"
+    )
+    error = _to_kms_error(
+        UnretryableException(RetryPolicyContext(exception=RetryError(leak))), "cn-hangzhou", "ListKeys"
+    )
     assert error.code == "ConnectionError"
     for secret in ("Signature", "c2lnbmF0dXJl", "TOKEN123", "LTAIid"):
         assert secret not in str(error)
@@ -154,7 +197,7 @@ def test_transport_errors_never_quote_the_signed_url():
 
 def test_a_garbled_body_is_a_malformed_response():
     with pytest.raises(json.JSONDecodeError) as info:
-        json.loads("{\"Keys\": [")
+        json.loads('{"Keys": [')
     error = _to_kms_error(UnretryableException(RetryPolicyContext(exception=info.value)), "cn-hangzhou", "ListKeys")
     assert error.code == "MalformedResponse"
 

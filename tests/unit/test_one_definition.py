@@ -16,8 +16,12 @@ from ansible_collections.alicloud.kms.plugins.module_utils._query import FILTER_
 ROOT = Path(__file__).resolve().parents[2]
 ROLE_SPECS = yaml.safe_load((ROOT / "roles" / "compliance" / "meta" / "argument_specs.yml").read_text())
 # compliance rule -> the filter option whose values it takes
-RULE_VALUES = {"forbidden_states": "key_state", "allowed_usages": "key_usage", "required_protection_level": "protection_level",
-               "allowed_creator_types": "creator_type"}
+RULE_VALUES = {
+    "forbidden_states": "key_state",
+    "allowed_usages": "key_usage",
+    "required_protection_level": "protection_level",
+    "allowed_creator_types": "creator_type",
+}
 
 
 def options(fragment):

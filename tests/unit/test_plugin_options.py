@@ -28,7 +28,9 @@ def test_every_core_option_is_read_from_the_plugin():
 
 
 def test_the_request_carries_the_same_query_as_a_module_would_build():
-    request = key_request(Options(region="cn-hangzhou", key_state=["Enabled"], filters=[{"key": "KeyState", "values": ["Disabled"]}]))
+    request = key_request(
+        Options(region="cn-hangzhou", key_state=["Enabled"], filters=[{"key": "KeyState", "values": ["Disabled"]}])
+    )
     assert request.query.filters == [("KeyState", ["Enabled", "Disabled"])]
     assert request.connection.region == "cn-hangzhou"
 

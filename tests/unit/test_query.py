@@ -34,11 +34,14 @@ def test_a_single_string_is_one_value():
 
 def test_repeated_keys_merge_into_the_union_as_the_api_does():
     # The reference's own example: KeyState twice, KeySpec once.
-    options = {"filters": [
-        {"key": "KeyState", "values": ["Enabled", "Disabled"]},
-        {"key": "KeyState", "values": ["PendingDeletion"]},
-        {"key": "KeySpec", "values": ["Aliyun_AES_256"]},
-    ], "key_state": ["Enabled"]}
+    options = {
+        "filters": [
+            {"key": "KeyState", "values": ["Enabled", "Disabled"]},
+            {"key": "KeyState", "values": ["PendingDeletion"]},
+            {"key": "KeySpec", "values": ["Aliyun_AES_256"]},
+        ],
+        "key_state": ["Enabled"],
+    }
     assert sent(options) == [
         {"Key": "KeyState", "Values": ["Enabled", "Disabled", "PendingDeletion"]},
         {"Key": "KeySpec", "Values": ["Aliyun_AES_256"]},
@@ -56,29 +59,45 @@ def test_empty_value_lists_add_no_constraint():
 
 
 def test_unsupported_region_values_are_passed_on():
-    assert sent({"key_spec": ["EC_SM2"], "protection_level": ["HSM"]})[1] == {"Key": "ProtectionLevel", "Values": ["HSM"]}
+    assert sent({"key_spec": ["EC_SM2"], "protection_level": ["HSM"]})[1] == {
+        "Key": "ProtectionLevel",
+        "Values": ["HSM"],
+    }
 
 
-@pytest.mark.parametrize("options, option, text", [
-    ({"key_state": ["enabled"]}, "key_state", "did you mean 'Enabled'"),
-    ({"key_state": ["Gone"]}, "key_state", "Enabled, Disabled, PendingDeletion, PendingImport"),
-    ({"key_usage": ["ENCRYPT"]}, "key_usage", "ENCRYPT/DECRYPT, SIGN/VERIFY"),
-    ({"protection_level": ["hardware"]}, "protection_level", "SOFTWARE, HSM"),
-    ({"creator_type": ["Robot"]}, "creator_type", "User, Service"),
-    ({"dkms_instance_id": ["instance-1"]}, "dkms_instance_id", "kst-"),
-    ({"key_spec": ["S%d" % i for i in range(11)]}, "key_spec", "at most 10 values"),
-    ({"key_state": ["Enabled"], "key_spec": ["RSA_2048"], "key_usage": ["SIGN/VERIFY"], "protection_level": ["HSM"],
-      "creator_type": ["User"], "dkms_instance_id": ["kst-hzz1"],
-      "filters": [{"key": k, "values": ["v"]} for k in API_FILTER_KEYS[6:]]}, "filters", "at most 10 filter keys"),
-    ({"filters": [{"values": ["Enabled"]}]}, "filters[0]", "'key' is required"),
-    ({"filters": [{"key": "KeyState", "values": "Enabled"}]}, "filters[0]", "'values' must be a list"),
-    ({"filters": [{"key": "KeyState", "values": ["Enabled"], "op": "eq"}]}, "filters[0]", "unknown field"),
-    ({"filters": [{"key": "KeyState", "values": ["Bogus"]}]}, "key_state", "allowed values"),
-    ({"filters": "KeyState=Enabled"}, "filters", "list of {key, values}"),
-    ({"page_size": 0}, "page_size", "from 1 to 100"),
-    ({"page_size": 101}, "page_size", "from 1 to 100"),
-    ({"page_size": "ten"}, "page_size", "from 1 to 100"),
-])
+@pytest.mark.parametrize(
+    "options, option, text",
+    [
+        ({"key_state": ["enabled"]}, "key_state", "did you mean 'Enabled'"),
+        ({"key_state": ["Gone"]}, "key_state", "Enabled, Disabled, PendingDeletion, PendingImport"),
+        ({"key_usage": ["ENCRYPT"]}, "key_usage", "ENCRYPT/DECRYPT, SIGN/VERIFY"),
+        ({"protection_level": ["hardware"]}, "protection_level", "SOFTWARE, HSM"),
+        ({"creator_type": ["Robot"]}, "creator_type", "User, Service"),
+        ({"dkms_instance_id": ["instance-1"]}, "dkms_instance_id", "kst-"),
+        ({"key_spec": ["S%d" % i for i in range(11)]}, "key_spec", "at most 10 values"),
+        (
+            {
+                "key_state": ["Enabled"],
+                "key_spec": ["RSA_2048"],
+                "key_usage": ["SIGN/VERIFY"],
+                "protection_level": ["HSM"],
+                "creator_type": ["User"],
+                "dkms_instance_id": ["kst-hzz1"],
+                "filters": [{"key": k, "values": ["v"]} for k in API_FILTER_KEYS[6:]],
+            },
+            "filters",
+            "at most 10 filter keys",
+        ),
+        ({"filters": [{"values": ["Enabled"]}]}, "filters[0]", "'key' is required"),
+        ({"filters": [{"key": "KeyState", "values": "Enabled"}]}, "filters[0]", "'values' must be a list"),
+        ({"filters": [{"key": "KeyState", "values": ["Enabled"], "op": "eq"}]}, "filters[0]", "unknown field"),
+        ({"filters": [{"key": "KeyState", "values": ["Bogus"]}]}, "key_state", "allowed values"),
+        ({"filters": "KeyState=Enabled"}, "filters", "list of {key, values}"),
+        ({"page_size": 0}, "page_size", "from 1 to 100"),
+        ({"page_size": 101}, "page_size", "from 1 to 100"),
+        ({"page_size": "ten"}, "page_size", "from 1 to 100"),
+    ],
+)
 def test_bad_input_names_the_option_and_what_is_allowed(options, option, text):
     with pytest.raises(KmsOptionError) as info:
         KeyQuery.from_options(options)
@@ -88,7 +107,10 @@ def test_bad_input_names_the_option_and_what_is_allowed(options, option, text):
 
 
 def test_ten_values_merged_across_options_are_allowed_eleven_are_not():
-    ten = {"key_spec": ["S%d" % i for i in range(5)], "filters": [{"key": "KeySpec", "values": ["T%d" % i for i in range(5)]}]}
+    ten = {
+        "key_spec": ["S%d" % i for i in range(5)],
+        "filters": [{"key": "KeySpec", "values": ["T%d" % i for i in range(5)]}],
+    }
     assert len(sent(ten)[0]["Values"]) == 10
     ten["filters"][0]["values"].append("T5")
     with pytest.raises(KmsOptionError, match="key_spec: at most 10 values"):
@@ -99,6 +121,11 @@ def test_narrowed_replaces_the_users_pair_instead_of_oring_it():
     query = KeyQuery.from_options({"key_state": ["Enabled", "Disabled"], "key_spec": ["RSA_2048"]})
     narrowed = query.narrowed("KeyState", "Disabled")
     assert json.loads(narrowed.filters_json()) == [
-        {"Key": "KeySpec", "Values": ["RSA_2048"]}, {"Key": "KeyState", "Values": ["Disabled"]}]
+        {"Key": "KeySpec", "Values": ["RSA_2048"]},
+        {"Key": "KeyState", "Values": ["Disabled"]},
+    ]
     assert query.narrowed("KeyState", "PendingDeletion") is None
-    assert json.loads(query.narrowed("KeyUsage", "SIGN/VERIFY").filters_json())[-1] == {"Key": "KeyUsage", "Values": ["SIGN/VERIFY"]}
+    assert json.loads(query.narrowed("KeyUsage", "SIGN/VERIFY").filters_json())[-1] == {
+        "Key": "KeyUsage",
+        "Values": ["SIGN/VERIFY"],
+    }

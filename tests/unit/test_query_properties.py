@@ -4,18 +4,36 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils._query import FILTER_OPTIONS, KeyQuery
 
 STATES = FILTER_OPTIONS["key_state"][1]
-SPECS = st.sampled_from(["Aliyun_AES_256", "Aliyun_SM4", "RSA_2048", "RSA_3072", "EC_P256", "EC_P256K", "EC_SM2", "X1", "X2",
-                         "X3", "X4", "X5"])
-RAW = st.lists(st.one_of(
-    st.builds(lambda v: {"key": "KeyState", "values": v}, st.lists(st.sampled_from(STATES), max_size=4)),
-    st.builds(lambda v: {"key": "KeySpec", "values": v}, st.lists(SPECS, max_size=6)),
-), max_size=5)
+SPECS = st.sampled_from(
+    [
+        "Aliyun_AES_256",
+        "Aliyun_SM4",
+        "RSA_2048",
+        "RSA_3072",
+        "EC_P256",
+        "EC_P256K",
+        "EC_SM2",
+        "X1",
+        "X2",
+        "X3",
+        "X4",
+        "X5",
+    ]
+)
+RAW = st.lists(
+    st.one_of(
+        st.builds(lambda v: {"key": "KeyState", "values": v}, st.lists(st.sampled_from(STATES), max_size=4)),
+        st.builds(lambda v: {"key": "KeySpec", "values": v}, st.lists(SPECS, max_size=6)),
+    ),
+    max_size=5,
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -11,19 +11,22 @@ from ansible_collections.alicloud.kms.plugins.module_utils._ratelimit import Rat
 from ansible_collections.alicloud.kms.plugins.module_utils._retry import backoff, call_with_retries, is_retryable
 
 
-@pytest.mark.parametrize("code, status, retryable", [
-    ("Rejected.Throttling", 429, True),
-    ("Throttling.User", 400, True),
-    ("ServiceUnavailableTemporary", 503, True),
-    ("InternalFailure", 500, True),
-    ("ConnectionError", None, True),
-    ("MalformedResponse", None, True),
-    ("SomethingNew", 502, True),
-    ("InvalidParameter", 400, False),
-    ("SignatureDoesNotMatch", 400, False),
-    ("InvalidAccessKeyId.NotFound", 404, False),
-    ("Forbidden.NoPermission", 403, False),
-])
+@pytest.mark.parametrize(
+    "code, status, retryable",
+    [
+        ("Rejected.Throttling", 429, True),
+        ("Throttling.User", 400, True),
+        ("ServiceUnavailableTemporary", 503, True),
+        ("InternalFailure", 500, True),
+        ("ConnectionError", None, True),
+        ("MalformedResponse", None, True),
+        ("SomethingNew", 502, True),
+        ("InvalidParameter", 400, False),
+        ("SignatureDoesNotMatch", 400, False),
+        ("InvalidAccessKeyId.NotFound", 404, False),
+        ("Forbidden.NoPermission", 403, False),
+    ],
+)
 def test_only_throttling_5xx_and_transport_errors_are_retried(code, status, retryable):
     assert is_retryable(KmsError(code, "m", status=status)) is retryable
 
@@ -44,13 +47,16 @@ def test_gives_up_after_max_retries_and_says_how_many_attempts():
 
     def fail():
         calls.append(1)
-        raise KmsError("Rejected.Throttling", "slow down", request_id="R1", region="cn-hangzhou", action="ListKeys", status=429)
+        raise KmsError(
+            "Rejected.Throttling", "slow down", request_id="R1", region="cn-hangzhou", action="ListKeys", status=429
+        )
 
     with pytest.raises(KmsError) as info:
         call_with_retries(fail, 3, sleep=sleeps.append)
     assert len(calls) == 4 and len(sleeps) == 3
-    assert str(info.value) == ("ListKeys failed in region cn-hangzhou: Rejected.Throttling: slow down "
-                               "(RequestId: R1) after 4 attempts")
+    assert str(info.value) == (
+        "ListKeys failed in region cn-hangzhou: Rejected.Throttling: slow down (RequestId: R1) after 4 attempts"
+    )
 
 
 def test_client_errors_fail_at_once():

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import types
 
-MARKER = '# alicloud.kms: offline get-pip replacement'
+MARKER = "# alicloud.kms: offline get-pip replacement"
 
 TEMPLATE = '''\
 #!/usr/bin/env python
@@ -90,58 +90,72 @@ def wanted_pip_version(python_version: str) -> str:
     try:
         from ansible_test._internal.python_requirements import get_venv_packages
 
-        return get_venv_packages(types.SimpleNamespace(version=python_version))['pip']
+        return get_venv_packages(types.SimpleNamespace(version=python_version))["pip"]
     except Exception:  # pylint: disable=broad-except
         import ansible_test
 
-        path = os.path.join(os.path.dirname(ansible_test.__file__), '_internal', 'python_requirements.py')
-        with open(path, encoding='utf-8') as handle:
+        path = os.path.join(os.path.dirname(ansible_test.__file__), "_internal", "python_requirements.py")
+        with open(path, encoding="utf-8") as handle:
             match = re.search(r"\bpip='([^']+)'", handle.read())
         if not match:
-            raise SystemExit(f'cannot find the pip version ansible-test wants in {path}')
+            raise SystemExit(f"cannot find the pip version ansible-test wants in {path}")
         return match.group(1)
 
 
 def cache_path_for(version: str) -> str:
     """Return where ansible-test looks for the get-pip script of that pip version."""
-    return os.path.expanduser('~/.ansible/test/cache/get_pip_%s.py' % version.replace('.', '_'))
+    return os.path.expanduser("~/.ansible/test/cache/get_pip_%s.py" % version.replace(".", "_"))
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
-    parser.add_argument('--python-version', default='%d.%d' % sys.version_info[:2],
-                        help='Python version ansible-test will use (default: this one)')
-    parser.add_argument('--force', action='store_true', help='rewrite the cached script even if it exists')
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument(
+        "--python-version",
+        default="%d.%d" % sys.version_info[:2],
+        help="Python version ansible-test will use (default: this one)",
+    )
+    parser.add_argument("--force", action="store_true", help="rewrite the cached script even if it exists")
     options = parser.parse_args()
 
     version = wanted_pip_version(options.python_version)
     cache_path = cache_path_for(version)
 
     if os.path.exists(cache_path) and not options.force:
-        print(f'ansible-test pip {version} bootstrap script already cached: {cache_path}')
+        print(f"ansible-test pip {version} bootstrap script already cached: {cache_path}")
         return 0
 
-    with tempfile.TemporaryDirectory(prefix='seed-pip-') as tmpdir:
-        command = [sys.executable, '-m', 'pip', 'download', '--disable-pip-version-check', '--quiet',
-                   '--no-deps', '--only-binary=:all:', '--dest', tmpdir, f'pip=={version}']
+    with tempfile.TemporaryDirectory(prefix="seed-pip-") as tmpdir:
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--disable-pip-version-check",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+            tmpdir,
+            f"pip=={version}",
+        ]
         subprocess.run(command, check=True)
-        wheels = [name for name in os.listdir(tmpdir) if name.startswith(f'pip-{version}-') and name.endswith('.whl')]
+        wheels = [name for name in os.listdir(tmpdir) if name.startswith(f"pip-{version}-") and name.endswith(".whl")]
         if len(wheels) != 1:
-            raise SystemExit(f'expected one pip {version} wheel in {tmpdir}, found: {os.listdir(tmpdir)}')
-        with open(os.path.join(tmpdir, wheels[0]), 'rb') as handle:
-            encoded = base64.b64encode(handle.read()).decode('ascii')
+            raise SystemExit(f"expected one pip {version} wheel in {tmpdir}, found: {os.listdir(tmpdir)}")
+        with open(os.path.join(tmpdir, wheels[0]), "rb") as handle:
+            encoded = base64.b64encode(handle.read()).decode("ascii")
 
-    data = '\n'.join(encoded[i:i + 76] for i in range(0, len(encoded), 76))
+    data = "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
     script = TEMPLATE.format(marker=MARKER, wheel_name=wheels[0], version=version, data=data)
 
     os.makedirs(os.path.dirname(cache_path), exist_ok=True)
-    temp_path = cache_path + '.seed'
-    with open(temp_path, 'w', encoding='utf-8') as handle:
+    temp_path = cache_path + ".seed"
+    with open(temp_path, "w", encoding="utf-8") as handle:
         handle.write(script)
     os.replace(temp_path, cache_path)  # atomic: ansible-test never sees a partial file
-    print(f'seeded ansible-test pip {version} bootstrap script: {cache_path}')
+    print(f"seeded ansible-test pip {version} bootstrap script: {cache_path}")
     return 0
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     sys.exit(main())

@@ -26,23 +26,35 @@ import sys
 
 # used only when SRC is not a git work tree
 SKIP_DIRS = {
-    '.git', '.venv', 'venv', 'build', '.collections', 'collections', '__pycache__',
-    '.pytest_cache', '.hypothesis', '.mypy_cache', '.ruff_cache', '.tox', 'kms-compliance-report',
+    ".git",
+    ".venv",
+    "venv",
+    "build",
+    ".collections",
+    "collections",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".tox",
+    "kms-compliance-report",
 }
 # left alone in DEST: ansible-test's results and DEST's own git repository
-KEEP_IN_DEST = ('tests/output', '.git')
+KEEP_IN_DEST = ("tests/output", ".git")
 
 
 def source_files(src: str) -> list[str]:
     """Return the relative paths of the files to copy."""
     try:
         output = subprocess.run(
-            ['git', '-C', src, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
-            check=True, capture_output=True,
+            ["git", "-C", src, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            check=True,
+            capture_output=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return walk_files(src)
-    paths = sorted({path for path in output.decode('utf-8').split('\0') if path})
+    paths = sorted({path for path in output.decode("utf-8").split("\0") if path})
     # tracked files deleted from the work tree are not copied
     return [path for path in paths if os.path.lexists(os.path.join(src, path))]
 
@@ -52,10 +64,15 @@ def walk_files(src: str) -> list[str]:
     found = []
     for root, dirs, files in os.walk(src):
         rel_root = os.path.relpath(root, src)
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith('.venv')
-                         and os.path.normpath(os.path.join(rel_root, d)) != os.path.normpath('tests/output'))
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in SKIP_DIRS
+            and not d.startswith(".venv")
+            and os.path.normpath(os.path.join(rel_root, d)) != os.path.normpath("tests/output")
+        )
         for name in files:
-            if name.endswith(('.pyc', '.tar.gz')):
+            if name.endswith((".pyc", ".tar.gz")):
                 continue
             found.append(os.path.normpath(os.path.join(rel_root, name)))
     return sorted(found)
@@ -64,8 +81,9 @@ def walk_files(src: str) -> list[str]:
 def same(src_path: str, dest_path: str) -> bool:
     """Return True if dest_path already is an identical copy of src_path."""
     if os.path.islink(src_path) or os.path.islink(dest_path):
-        return (os.path.islink(src_path) and os.path.islink(dest_path)
-                and os.readlink(src_path) == os.readlink(dest_path))
+        return (
+            os.path.islink(src_path) and os.path.islink(dest_path) and os.readlink(src_path) == os.readlink(dest_path)
+        )
     if not os.path.isfile(dest_path):
         return False
     if stat.S_IMODE(os.stat(src_path).st_mode) != stat.S_IMODE(os.stat(dest_path).st_mode):
@@ -83,8 +101,8 @@ def main() -> int:
         print(__doc__, file=sys.stderr)
         return 2
     src, dest = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    if dest == src or dest.startswith(src + os.sep + 'plugins'):
-        print(f'refusing to stage into {dest}', file=sys.stderr)
+    if dest == src or dest.startswith(src + os.sep + "plugins"):
+        print(f"refusing to stage into {dest}", file=sys.stderr)
         return 2
 
     wanted = source_files(src)
@@ -120,12 +138,12 @@ def main() -> int:
             shutil.copy2(src_path, dest_path)
         copied += 1
 
-    if not os.path.exists(os.path.join(dest, '.git')) and shutil.which('git'):
-        subprocess.run(['git', 'init', '--quiet', dest], check=True)
+    if not os.path.exists(os.path.join(dest, ".git")) and shutil.which("git"):
+        subprocess.run(["git", "init", "--quiet", dest], check=True)
 
-    print(f'staged {len(wanted)} files in {dest} ({copied} copied, {removed} removed)')
+    print(f"staged {len(wanted)} files in {dest} ({copied} copied, {removed} removed)")
     return 0
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     sys.exit(main())
