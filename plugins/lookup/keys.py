@@ -61,23 +61,10 @@ EXAMPLES = r"""
 RETURN = r"""
 _raw:
   description:
-    - One record per key, the same records M(alicloud.kms.key_info) returns as C(keys); for terms, the record
-      also has the C(KeyMetadata) fields in snake_case.
+    - One record per key, the same records M(alicloud.kms.key_info) returns as RV(alicloud.kms.key_info#module:keys)
+      (see there for every field); for terms, the record also has the C(KeyMetadata) fields in snake_case.
   type: list
   elements: dict
-  contains:
-    key_id:
-      description: The key ID.
-      type: str
-    key_arn:
-      description: The key's ARN.
-      type: str
-    region:
-      description: The region the key lives in.
-      type: str
-    account_id:
-      description: The account that owns the key.
-      type: str
 """
 
 from ansible import constants as C

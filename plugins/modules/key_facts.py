@@ -18,10 +18,10 @@ author:
 extends_documentation_fragment:
   - alicloud.kms.connection
   - alicloud.kms.filters
+  - ansible.builtin.action_common_attributes.facts
   - alicloud.kms.attributes  # before the builtin ones: the first definition of an attribute wins
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
-  - ansible.builtin.action_common_attributes.facts
 attributes:
   facts:
     support: full
@@ -69,14 +69,14 @@ ansible_facts:
                 "key_arn": "acs:kms:cn-hangzhou:123456:key/08c33a6f-4e0a-4a1b-a3fa-7ddfa1d4b001"}]
     alicloud_kms_key_ids:
       description: The key IDs, in the order of C(alicloud_kms_keys).
+      sample: [08c33a6f-4e0a-4a1b-a3fa-7ddfa1d4b001]
       type: list
       elements: str
-      sample: [08c33a6f-4e0a-4a1b-a3fa-7ddfa1d4b001]
     alicloud_kms_key_arns:
       description: The key ARNs, in the order of C(alicloud_kms_keys).
+      sample: ["acs:kms:cn-hangzhou:123456:key/08c33a6f-4e0a-4a1b-a3fa-7ddfa1d4b001"]
       type: list
       elements: str
-      sample: ["acs:kms:cn-hangzhou:123456:key/08c33a6f-4e0a-4a1b-a3fa-7ddfa1d4b001"]
 """
 
 from ansible_collections.alicloud.kms.plugins.module_utils._module import module_records, new_module
