@@ -17,13 +17,16 @@ from alibabacloud_tea_openapi import utils_models
 
 ROOT = Path(__file__).resolve().parents[1]
 COLLECTIONS = ROOT / ".collections"
-DEMO_KEY = ("LTAI5tKmsEmulatorDemo01", "kms-emulator-demo-secret")
 BIN = Path(sys.executable).parent
 
-if str(COLLECTIONS) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS))
+for _path in (str(COLLECTIONS), str(ROOT / "tests")):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 from ansible_collections.alicloud.kms.plugins.module_utils._keys import list_keys  # noqa: E402
+from emulator.seeding import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET  # noqa: E402
+
+DEMO_KEY = (DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET)
 
 
 def connection(url, **options):

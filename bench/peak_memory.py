@@ -19,8 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / ".collections"))
 
 from ansible_collections.alicloud.kms.plugins.module_utils._keys import list_keys  # noqa: E402
 
-DEMO_KEY = ("LTAI5tKmsEmulatorDemo01", "kms-emulator-demo-secret")
-
 
 def peak_rss_mb():
     with open("/proc/self/status", encoding="utf-8") as status:
@@ -28,14 +26,15 @@ def peak_rss_mb():
 
 
 def main():
-    url, region = sys.argv[1:3]
+    url, region, access_key_id = sys.argv[1:4]  # the secret comes on stdin: never on a command line
+    secret = sys.stdin.readline().strip()
     before = peak_rss_mb()  # the interpreter and the core with its SDK imported; nothing else
     started = time.monotonic()
     records = list_keys(
         {
             "region": region,
-            "access_key_id": DEMO_KEY[0],
-            "access_key_secret": DEMO_KEY[1],
+            "access_key_id": access_key_id,
+            "access_key_secret": secret,
             "protocol": "http",
             "http_proxy": url,
         },

@@ -21,7 +21,7 @@ import time
 import urllib.request
 from importlib import metadata
 
-from contestants import ROOT, Sequential, core, new_workdir, playbook
+from contestants import DEMO_KEY, ROOT, Sequential, core, new_workdir, playbook
 
 from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUMENT_SPEC
 from ansible_collections.alicloud.kms.plugins.module_utils._records import METADATA_FIELDS
@@ -188,7 +188,8 @@ def run_all(emu, size):
 def peak_memory(emu, size):
     def child():
         proc = subprocess.run(
-            [sys.executable, str(ROOT / "bench" / "peak_memory.py"), emu.url, MEMORY],
+            [sys.executable, str(ROOT / "bench" / "peak_memory.py"), emu.url, MEMORY, DEMO_KEY[0]],
+            input=DEMO_KEY[1] + "\n",
             capture_output=True,
             text=True,
             check=True,

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from emulator.seeding import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 from emulator.server import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_SEED = ROOT / "tests" / "emulator" / "seeds" / "demo.yml"
-DEMO_KEY = ("LTAI5tKmsEmulatorDemo01", "kms-emulator-demo-secret")
+DEMO_KEY = (DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET)
 BIN = Path(sys.executable).parent
 # where alicloud.kms is this tree: the Makefile's .collections, or the matrix's staged copy (pytest.ini's
 # pytest-ansible puts it on sys.path); every ansible command the tests run gets the same path
@@ -118,6 +119,54 @@ class Ansible(object):
         proc = self.run([str(BIN / "ansible-playbook"), "-i", str(self.inventory), str(book)] + list(args), env=env)
         saved = json.loads(out.read_text()) if out.exists() else {}
         return Result(proc, saved)
+
+
+# --- the inventory plugin through ansible-inventory ---------------------------------------------------------------
+INVENTORY_REGIONS = ["cn-hangzhou", "cn-shanghai"]
+
+
+def inventory(ansible, name="test.kms_keys.yml", **config):
+    settings = {
+        "plugin": "alicloud.kms.keys",
+        "regions": INVENTORY_REGIONS,
+        "protocol": "http",
+        "http_proxy": ansible.emu.url,
+        "max_retries": 1,
+    }
+    settings.update(config)
+    path = ansible.tmp / name
+    path.write_text(yaml.safe_dump(settings))
+    return path
+
+
+def inventory_env(ansible):
+    c = ansible.connection()
+    return {
+        "ALICLOUD_ACCESS_KEY": c["access_key_id"],
+        "ALICLOUD_SECRET_KEY": c["access_key_secret"],
+        "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
+        "ANSIBLE_INVENTORY_ENABLED": "alicloud.kms.keys",
+    }
+
+
+def _plain(data):
+    """ansible-inventory marks values from plugins as unsafe ({"__ansible_unsafe": value}); unwrap them."""
+    if isinstance(data, dict):
+        return (
+            data["__ansible_unsafe"]
+            if set(data) == {"__ansible_unsafe"}
+            else dict((k, _plain(v)) for k, v in data.items())
+        )
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    return data
+
+
+def listing(ansible, path, *args):
+    proc = ansible.run(
+        [str(BIN / "ansible-inventory"), "-i", str(path), "--list"] + list(args), env=inventory_env(ansible)
+    )
+    return proc, (_plain(json.loads(proc.stdout)) if proc.returncode == 0 else None)
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,9 @@ import json
 
 import pytest
 import yaml
-from test_inventory import env as inventory_env
-from test_inventory import inventory
 
 from ansible_collections.alicloud.kms.plugins.module_utils._query import API_FILTER_KEYS
-from conftest import BIN, mentions
+from conftest import BIN, inventory, inventory_env, mentions
 
 SECRETS = ("s3cr3t", "pr0xy-pw")  # parts of the values below that no message or result may show
 # (options, the option the message must name, text the core puts after it)

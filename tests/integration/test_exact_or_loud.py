@@ -9,10 +9,8 @@ import json
 
 import pytest
 import yaml
-from test_inventory import env as inventory_env
-from test_inventory import inventory, listing
 
-from conftest import BIN, mentions, truth
+from conftest import BIN, inventory, inventory_env, listing, mentions, truth
 from emulator.backend import Backend, make_key
 
 RSA_REGION = "ap-southeast-5"  # a region of our own: every key RSA_2048, and SM specs unsupported there

@@ -2,57 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import yaml
 from ansible.release import __version__ as ANSIBLE_VERSION
 
-from conftest import BIN, ROOT, mentions, truth
-
-REGIONS = ["cn-hangzhou", "cn-shanghai"]
-
-
-def inventory(ansible, name="test.kms_keys.yml", **config):
-    settings = {
-        "plugin": "alicloud.kms.keys",
-        "regions": REGIONS,
-        "protocol": "http",
-        "http_proxy": ansible.emu.url,
-        "max_retries": 1,
-    }
-    settings.update(config)
-    path = ansible.tmp / name
-    path.write_text(yaml.safe_dump(settings))
-    return path
-
-
-def env(ansible):
-    c = ansible.connection()
-    return {
-        "ALICLOUD_ACCESS_KEY": c["access_key_id"],
-        "ALICLOUD_SECRET_KEY": c["access_key_secret"],
-        "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
-        "ANSIBLE_INVENTORY_ENABLED": "alicloud.kms.keys",
-    }
-
-
-def _plain(data):
-    """ansible-inventory marks values from plugins as unsafe ({"__ansible_unsafe": value}); unwrap them."""
-    if isinstance(data, dict):
-        return (
-            data["__ansible_unsafe"]
-            if set(data) == {"__ansible_unsafe"}
-            else dict((k, _plain(v)) for k, v in data.items())
-        )
-    if isinstance(data, list):
-        return [_plain(v) for v in data]
-    return data
-
-
-def listing(ansible, path, *args):
-    proc = ansible.run([str(BIN / "ansible-inventory"), "-i", str(path), "--list"] + list(args), env=env(ansible))
-    return proc, (_plain(json.loads(proc.stdout)) if proc.returncode == 0 else None)
+from conftest import BIN, ROOT, inventory, inventory_env, listing, mentions, truth
 
 
 def test_one_host_per_key_grouped_by_region_and_keyed_groups(ansible, emulator):
@@ -81,7 +36,7 @@ def test_one_host_per_key_grouped_by_region_and_keyed_groups(ansible, emulator):
 
 def test_graph_and_hostname_by_arn(ansible, emulator):
     path = inventory(ansible, regions=["ap-southeast-1"], hostname="key_arn")
-    proc = ansible.run([str(BIN / "ansible-inventory"), "-i", str(path), "--graph"], env=env(ansible))
+    proc = ansible.run([str(BIN / "ansible-inventory"), "-i", str(path), "--graph"], env=inventory_env(ansible))
     assert proc.returncode == 0, proc.stderr
     assert "@region_ap_southeast_1:" in proc.stdout
     assert all(k.arn in proc.stdout for k in truth(emulator, "ap-southeast-1"))
@@ -158,7 +113,7 @@ def test_a_play_runs_over_the_keys(ansible, emulator):
             ]
         )
     )
-    proc = ansible.run([str(BIN / "ansible-playbook"), "-i", str(path), str(book)], env=env(ansible))
+    proc = ansible.run([str(BIN / "ansible-playbook"), "-i", str(path), str(book)], env=inventory_env(ansible))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = sorted((ansible.tmp / "report.txt").read_text().split("\n")[:-1])
     assert lines == sorted("%s %s" % (k.key_id, k.key_state) for k in truth(emulator, "cn-shanghai"))
@@ -167,7 +122,7 @@ def test_a_play_runs_over_the_keys(ansible, emulator):
 def test_the_example_inventory_file_groups_by_region_and_facet(ansible, emulator):
     config = yaml.safe_load((ROOT / "playbooks" / "inventory" / "demo.kms_keys.yml").read_text())
     path = inventory(ansible, name="demo.kms_keys.yml", **config)
-    proc = ansible.run([str(BIN / "ansible-inventory"), "-i", str(path), "--graph"], env=env(ansible))
+    proc = ansible.run([str(BIN / "ansible-inventory"), "-i", str(path), "--graph"], env=inventory_env(ansible))
     assert proc.returncode == 0, proc.stderr
     for group in (
         "@region_cn_hangzhou:",
