@@ -25,6 +25,7 @@ from contestants import DEMO_KEY, ROOT, Sequential, core, new_workdir, playbook
 
 from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUMENT_SPEC
 from ansible_collections.alicloud.kms.plugins.module_utils._records import METADATA_FIELDS
+from utils.docs_tables import rst_table, write_generated  # tests/ is on sys.path through contestants
 
 LATENCY, QPS = 0.1, 50
 SIZES = {
@@ -202,31 +203,39 @@ def peak_memory(emu, size):
     return row
 
 
-def table(rows):
+HEADER = [
+    "scenario",
+    "who",
+    "requests",
+    "429s",
+    "max in flight",
+    "wall s",
+    "quota bound s",
+    "wall / bound",
+    "SDK loop / this",
+]
+
+
+def cells(rows):
+    """One list of strings per row, in HEADER's order."""
     by_scenario = {}
     for row in rows:
         by_scenario.setdefault(row["scenario"], {})[row["who"].split(",")[0].split(" (")[0]] = row
-    lines = [
-        "| scenario | who | requests | 429s | max in flight | wall s | quota bound s | wall / bound | SDK loop / this |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
-    ]
+    table = []
     for row in rows:
         sdk = by_scenario[row["scenario"]].get("official SDK")
-        lines.append(
-            "| %s | %s | %d | %d | %d | %.2f | %.2f | %.2f | %s |"
-            % (
-                row["scenario"],
-                row["who"],
-                row["requests"],
-                row["throttled"],
-                row["in_flight"],
-                row["wall"],
-                row["bound"],
-                row["wall"] / row["bound"],
-                "%.1fx" % (sdk["wall"] / row["wall"]) if sdk else "-",
-            )
+        table.append(
+            [row["scenario"], row["who"], "%d" % row["requests"], "%d" % row["throttled"], "%d" % row["in_flight"]]
+            + ["%.2f" % row["wall"], "%.2f" % row["bound"], "%.2f" % (row["wall"] / row["bound"])]
+            + ["%.1fx" % (sdk["wall"] / row["wall"]) if sdk else "-"]
         )
-    return "\n".join(lines)
+    return table
+
+
+def table(rows):
+    """A Markdown table for the terminal."""
+    lines = ["| %s |" % " | ".join(HEADER), "|---|---|" + "--:|" * (len(HEADER) - 2)]
+    return "\n".join(lines + ["| %s |" % " | ".join(row) for row in cells(rows)])
 
 
 def targets(key, memory):
@@ -311,8 +320,21 @@ def main():
     print("machine: %s\n" % machine())
     print(table(rows + [memory]))
     print("\ntargets%s:" % (" (set for the full sizes; at quick sizes latency dominates)" if quick else ""))
-    for text, passed in targets(key, memory):
-        print("  %s  %s" % ("PASS" if passed else "FAIL", text))
+    verdicts = ["  %s  %s" % ("PASS" if passed else "FAIL", text) for text, passed in targets(key, memory)]
+    print("\n".join(verdicts))
+    if not quick:  # the docs page shows full runs only
+        page = write_generated(
+            "performance",
+            "results",
+            "Machine: %s; run %s.\n\n%s\n\n.. code-block:: text\n\n   targets:\n%s\n"
+            % (
+                machine(),
+                time.strftime("%Y-%m-%d"),
+                rst_table(HEADER, cells(rows + [memory])),
+                "\n".join("   " + v for v in verdicts),
+            ),
+        )
+        print("\nwritten to %s" % page)
 
 
 if __name__ == "__main__":

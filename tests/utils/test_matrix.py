@@ -26,6 +26,8 @@ import subprocess
 import sys
 import time
 
+from docs_tables import rst_table, write_generated  # beside this file
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MATRIX_DIR = os.path.join(ROOT, "build", "matrix")
 
@@ -223,6 +225,17 @@ def write_results(rows: list[dict]) -> str:
     table = "\n".join(lines) + "\n"
     with open(os.path.join(MATRIX_DIR, "results.md"), "w", encoding="utf-8") as handle:
         handle.write(table)
+    header = ["ansible-core", "Python", "integration tests", "run on"]
+    cells = [
+        [
+            r["ansible_core"],
+            r["python"],
+            r["summary"] if r["status"] == "passed" else "**%s**: %s" % (r["status"], r["summary"]),
+            r.get("date", "-"),
+        ]
+        for r in rows
+    ]
+    write_generated("execution_environments", "matrix", rst_table(header, cells))
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(rows, handle, indent=2)
     return table
