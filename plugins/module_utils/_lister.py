@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.alicloud.kms.plugins.module_utils import _facets as _facets
+from ansible_collections.alicloud.kms.plugins.module_utils import _facets
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.alicloud.kms.plugins.module_utils._query import KeyQuery
 from ansible_collections.alicloud.kms.plugins.module_utils._records import add_metadata, key_items, make_record
