@@ -16,13 +16,20 @@ from .server import Emulator
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m emulator",
-        description="Alibaba Cloud KMS (2016-01-20) and STS AssumeRole (2015-04-01) emulator.",
+        description="Alibaba Cloud KMS (2016-01-20), STS AssumeRole (2015-04-01) and ResourceManager ListAccounts "
+        "(2020-03-31) emulator.",
         epilog="--exec -- CMD ARGS... runs CMD against the emulator and exits with its status.",
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
     p.add_argument("--seed", metavar="FILE", help="YAML or JSON seed file")
     p.add_argument("--generate", metavar="SPEC", help="generated keys per region, e.g. cn-hangzhou=100,cn-shanghai=50")
+    p.add_argument(
+        "--generate-accounts",
+        metavar="N:REGIONS:KEYS",
+        help="instead of a seed: a Resource Directory of the demo account and N members with KEYS keys in each of "
+        "REGIONS (a count of the default regions, or names separated by commas), e.g. 100:4:10",
+    )
     p.add_argument("--random-seed", type=int, default=0, help="seeds the generator and the fault decisions")
     p.add_argument(
         "--default-region",

@@ -313,6 +313,7 @@ class Backend:
         self.accounts: dict[str, Account] = {}
         self.access_keys: dict[str, AccessKey] = {}
         self.regions: list[str] = list(regions or DEFAULT_REGIONS)
+        self.directory = None  # resourcemanager.Directory (immutable) when the seed has a resource_directory
 
     # --- state -----------------------------------------------------------------------------
     def add_account(self, account_id: str) -> Account:
@@ -378,6 +379,7 @@ class Backend:
         with self.lock:
             return {
                 "regions": list(self.regions),
+                "directory": self.directory,
                 "access_keys": dict(self.access_keys),
                 "accounts": {
                     a.account_id: (
@@ -393,6 +395,7 @@ class Backend:
     def restore(self, state: dict) -> None:
         with self.lock:
             self.regions[:] = state["regions"]
+            self.directory = state["directory"]
             self.access_keys.clear()  # in place: the Authenticator holds self.access_keys.get
             self.access_keys.update(state["access_keys"])
             for account_id in list(self.accounts):

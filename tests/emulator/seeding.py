@@ -3,9 +3,22 @@
 Seed format (every part optional):
 
     regions: [cn-hangzhou, ...]                 # DescribeRegions' answer; default DEFAULT_REGIONS
-    resource_directory:                         # accounts of a Resource Directory
-      management_account: "1234567890123456"
-      members: ["9876543210987654"]             # default: every other seeded account
+    resource_directory:                         # a Resource Directory, for ResourceManager ListAccounts
+      management_account: "1234567890123456"    # an id, or a dict of the member fields below (no deny_role)
+      members:                                  # default: every other seeded account, with default fields
+        - "9876543210987654"                    # an id: every field defaulted
+        - account_id: "1111222233334444"
+          display_name: payments-prod           # default member-<last 4 digits> (management-<...>)
+          status: CreateSuccess                 # resourcemanager.STATUSES; default CreateSuccess
+          type: ResourceAccount                 # or CloudAccount; default ResourceAccount (management: CloudAccount)
+          join_method: created                  # or invited; default created (management: invited)
+          folder_id: fd-QRzuim01                # default: the root folder
+          join_time: "2021-01-18T08:01:50.522Z" # default: one day apart in listing order; modify_time: join_time
+          tags: {env: prod}                     # ListAccounts Tag.N filter and IncludeTags
+          deny_role: true                       # its ResourceDirectoryAccountAccessRole does not trust the management
+                                                # account: AssumeRole answers 403 NoPermission
+      delegated_administrators: ["..."]         # members that may call ListAccounts too
+      directory_id: rd-...                      # default derived from the management account; root_folder_id: r-...
     accounts:
       - account_id: "1234567890123456"          # 16 digits
         access_keys: [{id, secret, security_token?}]
@@ -16,7 +29,11 @@ Seed format (every part optional):
             keys: [{description, key_spec, ..., aliases: [alias/x], tags: {k: v}}]  # snake_case Key fields
 
 Every Resource Directory member gets the role ResourceDirectoryAccountAccessRole trusted by the management account
-(unless the seed defines it), as the real Resource Directory creates it in each member.
+(unless the seed defines it, or deny_role makes it trust the member alone), as the real Resource Directory creates it in
+each member; a member whose creation is not complete (CreateVerifying, CreateFailed, CreateExpired, CreateCancelled)
+has no role yet. Members are accounts: their keys and access keys come from `accounts`.
+
+organisation() builds a seed of a management account and N members with generated keys (the benchmark's world).
 """
 
 from __future__ import annotations
@@ -28,6 +45,7 @@ from pathlib import Path
 
 import yaml
 
+from . import resourcemanager
 from .backend import DEFAULT_REGIONS, Backend, region_abbr
 
 DEMO_ACCOUNT_ID = "1234567890123456"
@@ -84,17 +102,49 @@ def load_seed(backend: Backend, seed) -> None:
             )
         for region, content in (account.get("regions") or {}).items():
             backend.add_keys(account_id, region, (content or {}).get("keys") or ())
-    directory = data.get("resource_directory")
-    if directory:
-        management = str(directory["management_account"])
-        members = directory.get("members")
-        for account_id in map(str, members) if members is not None else list(backend.accounts):
-            if account_id != management and RD_ROLE not in backend.add_account(account_id).roles:
-                backend.add_role(account_id, RD_ROLE, [management])
+    if data.get("resource_directory"):
+        load_directory(backend, data["resource_directory"])
 
 
-def build_backend(seed=None, generate: str | None = None, random_seed: int = 0, access_keys=()) -> Backend:
-    """The backend as the CLI and Emulator describe it: seed or demo account, plus generated keys."""
+def load_directory(backend: Backend, spec: dict) -> None:
+    unknown = set(spec) - {
+        "management_account",
+        "members",
+        "delegated_administrators",
+        "directory_id",
+        "root_folder_id",
+    }
+    if unknown:
+        raise ValueError(f"unknown resource_directory field(s) in seed: {', '.join(sorted(unknown))}")
+    management = spec["management_account"]
+    management_id = str(management["account_id"] if isinstance(management, dict) else management)
+    members = spec.get("members")
+    if members is None:
+        members = [a for a in backend.accounts if a != management_id]
+    directory = resourcemanager.make_directory(
+        management, members, spec.get("delegated_administrators"), spec.get("directory_id"), spec.get("root_folder_id")
+    )
+    denied = {str(m["account_id"]) for m in members if isinstance(m, dict) and m.get("deny_role")}
+    with backend.lock:
+        backend.add_account(management_id)
+        for member in directory.members[1:]:
+            account = backend.add_account(member.account_id)
+            if RD_ROLE in account.roles or member.status in resourcemanager.NO_ROLE_STATUSES:
+                continue
+            trusted = [member.account_id] if member.account_id in denied else [management_id]
+            backend.add_role(member.account_id, RD_ROLE, trusted)
+        backend.directory = directory
+
+
+def build_backend(
+    seed=None, generate: str | None = None, random_seed: int = 0, access_keys=(), generate_accounts: str | None = None
+) -> Backend:
+    """The backend as the CLI and Emulator describe it: seed, generated organisation or demo account, plus generated
+    keys (in the default account)."""
+    if generate_accounts:
+        if seed is not None:
+            raise ValueError("give a seed or generate_accounts, not both")
+        seed = organisation(**parse_generate_accounts(generate_accounts), random_seed=random_seed)
     regions = None
     if seed is not None:
         regions = read_seed(seed).get("regions")
@@ -131,7 +181,66 @@ def parse_generate(spec: str) -> dict:
     return result
 
 
-def generate_keys(region: str, count: int, random_seed: int = 0, start: int = 0) -> list[dict]:
+def parse_generate_accounts(spec: str) -> dict:
+    """'100:4:10' or '100:cn-hangzhou,cn-shanghai:10' -> organisation() arguments (REGIONS: a count of
+    DEFAULT_REGIONS, in order, or region names)."""
+    parts = spec.split(":")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[2].isdigit() or not parts[1]:
+        raise ValueError(f"bad --generate-accounts {spec!r}: expected MEMBERS:REGIONS:KEYS, e.g. 100:4:10")
+    if parts[1].isdigit():
+        if not 1 <= int(parts[1]) <= len(DEFAULT_REGIONS):
+            raise ValueError(f"--generate-accounts: 1 to {len(DEFAULT_REGIONS)} regions, or region names")
+        regions = list(DEFAULT_REGIONS[: int(parts[1])])
+    else:
+        regions = [r.strip() for r in parts[1].split(",") if r.strip()]
+    return {"members": int(parts[0]), "regions": regions, "keys_per_region": int(parts[2])}
+
+
+def member_id(index: int) -> str:
+    """The id of organisation()'s index-th member (1-based): 5100000000000001, 5100000000000002, ..."""
+    return f"51{index:014d}"
+
+
+def organisation(
+    members: int = 100,
+    regions=("cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen"),
+    keys_per_region: int = 10,
+    random_seed: int = 0,
+    management_keys_per_region: int = 0,
+) -> dict:
+    """A seed: the demo account (DEMO_ACCOUNT_ID, demo access key) managing a Resource Directory of `members` members
+    (ids member_id(1..N), display names member-0001..., status CreateSuccess), each with `keys_per_region` generated keys
+    in each region and a ResourceDirectoryAccountAccessRole trusting the management account. Members have no access
+    keys: they are reached by AssumeRole from the management account. Deterministic for given arguments."""
+    if members < 0 or keys_per_region < 0 or management_keys_per_region < 0:
+        raise ValueError("organisation(): counts must not be negative")
+    management = {
+        "account_id": DEMO_ACCOUNT_ID,
+        "access_keys": [{"id": DEMO_ACCESS_KEY_ID, "secret": DEMO_ACCESS_KEY_SECRET}],
+        "regions": {
+            r: {"keys": generate_keys(r, management_keys_per_region, f"{random_seed}/{DEMO_ACCOUNT_ID}")}
+            for r in regions
+        },
+    }
+    accounts, listed = [management], []
+    for index in range(1, members + 1):
+        account_id = member_id(index)
+        accounts.append(
+            {
+                "account_id": account_id,
+                "regions": {
+                    r: {"keys": generate_keys(r, keys_per_region, f"{random_seed}/{account_id}")} for r in regions
+                },
+            }
+        )
+        listed.append({"account_id": account_id, "display_name": f"member-{index:04d}"})
+    return {
+        "resource_directory": {"management_account": DEMO_ACCOUNT_ID, "members": listed},
+        "accounts": accounts,
+    }
+
+
+def generate_keys(region: str, count: int, random_seed: int | str = 0, start: int = 0) -> list[dict]:
     """A realistic, consistent mix of keys; the same arguments always give the same keys."""
     rng = random.Random(f"{random_seed}/{region}/{start}")
     instances = [f"kst-{region_abbr(region)}{rng.getrandbits(84):021x}" for dummy in range(2)]

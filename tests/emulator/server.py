@@ -14,7 +14,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import sts
+from . import resourcemanager, sts
 from .backend import API_VERSION, ApiError
 from .faults import Faults
 from .seeding import build_backend, generate_keys
@@ -28,6 +28,10 @@ STS_HOST_RE = re.compile(
     r"^sts(?:\.(?P<region>[a-z0-9-]+)|-vpc\.(?P<vpc_region>[a-z0-9-]+))?\.aliyuncs\.com(?::\d+)?$", re.IGNORECASE
 )
 STS_GLOBAL = "global"  # the region recorded for sts.aliyuncs.com
+# ResourceManager 2020-03-31: "The endpoint of the API of the 2020-03-31 version is resourcemanager.aliyuncs.com" (Make
+# API requests, Resource Management docs); the SDK's 'central' endpoint rule adds resourcemanager-vpc.aliyuncs.com for
+# network='vpc'. No regional form is documented for this version.
+RM_HOST_RE = re.compile(r"^resourcemanager(?:-vpc)?\.aliyuncs\.com(?::\d+)?$", re.IGNORECASE)
 JSON_TYPE = "application/json;charset=utf-8"
 HTML_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>Tengine</body></html>"
 MAX_RECORDED_REQUESTS = 100000
@@ -40,7 +44,7 @@ def new_request_id() -> str:
 class Stats:
     """Request counts for tests; never holds signatures, secrets or tokens.
 
-    Each entry of `requests`: service ('kms' or 'sts'), action, region, status (int, or 'dropped'), page_number,
+    Each entry of `requests`: service ('kms', 'sts' or 'resourcemanager'), action, region, status (int, or 'dropped'), page_number,
     page_size, filters (as sent), request_id, sig_version, retry_after_ms (the x-acs-retry-after sent, or None),
     malformed ('html' or 'truncated' when a garbled body was served in place of the answer; absent otherwise),
     started/finished (time.monotonic() of this process when the request arrived / its reply was ready) and
@@ -224,9 +228,10 @@ class Handler(BaseHTTPRequestHandler):
         try:
             access_key, entry["sig_version"] = emulator.auth.authenticate(wire)
             version = params.get("Version") or wire.header("x-acs-version")
-            actions, api_version = (
-                (STS_ACTIONS, sts.API_VERSION) if service == "sts" else (emulator.backend.ACTIONS, API_VERSION)
-            )
+            actions, api_version = {
+                "sts": (STS_ACTIONS, sts.API_VERSION),
+                "resourcemanager": (resourcemanager.ACTIONS, resourcemanager.API_VERSION),
+            }.get(service, (emulator.backend.ACTIONS, API_VERSION))
             if action not in actions:
                 raise ApiError(
                     404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."
@@ -252,6 +257,10 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(500, "InternalFailure", "The request processing has failed due to some unknown error.")
             if service == "sts":
                 result = sts.assume_role(emulator.backend, access_key.account_id, params, emulator.auth.clock())
+            elif service == "resourcemanager":
+                with emulator.backend.lock:
+                    directory = emulator.backend.directory
+                result = resourcemanager.list_accounts(directory, access_key.account_id, params)
             else:
                 result = emulator.backend.call(
                     action, access_key.account_id, region, params, settings.ignore_filter_values.get(region)
@@ -266,7 +275,7 @@ class Handler(BaseHTTPRequestHandler):
                         "RequestId": request_id,
                         "HostId": self.headers.get("Host", ""),
                         "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}"
-                        f"&product={'Sts' if service == 'sts' else 'Kms'}&requestId={request_id}",
+                        f"&product={PRODUCTS[service]}&requestId={request_id}",
                     }
                 ).encode("utf-8"),
                 JSON_TYPE,
@@ -320,6 +329,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 STS_ACTIONS = ("AssumeRole",)
+PRODUCTS = {"kms": "Kms", "sts": "Sts", "resourcemanager": "ResourceManager"}  # as in the error's Recommend link
 
 
 class Server(ThreadingHTTPServer):
@@ -340,6 +350,7 @@ class Emulator:
         self,
         seed=None,
         generate=None,
+        generate_accounts=None,
         default_region="cn-hangzhou",
         host="127.0.0.1",
         port=0,
@@ -348,7 +359,7 @@ class Emulator:
         log=None,
         **faults,
     ):
-        self.backend = build_backend(seed, generate, random_seed, access_keys)
+        self.backend = build_backend(seed, generate, random_seed, access_keys, generate_accounts)
         self.default_region = default_region
         self.faults = Faults(random_seed=random_seed, **faults)
         self.auth = Authenticator(self.backend.access_keys.get)
@@ -383,14 +394,20 @@ class Emulator:
 
     def route(self, host: str, version: str | None = None) -> tuple:
         """(service, region) from the Host header; another host (a direct endpoint) is KMS in the default region,
-        or STS when the request names STS's API version."""
+        or STS or ResourceManager when the request names that service's API version."""
         match = HOST_RE.match(host.strip())
         if match:
             return "kms", match["region"].lower()
         match = STS_HOST_RE.match(host.strip())
         if match:
             return "sts", (match["region"] or match["vpc_region"] or STS_GLOBAL).lower()
-        return ("sts", STS_GLOBAL) if version == sts.API_VERSION else ("kms", self.default_region)
+        if RM_HOST_RE.match(host.strip()):
+            return "resourcemanager", resourcemanager.REGION
+        if version == sts.API_VERSION:
+            return "sts", STS_GLOBAL
+        if version == resourcemanager.API_VERSION:
+            return "resourcemanager", resourcemanager.REGION
+        return "kms", self.default_region
 
     def start(self) -> Emulator:
         self.thread = threading.Thread(
