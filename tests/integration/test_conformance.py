@@ -1,7 +1,8 @@
 """The emulator against the official SDK models: no response field a model lacks, no documented parameter rejected.
 
-Introspects alibabacloud-kms20160120 and alibabacloud-sts20150401 (request models' __init__ parameters and to_map
-names, response models' from_map/to_map), so an SDK update that documents a new parameter or drops a field fails here.
+Introspects alibabacloud-kms20160120, alibabacloud-sts20150401 and alibabacloud-resourcemanager20200331 (request models'
+__init__ parameters and to_map names, response models' from_map/to_map), so an SDK update that documents a new parameter
+or drops a field fails here.
 """
 
 from __future__ import annotations
@@ -20,13 +21,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from alibabacloud_kms20160120 import models as kms_models  # noqa: E402
 from alibabacloud_kms20160120.client import Client  # noqa: E402
 from alibabacloud_tea_openapi.models import Config, OpenApiRequest, Params  # noqa: E402
+from alibabacloud_tea_openapi.utils import Utils  # noqa: E402
 from darabonba.runtime import RuntimeOptions  # noqa: E402
 
+from emulator import resourcemanager  # noqa: E402
 from emulator.backend import FILTER_KEYS, Backend  # noqa: E402
+from emulator.seeding import RD_ROLE  # noqa: E402
 from emulator.server import STS_ACTIONS, Emulator  # noqa: E402
 
 sts_models = pytest.importorskip("alibabacloud_sts20150401.models")
 StsClient = pytest.importorskip("alibabacloud_sts20150401.client").Client
+rm_models = pytest.importorskip("alibabacloud_resourcemanager20200331.models")
+RmClient = pytest.importorskip("alibabacloud_resourcemanager20200331.client").Client
 
 DEMO_SEED = Path(__file__).resolve().parents[1] / "emulator" / "seeds" / "demo.yml"
 ROLE_ARN = "acs:ram::9876543210987654:role/kms-audit"
@@ -37,7 +43,14 @@ MODELS = {
     "DescribeKey": ("kms", "2016-01-20", kms_models.DescribeKeyRequest, kms_models.DescribeKeyResponseBody),
     "DescribeRegions": ("kms", "2016-01-20", None, kms_models.DescribeRegionsResponseBody),
     "AssumeRole": ("sts", "2015-04-01", sts_models.AssumeRoleRequest, sts_models.AssumeRoleResponseBody),
+    "ListAccounts": (
+        "resourcemanager",
+        "2020-03-31",
+        rm_models.ListAccountsRequest,
+        rm_models.ListAccountsResponseBody,
+    ),
 }
+HOSTS = {"sts": "sts.aliyuncs.com", "resourcemanager": "resourcemanager.aliyuncs.com"}  # the global endpoints
 
 # A valid value for every request parameter the models document; a parameter missing here fails the test.
 SAMPLES = {
@@ -54,6 +67,7 @@ SAMPLES = {
         ),
         "SourceIdentity": "alice",
     },
+    "ListAccounts": {"IncludeTags": True, "PageNumber": 1, "PageSize": 10, "Tag": [{"Key": "env", "Value": "prod"}]},
 }
 
 
@@ -64,12 +78,20 @@ def emu_fixture():
 
 
 def raw_call(emu, action, query, region="cn-hangzhou", key=None):
-    """The generic call_api path with the action's service host; returns the JSON body as a dict."""
+    """The generic call_api path with the action's service host; returns the JSON body as a dict. key: (id, secret) or
+    (id, secret, security token); query values are flattened as the SDK clients do (Tag.1.Key, ...)."""
     service, version, dummy, dummy = MODELS[action]
-    key_id, secret = key or emu.access_key
-    endpoint = "sts.aliyuncs.com" if service == "sts" else f"kms.{region}.aliyuncs.com"
+    key_id, secret, token = (tuple(key or emu.access_key) + (None,))[:3]
+    endpoint = HOSTS.get(service, f"kms.{region}.aliyuncs.com")
     sdk = Client(
-        Config(access_key_id=key_id, access_key_secret=secret, protocol="http", http_proxy=emu.url, endpoint=endpoint)
+        Config(
+            access_key_id=key_id,
+            access_key_secret=secret,
+            security_token=token,
+            protocol="http",
+            http_proxy=emu.url,
+            endpoint=endpoint,
+        )
     )
     params = Params(
         action=action,
@@ -82,13 +104,13 @@ def raw_call(emu, action, query, region="cn-hangzhou", key=None):
         req_body_type="formData",
         body_type="json",
     )
-    return sdk.call_api(params, OpenApiRequest(query={k: str(v) for k, v in query.items()}), RuntimeOptions())["body"]
+    return sdk.call_api(params, OpenApiRequest(query=Utils.query(query)), RuntimeOptions())["body"]
 
 
 def wire_names(model) -> set:
-    """The parameter names a request model sends: every __init__ argument set, then to_map()."""
-    arguments = [name for name in inspect.signature(model.__init__).parameters if name != "self"]
-    return set(model(**{name: "x" for name in arguments}).to_map())
+    """The parameter names a request model sends: every __init__ argument set (a list one to []), then to_map()."""
+    parameters = [p for p in inspect.signature(model.__init__).parameters.values() if p.name != "self"]
+    return set(model(**{p.name: [] if str(p.annotation).startswith("List") else "x" for p in parameters}).to_map())
 
 
 def unknown_fields(data, echoed, path=""):
@@ -113,7 +135,7 @@ def assert_conforms(action, body):
 
 
 def test_every_emulated_action_has_its_models():
-    assert set(Backend.ACTIONS) | set(STS_ACTIONS) == set(MODELS)
+    assert set(Backend.ACTIONS) | set(STS_ACTIONS) | set(resourcemanager.ACTIONS) == set(MODELS)
 
 
 @pytest.mark.parametrize("action", sorted(MODELS))
@@ -133,17 +155,38 @@ def test_every_documented_filter_key_is_accepted(emu):
         assert_conforms("ListKeys", body)
 
 
-def every_key(emu):
+def account_key(emu, account):
+    """An access key of the account: its own, else credentials of its Resource Directory role (None if denied)."""
+    key = next((k for k in account.access_keys if not k.security_token), None)
+    if key is not None:
+        return key.id, key.secret
+    role = account.roles.get(RD_ROLE)
+    if role is None or emu.backend.directory.management_account not in role.trusted_accounts:
+        return None
+    arn = f"acs:ram::{account.account_id}:role/{RD_ROLE}"
+    creds = raw_call(emu, "AssumeRole", {"RoleArn": arn, "RoleSessionName": "conformance"})["Credentials"]
+    return creds["AccessKeyId"], creds["AccessKeySecret"], creds["SecurityToken"]
+
+
+def every_key(emu, unreachable=()):
+    """Every key with credentials that can describe it; the accounts in `unreachable` (no credentials reach them) must
+    be exactly those skipped."""
+    skipped = set()
     for account in emu.backend.accounts.values():
-        key = next((k for k in account.access_keys if not k.security_token), None)
+        key = account_key(emu, account) if account.keys else None
+        if key is None:
+            skipped.add(account.account_id)
+            continue
         for region, keys in account.keys.items():
             for k in keys:
-                yield (key.id, key.secret), region, k.key_id
+                yield key, region, k.key_id
+    assert skipped == set(unreachable)
 
 
 def test_every_response_field_exists_in_the_models(emu):
     with Emulator(generate="cn-hangzhou=120,eu-central-1=40", random_seed=3, qps=0) as generated:
-        for world in (emu, generated):
+        # the demo's member 4444555566667777 has no keys (CreateVerifying), 7777888899990000 denies its role
+        for world, unreachable in ((emu, {"4444555566667777", "7777888899990000"}), (generated, set())):
             for region in ("cn-hangzhou", "cn-shanghai", "eu-central-1"):
                 for filters in ([], [{"Key": "KeyState", "Values": ["PendingDeletion"]}]):
                     assert_conforms(
@@ -151,9 +194,14 @@ def test_every_response_field_exists_in_the_models(emu):
                         raw_call(world, "ListKeys", {"PageSize": 100, "Filters": json.dumps(filters)}, region),
                     )
             assert_conforms("DescribeRegions", raw_call(world, "DescribeRegions", {}))
-            for key, region, key_id in every_key(world):
+            for key, region, key_id in every_key(world, unreachable):
                 assert_conforms("DescribeKey", raw_call(world, "DescribeKey", {"KeyId": key_id}, region, key))
     assert_conforms("AssumeRole", raw_call(emu, "AssumeRole", {"RoleArn": ROLE_ARN, "RoleSessionName": "minimal"}))
+    with Emulator(generate_accounts="25:2:1", qps=0) as org:
+        for world in (emu, org):
+            for query in ({}, {"PageSize": 100, "IncludeTags": True}, {"PageNumber": 2, "PageSize": 4}):
+                assert_conforms("ListAccounts", raw_call(world, "ListAccounts", query))
+            assert_conforms("ListAccounts", raw_call(world, "ListAccounts", {"PageNumber": 99}))  # past the end
 
 
 def test_official_clients_parse_every_reply(emu):
@@ -191,3 +239,49 @@ def test_official_clients_parse_every_reply(emu):
         )
     )
     assert role.list_keys(kms_models.ListKeysRequest()).body.total_count == 2
+
+
+def test_official_resourcemanager_client_parses_list_accounts(emu):
+    key_id, secret = emu.access_key
+    config = Config(access_key_id=key_id, access_key_secret=secret, protocol="http", http_proxy=emu.url)
+    rm = RmClient(config)
+    assert rm._endpoint == "resourcemanager.aliyuncs.com"  # pylint: disable=protected-access
+    body = rm.list_accounts(rm_models.ListAccountsRequest(page_size=100, include_tags=True)).body
+    assert (body.total_count, body.page_number, body.page_size, len(body.accounts.account)) == (6, 1, 100, 6)
+    first = body.accounts.account[0]
+    assert (first.account_id, first.display_name, first.status, first.type) == (
+        "1234567890123456",
+        "acme-management",
+        "CreateSuccess",
+        "CloudAccount",
+    )
+    for account in body.accounts.account:
+        assert account.folder_id and account.join_method in ("created", "invited") and account.join_time
+        assert account.resource_directory_id.startswith("rd-") and account.resource_directory_path.endswith(
+            account.account_id
+        )
+        assert account.tags is not None
+    tagged = rm.list_accounts(
+        rm_models.ListAccountsRequest(tag=[rm_models.ListAccountsRequestTag(key="env", value="prod")])
+    ).body
+    assert [a.display_name for a in tagged.accounts.account] == ["acme-payments-prod", "acme-data-platform"]
+    assert tagged.accounts.account[0].tags is None  # IncludeTags defaults to false
+    pages, number = [], 1
+    while True:
+        page = rm.list_accounts(rm_models.ListAccountsRequest(page_number=number, page_size=4)).body
+        pages.append([a.account_id for a in page.accounts.account])
+        if number * 4 >= page.total_count:
+            break
+        number += 1
+    assert [len(p) for p in pages] == [4, 2]
+    v1 = RmClient(
+        Config(
+            access_key_id=key_id,
+            access_key_secret=secret,
+            protocol="http",
+            http_proxy=emu.url,
+            signature_algorithm="v2",
+            network="vpc",  # resourcemanager-vpc.aliyuncs.com
+        )
+    )
+    assert v1.list_accounts(rm_models.ListAccountsRequest()).body.total_count == 6
