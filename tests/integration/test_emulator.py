@@ -1139,3 +1139,404 @@ def test_refused_port():
         for dummy in range(3):
             with pytest.raises(ConnectionRefusedError):
                 socket.create_connection(("127.0.0.1", port), timeout=2)
+
+
+# --- ResourceManager ListAccounts (2020-03-31) -----------------------------------------------
+
+RD_ROLE_NAME = "ResourceDirectoryAccountAccessRole"
+# The demo seed's Resource Directory, in listing order: id -> (DisplayName, Status, Type, JoinMethod)
+DEMO_DIRECTORY = {
+    "1234567890123456": ("acme-management", "CreateSuccess", "CloudAccount", "invited"),
+    "9876543210987654": ("acme-staging", "InviteSuccess", "CloudAccount", "invited"),
+    "2222333344445555": ("acme-payments-prod", "CreateSuccess", "ResourceAccount", "created"),
+    "3333444455556666": ("acme-data-platform", "PromoteSuccess", "CloudAccount", "created"),
+    "4444555566667777": ("acme-sandbox", "CreateVerifying", "CloudAccount", "created"),
+    "7777888899990000": ("acme-legacy-audit", "InviteSuccess", "CloudAccount", "invited"),
+}
+ACCOUNT_FIELDS = {  # ListAccountsResponseBodyAccountsAccount's fields; Tags only with IncludeTags=true
+    "AccountId",
+    "DisplayName",
+    "Status",
+    "Type",
+    "FolderId",
+    "JoinMethod",
+    "JoinTime",
+    "ModifyTime",
+    "ResourceDirectoryId",
+    "ResourceDirectoryPath",
+}
+
+
+def rm_client(emu, key=None, v1=False, via="proxy", token=None):
+    from alibabacloud_resourcemanager20200331.client import Client as RmClient  # pylint: disable=import-outside-toplevel
+
+    key_id, secret = key or emu.access_key
+    where = {"http_proxy": emu.url} if via == "proxy" else {"endpoint": f"127.0.0.1:{emu.port}"}
+    return RmClient(
+        Config(
+            access_key_id=key_id,
+            access_key_secret=secret,
+            security_token=token,
+            protocol="http",
+            signature_algorithm="v2" if v1 else None,
+            **where,
+        )
+    )
+
+
+def list_accounts(rm, **query):
+    """ListAccounts through the generic call_api path, so tests can send values the typed model would not."""
+    params = Params(
+        action="ListAccounts",
+        version="2020-03-31",
+        protocol="HTTPS",
+        pathname="/",
+        method="POST",
+        auth_type="AK",
+        style="RPC",
+        req_body_type="formData",
+        body_type="json",
+    )
+    return rm.call_api(params, OpenApiRequest(query={k: str(v) for k, v in query.items()}), RuntimeOptions())["body"]
+
+
+def member_credentials(emu, account_id):
+    """Credentials of the member's ResourceDirectoryAccountAccessRole, assumed by the management account."""
+    creds = assume(emu, role_arn=f"acs:ram::{account_id}:role/{RD_ROLE_NAME}").credentials
+    return (creds.access_key_id, creds.access_key_secret), creds.security_token
+
+
+def test_list_accounts_defaults_fields_and_statuses(demo):
+    body = list_accounts(rm_client(demo))
+    assert (body["PageNumber"], body["PageSize"], body["TotalCount"]) == (1, 10, 6)
+    accounts = body["Accounts"]["Account"]
+    assert re.fullmatch(r"[0-9A-F-]{36}", body["RequestId"]) and set(body) == {
+        "Accounts",
+        "PageNumber",
+        "PageSize",
+        "TotalCount",
+        "RequestId",
+    }
+    assert {
+        a["AccountId"]: (a["DisplayName"], a["Status"], a["Type"], a["JoinMethod"]) for a in accounts
+    } == DEMO_DIRECTORY
+    assert [a["AccountId"] for a in accounts] == list(DEMO_DIRECTORY)  # management account first, then seed order
+    directory_id = accounts[0]["ResourceDirectoryId"]
+    for account in accounts:
+        assert set(account) == ACCOUNT_FIELDS and all(isinstance(v, str) and v for v in account.values())
+        assert account["ResourceDirectoryId"] == directory_id and re.fullmatch(r"rd-\w+", directory_id)
+        assert account["ResourceDirectoryPath"].startswith(f"{directory_id}/r-")
+        assert account["ResourceDirectoryPath"].endswith(f"/{account['FolderId']}/{account['AccountId']}") or (
+            account["FolderId"].startswith("r-")  # in the root folder
+        )
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", account["JoinTime"])
+    folders = {a["AccountId"]: a["FolderId"] for a in accounts}
+    assert folders["2222333344445555"] == folders["3333444455556666"] == "fd-prd4Hn8vL"
+    assert folders["9876543210987654"] == "fd-stg7Qm2xK" and folders["1234567890123456"].startswith("r-")
+    tagged = list_accounts(rm_client(demo), IncludeTags="true", PageSize=100)["Accounts"]["Account"]
+    assert all(set(a) == ACCOUNT_FIELDS | {"Tags"} for a in tagged)
+    assert tagged[2]["Tags"] == {"Tag": [{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "payments"}]}
+    assert tagged[0]["Tags"] == {"Tag": []}
+
+
+def test_list_accounts_paging(demo):
+    rm = rm_client(demo)
+    pages = [list_accounts(rm, PageNumber=n, PageSize=4) for n in (1, 2, 3)]
+    assert [len(p["Accounts"]["Account"]) for p in pages] == [4, 2, 0]
+    assert all(p["TotalCount"] == 6 and p["PageSize"] == 4 for p in pages)
+    assert [a["AccountId"] for p in pages for a in p["Accounts"]["Account"]] == list(DEMO_DIRECTORY)
+    assert len(list_accounts(rm, PageSize=100)["Accounts"]["Account"]) == 6
+    assert list_accounts(rm, PageSize=1, PageNumber=6)["Accounts"]["Account"][0]["AccountId"] == "7777888899990000"
+    prod = list_accounts(rm, **{"Tag.1.Key": "env", "Tag.1.Value": "prod", "PageSize": 1})
+    assert prod["TotalCount"] == 2 and prod["Accounts"]["Account"][0]["AccountId"] == "2222333344445555"
+    both = list_accounts(rm, **{"Tag.1.Key": "env", "Tag.1.Value": "prod", "Tag.2.Key": "team", "Tag.2.Value": "data"})
+    assert [a["AccountId"] for a in both["Accounts"]["Account"]] == ["3333444455556666"]  # every tag must match
+    assert list_accounts(rm, **{"Tag.1.Key": "env"})["TotalCount"] == 3  # a key without a value: any value
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"PageSize": 0},
+        {"PageSize": 101},
+        {"PageSize": "ten"},
+        {"PageNumber": 0},
+        {"PageNumber": -1},
+        {"IncludeTags": "maybe"},
+        {"Tag.1.Value": "prod"},
+    ],
+)
+def test_list_accounts_invalid_parameters(demo, query):
+    error = error_of(list_accounts, rm_client(demo), **query)
+    assert (error.status_code, error.code) == (400, "InvalidParameter")
+    named = next(iter(query)).replace("Value", "Key")  # a tag value without its key: the key is missing
+    assert error.data["Message"].startswith(f"The specified parameter {named} is not valid")
+
+
+def test_list_accounts_only_for_the_management_account():
+    seed = {
+        "accounts": [
+            {"account_id": "1234567890123456", "access_keys": [{"id": "LTAI5tManager", "secret": "m"}]},
+            {"account_id": "2222333344445555", "access_keys": [{"id": "LTAI5tDelegated", "secret": "d"}]},
+            {"account_id": "3333444455556666", "access_keys": [{"id": "LTAI5tMember", "secret": "s"}]},
+            {"account_id": "8888888888888888", "access_keys": [{"id": "LTAI5tOutsider", "secret": "o"}]},
+        ],
+        "resource_directory": {
+            "management_account": "1234567890123456",
+            "members": ["2222333344445555", "3333444455556666"],
+            "delegated_administrators": ["2222333344445555"],
+        },
+    }
+    with Emulator(seed=seed) as emu:
+        assert list_accounts(rm_client(emu, key=("LTAI5tManager", "m")))["TotalCount"] == 3
+        assert list_accounts(rm_client(emu, key=("LTAI5tDelegated", "d")))["TotalCount"] == 3
+        member = error_of(list_accounts, rm_client(emu, key=("LTAI5tMember", "s")))
+        assert (member.status_code, member.code) == (403, "MemberAccountAccessDenied")
+        assert member.data["Message"] == "The member account is not allowed to perform the operation."
+        outsider = error_of(list_accounts, rm_client(emu, key=("LTAI5tOutsider", "o")))
+        assert (outsider.status_code, outsider.code) == (404, "EntityNotExists.ResourceDirectory")
+        assert outsider.data["Message"].startswith("The resource directory for the account is not enabled.")
+        assert "&product=ResourceManager&" in outsider.data["Recommend"]
+    with Emulator(generate="cn-hangzhou=1") as emu:  # no resource directory at all
+        assert error_of(list_accounts, rm_client(emu)).code == "EntityNotExists.ResourceDirectory"
+
+
+def test_list_accounts_callers_in_the_demo(fresh_demo):
+    member = error_of(
+        list_accounts, rm_client(fresh_demo, key=("LTAI5tKmsEmulatorDemo02", "kms-emulator-demo-secret-2"))
+    )
+    assert (member.status_code, member.code) == (403, "MemberAccountAccessDenied")
+    key, token = member_credentials(fresh_demo, "2222333344445555")  # a member's role is not the management account
+    assert error_of(list_accounts, rm_client(fresh_demo, key=key, token=token)).code == "MemberAccountAccessDenied"
+    sts_key = rm_client(fresh_demo, key=(STS_ID, STS_SECRET), token=STS_TOKEN)  # the management account's STS key
+    assert list_accounts(sts_key)["TotalCount"] == 6
+    missing = error_of(list_accounts, rm_client(fresh_demo, key=(STS_ID, STS_SECRET)))
+    assert missing.code == "InvalidSecurityToken.MissingParameter"
+
+
+def test_member_roles_trust_the_management_account(fresh_demo):
+    denied = error_of(assume, fresh_demo, role_arn=f"acs:ram::7777888899990000:role/{RD_ROLE_NAME}")
+    assert (denied.status_code, denied.code) == (403, "NoPermission")  # deny_role: true
+    unborn = error_of(assume, fresh_demo, role_arn=f"acs:ram::4444555566667777:role/{RD_ROLE_NAME}")
+    assert (unborn.status_code, unborn.code) == (404, "EntityNotExist.Role")  # CreateVerifying: no account, no role
+    not_trusted = error_of(
+        assume,
+        fresh_demo,
+        role_arn=f"acs:ram::2222333344445555:role/{RD_ROLE_NAME}",
+        key=("LTAI5tKmsEmulatorDemo02", "kms-emulator-demo-secret-2"),  # another member, not the management account
+    )
+    assert not_trusted.code == "NoPermission"
+    counts = {"2222333344445555": {"cn-hangzhou": 3, "cn-shanghai": 2, "ap-southeast-1": 2, "cn-beijing": 0}}
+    counts["3333444455556666"] = {"cn-beijing": 2, "cn-shenzhen": 2, "cn-hangzhou": 1, "cn-shanghai": 0}
+    counts["9876543210987654"] = {"cn-beijing": 2, "cn-hangzhou": 1}
+    for account_id, regions in counts.items():
+        key, token = member_credentials(fresh_demo, account_id)
+        for region, count in regions.items():
+            listed = call(client(fresh_demo, region=region, key=key, security_token=token), "ListKeys", PageSize=100)
+            assert listed["TotalCount"] == count, (account_id, region)
+            assert all(f":{region}:{account_id}:key/" in k["KeyArn"] for k in listed["Keys"]["Key"])
+    payments = member_credentials(fresh_demo, "2222333344445555")
+    assert (
+        call(
+            client(fresh_demo, key=payments[0], security_token=payments[1]),
+            "DescribeKey",
+            KeyId="alias/payments-ledger",
+        )["KeyMetadata"]["DeletionProtection"]
+        == "Enabled"
+    )
+
+
+@pytest.mark.parametrize("v1", [False, True], ids=["v3", "v1"])
+@pytest.mark.parametrize("via", ["proxy", "endpoint"])
+def test_list_accounts_signatures_and_stats(fresh_demo, v1, via):
+    from alibabacloud_resourcemanager20200331 import models as rm_models  # pylint: disable=import-outside-toplevel
+
+    rm = rm_client(fresh_demo, v1=v1, via=via)  # the direct endpoint is routed by Version=2020-03-31
+    body = rm.list_accounts(rm_models.ListAccountsRequest(page_number=2, page_size=5)).body
+    assert (body.total_count, len(body.accounts.account), body.accounts.account[0].account_id) == (
+        6,
+        1,
+        "7777888899990000",
+    )
+    entry = fresh_demo.stats()["requests"][-1]
+    assert (entry["service"], entry["action"], entry["region"], entry["status"], entry["sig_version"]) == (
+        "resourcemanager",
+        "ListAccounts",
+        "global",
+        200,
+        "v1" if v1 else "v3",
+    )
+    assert (entry["page_number"], entry["page_size"]) == ("2", "5")
+    assert fresh_demo.stats()["by_action"] == {"ListAccounts": 1} and fresh_demo.stats()["by_region"] == {"global": 1}
+    wrong = error_of(list_accounts, rm_client(fresh_demo, key=(DEMO_ACCESS_KEY_ID, "wrong"), v1=v1, via=via))
+    assert (wrong.status_code, wrong.code) == (400, "SignatureDoesNotMatch")
+    assert fresh_demo.stats()["by_outcome"] == {"200": 1, "400": 1}
+    assert DEMO_ACCESS_KEY_SECRET not in json.dumps(fresh_demo.stats())
+
+
+def test_list_accounts_replayed_and_tampered(demo, monkeypatch):
+    rm = rm_client(demo, v1=True)
+    prepared = capture(monkeypatch, demo, lambda: list_accounts(rm, PageSize=5))
+    assert (replay(demo, prepared).json()["Code"]) == "SignatureNonceUsed"
+    tampered = replay(demo, prepared, url=prepared.url.replace("PageSize=5", "PageSize=6"))
+    assert tampered.json()["Code"] == "SignatureDoesNotMatch"
+
+
+def test_resourcemanager_routing(demo):
+    for host, expected in (
+        ("resourcemanager.aliyuncs.com", ("resourcemanager", "global")),
+        ("ResourceManager.aliyuncs.com:80", ("resourcemanager", "global")),
+        ("resourcemanager-vpc.aliyuncs.com", ("resourcemanager", "global")),
+        ("resourcemanager.cn-hangzhou.aliyuncs.com", ("kms", "cn-hangzhou")),  # no regional endpoint documented
+    ):
+        assert demo.route(host) == expected, host
+    assert demo.route("127.0.0.1:1234", "2020-03-31") == ("resourcemanager", "global")
+    kms_on_rm = Client(
+        Config(
+            access_key_id=DEMO_ACCESS_KEY_ID,
+            access_key_secret=DEMO_ACCESS_KEY_SECRET,
+            protocol="http",
+            http_proxy=demo.url,
+            endpoint="resourcemanager.aliyuncs.com",
+        )
+    )
+    assert error_of(call, kms_on_rm, "ListKeys").code == "InvalidAction.NotFound"
+    params = Params(
+        action="ListAccounts",
+        version="2016-01-20",
+        protocol="HTTP",
+        pathname="/",
+        method="POST",
+        auth_type="AK",
+        style="RPC",
+        req_body_type="formData",
+        body_type="json",
+    )
+    with pytest.raises(sdk_errors.ClientException) as info:
+        rm_client(demo).call_api(params, OpenApiRequest(query={}), RuntimeOptions())
+    assert info.value.code == "InvalidVersion"
+
+
+def test_list_accounts_faults(fresh_demo):
+    rm = rm_client(fresh_demo)
+    fresh_demo.set_faults(qps=1)  # the KMS quota: ListAccounts is not throttled by it
+    assert [list_accounts(rm)["TotalCount"] for dummy in range(3)] == [6, 6, 6]
+    fresh_demo.set_faults(error_rate_503=1)
+    assert error_of(list_accounts, rm).code == "ServiceUnavailableTemporary"
+    fresh_demo.set_faults(error_rate_503=0, error_rate_500=1)
+    error = error_of(list_accounts, rm)
+    assert (error.status_code, error.code) == (500, "InternalFailure")
+    fresh_demo.set_faults(error_rate_500=0, drop_rate=1)
+    with pytest.raises(Exception) as dropped:
+        list_accounts(rm)
+    assert not isinstance(dropped.value, sdk_errors.AlibabaCloudException)
+    fresh_demo.set_faults(drop_rate=0, malformed_rate=1)
+    with pytest.raises(Exception):
+        list_accounts(rm)
+    fresh_demo.set_faults(malformed_rate=0, latency_ms=150)
+    started = time.monotonic()
+    assert list_accounts(rm)["TotalCount"] == 6 and time.monotonic() - started >= 0.14
+    statuses = [(r["service"], r["status"]) for r in fresh_demo.stats()["requests"]]
+    assert statuses[3:] == [
+        ("resourcemanager", 503),
+        ("resourcemanager", 500),
+        ("resourcemanager", "dropped"),
+        ("resourcemanager", 200),
+        ("resourcemanager", 200),
+    ]
+    assert "malformed" in fresh_demo.stats()["requests"][-2]
+
+
+def test_reset_restores_the_directory(fresh_demo):
+    seeded = fresh_demo.backend.directory
+    fresh_demo.backend.directory = None
+    assert error_of(list_accounts, rm_client(fresh_demo)).code == "EntityNotExists.ResourceDirectory"
+    fresh_demo.reset()
+    assert fresh_demo.backend.directory is seeded and list_accounts(rm_client(fresh_demo))["TotalCount"] == 6
+
+
+# --- seeds of a Resource Directory, the organisation generator -------------------------------
+
+
+@pytest.mark.parametrize(
+    "directory, message",
+    [
+        ({"management_account": "1234567890123456", "members": [{"account_id": "2222333344445555", "colour": 1}]}, "colour"),
+        ({"management_account": "1234567890123456", "members": [{"account_id": "2222", "status": "CreateSuccess"}]}, "16"),
+        ({"management_account": "1234567890123456", "members": [{"account_id": "2222333344445555", "status": "Done"}]}, "status"),
+        ({"management_account": "1234567890123456", "members": [{"account_id": "2222333344445555", "type": "Sub"}]}, "type"),
+        ({"management_account": "1234567890123456", "members": ["2222333344445555", "2222333344445555"]}, "twice"),
+        ({"management_account": "1234567890123456", "delegated_administrators": ["3333444455556666"], "members": []}, "members"),
+        ({"management_account": "1234567890123456", "folders": []}, "folders"),
+    ],
+)  # fmt: skip
+def test_bad_directory_seeds(directory, message):
+    with pytest.raises(ValueError, match=message):
+        Emulator(seed={"resource_directory": directory})
+
+
+def test_directory_defaults():
+    seed = {
+        "accounts": [{"account_id": "1234567890123456", "access_keys": [{"id": "LTAI5tManager", "secret": "m"}]}],
+        "resource_directory": {"management_account": "1234567890123456", "members": ["2222333344445555"]},
+    }
+    with Emulator(seed=seed) as emu:
+        accounts = list_accounts(rm_client(emu))["Accounts"]["Account"]
+        assert [(a["AccountId"], a["DisplayName"], a["Status"], a["Type"], a["JoinMethod"]) for a in accounts] == [
+            ("1234567890123456", "management-3456", "CreateSuccess", "CloudAccount", "invited"),
+            ("2222333344445555", "member-5555", "CreateSuccess", "ResourceAccount", "created"),
+        ]
+        assert accounts[0]["FolderId"] == accounts[1]["FolderId"] and accounts[0]["JoinTime"] < accounts[1]["JoinTime"]
+        assert emu.backend.accounts["2222333344445555"].roles[RD_ROLE_NAME].trusted_accounts == ("1234567890123456",)
+
+
+def test_generated_organisation():
+    from emulator import seeding  # pylint: disable=import-outside-toplevel
+
+    seed = seeding.organisation(members=3, regions=["cn-hangzhou", "eu-central-1"], keys_per_region=4, random_seed=5)
+    assert seed == seeding.organisation(
+        members=3, regions=["cn-hangzhou", "eu-central-1"], keys_per_region=4, random_seed=5
+    )
+    assert seeding.parse_generate_accounts("120:2:3") == {
+        "members": 120,
+        "regions": ["cn-hangzhou", "cn-shanghai"],
+        "keys_per_region": 3,
+    }
+    assert seeding.parse_generate_accounts("2:cn-beijing,us-west-1:0")["regions"] == ["cn-beijing", "us-west-1"]
+    for bad in ("120:2", "x:2:3", "1:0:1", "1:9:1", "1::1"):
+        with pytest.raises(ValueError):
+            seeding.parse_generate_accounts(bad)
+    with pytest.raises(ValueError):
+        Emulator(seed=DEMO_SEED, generate_accounts="1:1:1")
+    with Emulator(generate_accounts="120:2:3", qps=1) as emu:
+        rm = rm_client(emu)
+        assert emu.access_key == (DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET)
+        first, second = list_accounts(rm, PageSize=100), list_accounts(rm, PageSize=100, PageNumber=2)
+        listed = first["Accounts"]["Account"] + second["Accounts"]["Account"]
+        assert first["TotalCount"] == 121 and len(listed) == 121 and listed[0]["AccountId"] == DEMO_ACCOUNT_ID
+        assert listed[1]["AccountId"] == seeding.member_id(1) == "5100000000000001" and listed[1]["DisplayName"] == (
+            "member-0001"
+        )
+        assert {a["Status"] for a in listed} == {"CreateSuccess"}
+        assert call(client(emu), "ListKeys")["TotalCount"] == 0  # the management account holds no keys
+        seen = set()
+        for account_id in (seeding.member_id(1), seeding.member_id(120)):  # each account-region has its own quota
+            key, token = member_credentials(emu, account_id)
+            for region in ("cn-hangzhou", "cn-shanghai"):
+                keys = call(client(emu, region=region, key=key, security_token=token), "ListKeys")["Keys"]["Key"]
+                assert len(keys) == 3 and all(f":{region}:{account_id}:" in k["KeyArn"] for k in keys)
+                seen.update(k["KeyId"] for k in keys)
+        assert len(seen) == 12
+        assert error_of(call, client(emu, key=key, security_token=token), "ListKeys").code == "Rejected.Throttling"
+        assert {m.account_id for m in emu.backend.directory.members[1:]} == {
+            a for a, account in emu.backend.accounts.items() if RD_ROLE_NAME in account.roles
+        }
+
+
+def test_cli_generates_an_organisation():
+    process = cli("--generate-accounts", "5:1:2", "--exec", "--", sys.executable, "-c", "pass")
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "listening on" in out
+    helped = cli("--help").communicate(timeout=20)[0]
+    assert "--generate-accounts" in helped and "ResourceManager" in helped
