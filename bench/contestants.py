@@ -36,7 +36,7 @@ def connection(url, **options):
 
 def core(url, **options):
     """This collection's core, called directly: a list of key records."""
-    return list_keys(connection(url, **options), environ={})
+    return list_keys(connection(url, **options), environ={}).records
 
 
 def playbook(url, workdir, expected, **options):

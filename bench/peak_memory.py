@@ -39,7 +39,7 @@ def main():
             "http_proxy": url,
         },
         environ={},
-    )
+    ).records
     seconds = time.monotonic() - started
     print(json.dumps({"keys": len(records), "seconds": seconds, "import_mb": before, "peak_mb": peak_rss_mb()}))
 

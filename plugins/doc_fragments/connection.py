@@ -134,6 +134,47 @@ options:
         starts that would end after it; the run then fails with the last error and the number of attempts.
     type: float
     default: 300
+  max_in_flight:
+    description:
+      - Requests in flight at most, over every account and region of the run together. Each account and region also
+        keeps its own O(rate_limit), since the service's quota is per account and region.
+    type: int
+    default: 64
+  accounts:
+    description:
+      - The accounts to read, for an organisation-wide run. Unset, only the caller's account is read.
+      - A 16-digit account ID assumes C(acs:ram::<id>:role/<account_role_name>) in that account; a RAM role ARN
+        C(acs:ram::<id>:role/<name>) is assumed as given; the caller's own account ID is read with the caller's
+        credentials.
+      - V(all) alone reads every member of the caller's Resource Directory, found with ResourceManager
+        C(ListAccounts) (the caller must be the management account or a delegated administrator). Only members whose
+        status is C(CreateSuccess), C(InviteSuccess) or C(PromoteSuccess) are read; the others are reported as skipped
+        with their status as the code.
+      - Each role is assumed once per run with O(assume_role_session_name), through O(sts_endpoint) and the same
+        protocol, proxies, timeouts, retries and O(deadline) as every request. O(assume_role_arn), when set, is the
+        caller identity the member roles are assumed from.
+      - Records then carry C(account_name), the display name C(ListAccounts) gave (or null).
+    type: list
+    elements: str
+  account_role_name:
+    description:
+      - The role assumed in each account given by ID in O(accounts); Resource Directory creates it in every member,
+        trusting the management account.
+    type: str
+    default: ResourceDirectoryAccountAccessRole
+  exclude_accounts:
+    description:
+      - Account IDs (16 digits) not to read, for example with O(accounts=[all]).
+    type: list
+    elements: str
+  strict_permissions:
+    description:
+      - What to do when an account's role cannot be assumed, or an account and region is denied or unreachable
+        after retries.
+      - V(true) fails the run naming the account, region, Code and RequestId. V(false) warns, lists it in C(skipped)
+        (modules) and goes on with the others; a wrong or inconsistent answer fails the run either way.
+    type: bool
+    default: true
 """
 
     # The plugins variant adds only where a lookup or inventory also reads an option: environment variables

@@ -47,13 +47,6 @@ options:
       - Two keys that get the same name fail the inventory, naming both keys (a host per key, never fewer).
     type: str
     default: key_id
-  strict_permissions:
-    description:
-      - What to do when a region cannot be listed (denied, unreachable, failing after retries).
-      - V(true) fails the inventory; V(false) warns, naming the region, the Code and the RequestId, and keeps
-        the keys of the other regions.
-    type: bool
-    default: true
 """
 
 EXAMPLES = r"""
@@ -91,6 +84,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.alicloud.kms.plugins.module_utils._argspec import OPTION_NAMES
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import SECRET_FIELDS
+from ansible_collections.alicloud.kms.plugins.module_utils._keys import skip_text
 from ansible_collections.alicloud.kms.plugins.plugin_utils._options import key_request, run_request
 
 display = Display()
@@ -128,8 +122,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             except KeyError:
                 pass
         if records is None:
-            on_error = None if self.get_option("strict_permissions") else _warn_region
-            records = run_request(lambda: request.run(on_region_error=on_error), AnsibleParserError)
+            result = run_request(lambda: request.run(progress=display.v), AnsibleParserError)
+            for entry in result.skipped:
+                display.warning("alicloud.kms.keys: %s (strict_permissions is false)" % skip_text(entry))
+            records = result.records
             if self.get_option("cache"):
                 self._cache[cache_key] = records
         self._populate(records)
@@ -170,6 +166,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             )
             self.inventory.add_host(host, group=GROUP)
             self.inventory.add_host(host, group=region_group)
+            if record["account_id"]:
+                self.inventory.add_host(
+                    host, group=self.inventory.add_group(self._sanitize_group_name("account_" + record["account_id"]))
+                )
             # The controller's own Python: plays over keys run locally, without interpreter discovery.
             hostvars = dict(record, ansible_connection="local", ansible_python_interpreter=sys.executable)
             for name, value in hostvars.items():
@@ -177,7 +177,3 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
-
-
-def _warn_region(error):
-    display.warning("alicloud.kms.keys: skipped region %s: %s (strict_permissions is false)" % (error.region, error))

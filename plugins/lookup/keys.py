@@ -71,7 +71,13 @@ from ansible import constants as C
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.alicloud.kms.plugins.plugin_utils._options import check_keywords, key_request, run_request
+from ansible_collections.alicloud.kms.plugins.module_utils._keys import skip_text
+from ansible_collections.alicloud.kms.plugins.plugin_utils._options import (
+    check_keywords,
+    display,
+    key_request,
+    run_request,
+)
 
 
 class LookupModule(LookupBase):
@@ -81,4 +87,7 @@ class LookupModule(LookupBase):
         request = key_request(self, AnsibleLookupError)
         if terms:
             return run_request(lambda: request.describe(terms), AnsibleLookupError)
-        return run_request(request.run, AnsibleLookupError)
+        result = run_request(lambda: request.run(progress=display.v), AnsibleLookupError)
+        for entry in result.skipped:
+            display.warning("alicloud.kms.keys: %s (strict_permissions is false)" % skip_text(entry))
+        return result.records

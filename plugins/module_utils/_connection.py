@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 
-from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import ConnectionOptions
+from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import DEFAULT_REGION, ConnectionOptions
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.alicloud.kms.plugins.module_utils._ratelimit import RateLimiter
 from ansible_collections.alicloud.kms.plugins.module_utils._retry import call_with_retries, is_throttling
@@ -54,8 +54,8 @@ except ImportError:
     _ProviderBase = object
 
 SDK_REQUIREMENT = "alibabacloud-tea-openapi and alibabacloud-credentials"
-# service -> API version; KMS 2016-01-20, STS 2015-04-01 (alibabacloud-kms20160120, alibabacloud-sts20150401)
-API_VERSIONS = {"kms": "2016-01-20", "sts": "2015-04-01"}
+# service -> API version (alibabacloud-kms20160120, alibabacloud-sts20150401, alibabacloud-resourcemanager20200331)
+API_VERSIONS = {"kms": "2016-01-20", "sts": "2015-04-01", "resourcemanager": "2020-03-31"}
 ASSUME_ROLE_SECONDS = 3600  # STS default and the role's default maximum session
 REFRESH_MARGIN = 300  # assume the role again when its credentials have less than this left
 
@@ -77,13 +77,38 @@ def _guard_sdk_loggers():
             logger.addFilter(_Silence())
 
 
-class Connection(object):
-    """Validated options and the clients built from them: one per service and region, each with its rate limiter."""
+class RunState(object):
+    """What every connection of one run shares: the deadline, the bound on requests in flight, the counts."""
 
-    def __init__(self, options, environ=None, log=None, warn=None):
-        self.options = ConnectionOptions(options, environ, warn=warn)
-        self._log = log
-        self._end = time.monotonic() + self.options.deadline  # one budget for the whole run, retries included
+    def __init__(self, options, log):
+        self.end = time.monotonic() + options.deadline  # one budget for the whole run, retries included
+        self.slots = threading.BoundedSemaphore(options.max_in_flight)
+        self.log = log
+        self.lock = threading.Lock()
+        self.requests = {}  # action -> requests sent, retries included
+        self.retries = 0
+
+    def count(self, action, retry=False):
+        with self.lock:
+            self.requests[action] = self.requests.get(action, 0) + 1
+            self.retries += bool(retry)
+
+
+class Connection(object):
+    """Validated options and the clients built from them: one per service and region, each with its rate limiter.
+
+    A run reads several accounts through child connections (for_role): each has its own credentials, so its
+    own clients and rate limiters (the quota is per account and region), and shares the run's state.
+    """
+
+    def __init__(self, options, environ=None, log=None, warn=None, _parent=None, _role=None):
+        if _parent is None:
+            self.options = ConnectionOptions(options, environ, warn=warn)
+            self.run = RunState(self.options, log)
+        else:
+            self.options, self.run = _parent.options, _parent.run
+        self._parent = _parent
+        self._role = _role
         self._credential = None
         self._clients = {}
         self._lock = threading.RLock()
@@ -95,6 +120,10 @@ class Connection(object):
     @property
     def deadline(self):
         return self.options.deadline
+
+    def for_role(self, role_arn):
+        """A connection with the credentials of role_arn, assumed (once, on first use) with this one's."""
+        return Connection(None, _parent=self, _role=role_arn)
 
     def _source_provider(self):
         """Explicit keys, else a CLI profile, else the SDK's default chain."""
@@ -112,21 +141,25 @@ class Connection(object):
         return _DefaultProvider()
 
     def _credentials(self, region):
-        if self._credential is None:
-            if SDK_IMPORT_ERROR:
-                raise KmsError("MissingLibrary", "install %s" % SDK_REQUIREMENT)
-            _guard_sdk_loggers()
-            source = _CredentialClient(provider=self._source_provider())
-            role = self.options.credentials["assume_role_arn"]
-            if role:
+        with self._lock:
+            if self._credential is None:
+                if SDK_IMPORT_ERROR:
+                    raise KmsError("MissingLibrary", "install %s" % SDK_REQUIREMENT)
+                _guard_sdk_loggers()
+                session = self.options.credentials["assume_role_session_name"]
                 sts_region = self.region or region
-                source = _CredentialClient(
-                    provider=_AssumedRole(
-                        self, source, sts_region, role, self.options.credentials["assume_role_session_name"]
+                if self._parent is not None:  # a member account: its role, assumed with the caller's credentials
+                    source = self._parent._credentials(region)  # pylint: disable=protected-access
+                    self._credential = _CredentialClient(
+                        provider=_AssumedRole(self._parent, source, sts_region, self._role, session)
                     )
-                )
-            self._credential = source
-        return self._credential
+                    return self._credential
+                source = _CredentialClient(provider=self._source_provider())
+                role = self.options.credentials["assume_role_arn"]
+                if role:
+                    source = _CredentialClient(provider=_AssumedRole(self, source, sts_region, role, session))
+                self._credential = source
+            return self._credential
 
     def _client(self, service, region, credential=None):
         with self._lock:
@@ -135,8 +168,8 @@ class Connection(object):
                 o = self.options
                 config = _api_models.Config(
                     credential=credential or self._credentials(region),
-                    region_id=region,
-                    endpoint=o.sts_endpoint_for(region) if service == "sts" else o.endpoint_for(region),
+                    region_id=region or o.region or DEFAULT_REGION,
+                    endpoint=o.service_endpoint(service, region),
                     protocol=o.protocol,
                     http_proxy=o.http_proxy,
                     https_proxy=o.https_proxy,
@@ -145,13 +178,32 @@ class Connection(object):
                 self._clients[name] = (_OpenApiClient(config), RateLimiter(o.rate_limit))
             return self._clients[name]
 
+    def credentials_now(self):
+        """Resolve the credentials (assume the role) now rather than on the first request."""
+        self._credentials(self.region).get_credential()
+
+    def caller_account(self):
+        """The account ID of these credentials (STS GetCallerIdentity)."""
+        body = self.call(self.region, "GetCallerIdentity", service="sts")
+        account = body.get("AccountId")
+        if not isinstance(account, str) or not account.isdigit():
+            raise KmsError(
+                "MalformedResponse",
+                "GetCallerIdentity returned no AccountId",
+                body.get("RequestId"),
+                action="GetCallerIdentity",
+            )
+        return account
+
     def call(self, region, action, query=None, service="kms", credential=None):
         """One API call with retries; returns the response body as a dict."""
         client, limiter = self._client(service, region, credential)
+        run = self.run
+        attempts = []
 
         def attempt():
             limiter.wait()
-            remaining = self._end - time.monotonic()
+            remaining = run.end - time.monotonic()
             if remaining <= 0:
                 raise KmsError(
                     "DeadlineExceeded",
@@ -160,15 +212,20 @@ class Connection(object):
                     region=region,
                     action=action,
                 )
-            return self._send(client, service, region, action, query or {}, remaining)
+            if credential is None:  # fetched (a role assumed) before taking a slot: AssumeRole needs one too
+                self._credentials(region).get_credential()
+            run.count(action, retry=bool(attempts))
+            attempts.append(1)
+            with run.slots:
+                return self._send(client, service, region, action, query or {}, remaining)
 
         def on_retry(error):
             if is_throttling(error):
                 limiter.slow_down()
-            if self._log:
-                self._log("retrying %s in %s after %s (RequestId: %s)" % (action, region, error.code, error.request_id))
+            if run.log:
+                run.log("retrying %s in %s after %s (RequestId: %s)" % (action, region, error.code, error.request_id))
 
-        return call_with_retries(attempt, self.options.max_retries, on_retry=on_retry, deadline=self._end)
+        return call_with_retries(attempt, self.options.max_retries, on_retry=on_retry, deadline=run.end)
 
     def _send(self, client, service, region, action, query, remaining):
         o = self.options
@@ -189,7 +246,8 @@ class Connection(object):
         try:
             body = client.call_api(params, request, runtime).get("body")
         except Exception as exc:  # pylint: disable=broad-except
-            raise _to_kms_error(exc, region, action, client._endpoint) from None  # pylint: disable=protected-access
+            where = region if service == "kms" else None  # STS and ResourceManager answer for every region
+            raise _to_kms_error(exc, where, action, client._endpoint) from None  # pylint: disable=protected-access
         if not isinstance(body, dict):
             raise KmsError("MalformedResponse", "the response body is not a JSON object", region=region, action=action)
         return body

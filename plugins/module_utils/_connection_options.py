@@ -14,6 +14,7 @@ from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsOpt
 
 DEFAULT_REGION = "cn-hangzhou"
 DEFAULT_STS_ENDPOINT = "sts.aliyuncs.com"
+RESOURCE_MANAGER_ENDPOINT = "resourcemanager.aliyuncs.com"  # ListAccounts; a global endpoint
 # option -> environment variables, first found wins (the alibaba.alicloud names, then the SDK's)
 ENVIRONMENT = {
     "access_key_id": ("ALICLOUD_ACCESS_KEY", "ALIBABA_CLOUD_ACCESS_KEY_ID"),
@@ -112,6 +113,7 @@ class ConnectionOptions(object):
         self.max_retries = _number(values, "max_retries", 0, 20, integer=True)
         self.rate_limit = _number(values, "rate_limit", 0.1, 1000)
         self.deadline = _number(values, "deadline", 1, 86400)
+        self.max_in_flight = _number(values, "max_in_flight", 1, 1000, integer=True)
         self.endpoint = _endpoint(values, "endpoint", "kms.cn-hangzhou.aliyuncs.com")
         self.sts_endpoint = _endpoint(values, "sts_endpoint", DEFAULT_STS_ENDPOINT)
         for name in ("http_proxy", "https_proxy"):
@@ -180,7 +182,15 @@ class ConnectionOptions(object):
             return self.endpoint.replace("{region}", region)
         return "kms%s.%s.aliyuncs.com" % ("-vpc" if self.network == "vpc" else "", region)
 
+    def service_endpoint(self, service, region):
+        if service == "sts":
+            return self.sts_endpoint_for(region)
+        if service == "resourcemanager":
+            return RESOURCE_MANAGER_ENDPOINT
+        return self.endpoint_for(region)
+
     def sts_endpoint_for(self, region):
+        region = region or self.region or DEFAULT_REGION
         if self.sts_endpoint:
             return self.sts_endpoint.replace("{region}", region)
         return "sts-vpc.%s.aliyuncs.com" % region if self.network == "vpc" else DEFAULT_STS_ENDPOINT

@@ -34,11 +34,13 @@ class KmsError(Exception):
         self.status = status
         self.retry_after = retry_after  # seconds the service asked to wait (x-acs-retry-after)
         self.note = None  # set by the retry loop, like attempts
+        self.account = None  # set when the run reads several accounts: the one this failure belongs to
         super().__init__(code, message)
 
     def __str__(self):
+        who = " for account %s" % self.account if self.account else ""
         where = " in region %s" % self.region if self.region else ""
-        text = "%s failed%s: %s: %s" % (self.action or "KMS request", where, self.code, self.message)
+        text = "%s%s failed%s: %s: %s" % (self.action or "KMS request", who, where, self.code, self.message)
         if self.request_id:
             text += " (RequestId: %s)" % self.request_id
         if self.attempts > 1:
@@ -55,4 +57,5 @@ class KmsError(Exception):
             "region": self.region,
             "action": self.action,
             "attempts": self.attempts,
+            "account_id": self.account,
         }

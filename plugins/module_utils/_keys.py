@@ -6,16 +6,21 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.alicloud.kms.plugins.module_utils import _accounts
 from ansible_collections.alicloud.kms.plugins.module_utils._connection import Connection
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import DEFAULT_REGION, check_region
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils._lister import list_region
 from ansible_collections.alicloud.kms.plugins.module_utils._query import FILTER_OPTIONS, KeyQuery
 from ansible_collections.alicloud.kms.plugins.module_utils._records import add_metadata, check_key_arn, make_record
+from ansible_collections.alicloud.kms.plugins.module_utils._retry import is_retryable
 
-MAX_PARALLEL_REGIONS = 8
+MAX_PARALLEL_LISTINGS = 16  # account-regions listed at once; each lists its pages with up to 16 requests in flight
+# What a run gives the faces: records, skipped account-regions (dicts), and counts of what it did
+Result = namedtuple("Result", "records skipped summary")
 # Regions KMS is known to serve: naming only these skips the DescribeRegions round trip before listing.
 # Any other name (a region newer than this list) is still checked with DescribeRegions.
 KNOWN_REGIONS = frozenset(
@@ -61,6 +66,9 @@ class KeyRequest(object):
         self.regions = _check_regions(options.get("regions"))
         self.facets = _check_facets(options.get("facets"))
         self.details = bool(options.get("details"))
+        self.accounts = _accounts.AccountSpec(options)
+        strict = options.get("strict_permissions")
+        self.strict = True if strict is None else bool(strict)
         if (
             self.connection.options.fixed_endpoint
             and self.regions
@@ -101,23 +109,84 @@ class KeyRequest(object):
             )
         return self.regions
 
-    def run(self, on_region_error=None):
-        """Records of every region; on_region_error(error), when given, turns a failed region into a skipped one."""
+    def run(self, progress=None):
+        """A Result: the records of every account and region, what was skipped, and what the run cost.
+
+        With strict_permissions false, an account whose role cannot be assumed, or an account and region that is
+        denied or unreachable after retries, is skipped (and listed) instead of failing the run.
+        progress(text), when given, hears of every account-region done.
+        """
         if not self.regions and not self.connection.region:
             raise KmsOptionError("region", "no region given; set region (or ALICLOUD_REGION) or regions")
         regions = self.resolve_regions()
+        targets, skipped = self._targets()
+        pairs = [(target, connection, region) for target, connection in targets for region in regions]
+        done = []
 
-        def one(region):
+        def one(pair):
+            target, connection, region = pair
             try:
-                return list_region(self.connection, region, self.query, self.facets, self.details)
+                records = list_region(connection, region, self.query, self.facets, self.details)
             except KmsError as error:
-                if on_region_error is None:
+                error.account = error.account or (target.account_id if target else None)
+                if self.strict or not _skippable(error):
                     raise
-                on_region_error(error)
-                return []
+                skipped.append(_skip(error, region))
+                records = []
+            for record in records:
+                if target is not None:
+                    record["account_name"] = target.name
+            done.append(len(records))
+            if progress:
+                run = self.connection.run
+                progress(
+                    "%d of %d account-regions listed, %d keys, %d requests, %d retries"
+                    % (len(done), len(pairs), sum(done), sum(run.requests.values()), run.retries)
+                )
+            return records
 
-        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_REGIONS, max(1, len(regions)))) as pool:
-            return [record for records in pool.map(one, regions) for record in records]
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_LISTINGS, max(1, len(pairs)))) as pool:
+            records = [record for listed in pool.map(one, pairs) for record in listed]
+        run = self.connection.run
+        summary = dict(
+            accounts=len(targets),
+            regions=len(regions),
+            keys=len(records),
+            requests=dict(run.requests),
+            retries=run.retries,
+            skipped=len(skipped),
+        )
+        return Result(records, skipped, summary)
+
+    def _targets(self):
+        """[(Target or None, connection)] and the accounts skipped before listing; without accounts, the caller's.
+
+        Each member role is assumed here, once per account and in parallel, so that an account whose role cannot
+        be assumed fails (or is skipped) as a whole, before any of its regions is listed.
+        """
+        if not self.accounts.enabled:
+            return [(None, self.connection)], []
+        caller = self.connection.caller_account()
+        directory = _accounts.directory_accounts(self.connection) if self.accounts.all else None
+        targets, skipped = self.accounts.targets(caller, directory)
+
+        def assume(target):
+            if target.role_arn is None:
+                return self.connection, None
+            connection = self.connection.for_role(target.role_arn)
+            try:
+                connection.credentials_now()
+            except KmsError as error:
+                error.account = target.account_id
+                if self.strict or not _skippable(error):
+                    raise
+                return None, dict(_skip(error, None), region=None)
+            return connection, None
+
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_LISTINGS, max(1, len(targets)))) as pool:
+            assumed = list(pool.map(assume, targets))
+        skipped += [failure for _connection, failure in assumed if failure]
+        return [(t, c) for t, (c, _failure) in zip(targets, assumed) if c is not None], skipped
 
     def describe(self, refs):
         """One record with KeyMetadata per key ID, ARN or alias, in the order given (DescribeKey each)."""
@@ -139,7 +208,7 @@ class KeyRequest(object):
                 make_record({"KeyId": metadata["KeyId"], "KeyArn": metadata.get("Arn")}, region), metadata
             )
 
-        with ThreadPoolExecutor(max_workers=MAX_PARALLEL_REGIONS) as pool:
+        with ThreadPoolExecutor(max_workers=MAX_PARALLEL_LISTINGS) as pool:
             return list(pool.map(one, targets))
 
 
@@ -196,5 +265,38 @@ def _check_facets(facets):
 
 
 def list_keys(options, environ=None, log=None, warn=None):
-    """Validate options, then list keys across regions. Raises KmsOptionError or KmsError."""
+    """Validate options, then list keys across accounts and regions: a Result. Raises KmsOptionError or KmsError."""
     return KeyRequest(options, environ=environ, log=log, warn=warn).run()
+
+
+def _skippable(error):
+    """A denied or unreachable account or region may be skipped; a wrong answer or a bad request never."""
+    code = error.code or ""
+    if code in ("MalformedResponse", "ListingChanged", "MissingLibrary", "InvalidCredentials", "UnexpectedError"):
+        return False
+    denied = error.status in (401, 403) or "NoPermission" in code or code.startswith(("Forbidden", "EntityNotExist"))
+    return denied or is_retryable(error)
+
+
+def skip_text(entry):
+    """A skipped account or region in one line, for the faces' warnings (strict_permissions is false)."""
+    where = " ".join(
+        x
+        for x in (
+            "account %s" % entry["account_id"] if entry["account_id"] else "",
+            "region %s" % entry["region"] if entry["region"] else "",
+        )
+        if x
+    )
+    text = "skipped %s: %s: %s" % (where or "the caller's account", entry["code"], entry["message"])
+    return text + (" (RequestId: %s)" % entry["request_id"] if entry["request_id"] else "")
+
+
+def _skip(error, region):
+    return dict(
+        account_id=error.account,
+        region=error.region or region,
+        code=error.code,
+        message=error.message,
+        request_id=error.request_id,
+    )

@@ -12,7 +12,7 @@ from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUM
 from ansible_collections.alicloud.kms.plugins.module_utils._connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import proxy_password
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
-from ansible_collections.alicloud.kms.plugins.module_utils._keys import list_keys
+from ansible_collections.alicloud.kms.plugins.module_utils._keys import list_keys, skip_text
 
 
 def new_module():
@@ -25,12 +25,15 @@ def new_module():
     return module
 
 
-def module_records(module):
-    """List keys for the module's parameters, or fail the task with a clear message."""
+def module_run(module):
+    """List keys for the module's parameters (a Result), or fail the task with a clear message."""
     if SDK_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib(SDK_REQUIREMENT), exception=SDK_IMPORT_ERROR)
     try:
-        return list_keys(module.params, log=module.debug, warn=module.warn)
+        result = list_keys(module.params, log=module.debug, warn=module.warn)
+        for entry in result.skipped:
+            module.warn(skip_text(entry))
+        return result
     except KmsOptionError as error:
         module.fail_json(msg=str(error), option=error.option)
     except KmsError as error:

@@ -53,6 +53,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+skipped:
+  description: The accounts and regions left out, as M(alicloud.kms.key_info) returns them in RV(alicloud.kms.key_info#module:skipped).
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: What the run did, as M(alicloud.kms.key_info) returns it in RV(alicloud.kms.key_info#module:summary).
+  returned: always
+  type: dict
 ansible_facts:
   description: The facts set for the host.
   returned: always
@@ -79,14 +88,17 @@ ansible_facts:
       elements: str
 """
 
-from ansible_collections.alicloud.kms.plugins.module_utils._module import module_records, new_module
+from ansible_collections.alicloud.kms.plugins.module_utils._module import module_run, new_module
 
 
 def main():
     module = new_module()
-    keys = module_records(module)
+    result = module_run(module)
+    keys = result.records
     module.exit_json(
         changed=False,
+        skipped=result.skipped,
+        summary=result.summary,
         ansible_facts=dict(
             alicloud_kms_keys=keys,
             alicloud_kms_key_ids=[k["key_id"] for k in keys],

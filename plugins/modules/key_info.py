@@ -74,6 +74,53 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+skipped:
+  description:
+    - The accounts and regions left out with O(strict_permissions=false) (denied, unreachable after retries, an account
+      whose role cannot be assumed, or a member that is not usable yet); empty otherwise.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    account_id:
+      description: The account, or null for the caller's own.
+      type: str
+    region:
+      description: The region, or null when the whole account was left out.
+      type: str
+    code:
+      description: The service's Code, or the member's ListAccounts status.
+      type: str
+    message:
+      description: What went wrong.
+      type: str
+    request_id:
+      description: The service's RequestId, when there was a request.
+      type: str
+summary:
+  description: What the run did, for job logs.
+  returned: always
+  type: dict
+  contains:
+    accounts:
+      description: Accounts read.
+      type: int
+    regions:
+      description: Regions per account.
+      type: int
+    keys:
+      description: Keys returned.
+      type: int
+    requests:
+      description: Requests sent per API action, retries included.
+      type: dict
+    retries:
+      description: Requests that were retries.
+      type: int
+    skipped:
+      description: Entries in RV(skipped).
+      type: int
+  sample: {"accounts": 1, "regions": 2, "keys": 24, "requests": {"ListKeys": 2}, "retries": 0, "skipped": 0}
 keys:
   description: One record per key, ordered by region and then as the service lists them.
   returned: always
@@ -96,6 +143,10 @@ keys:
       description: The account that owns the key, from its ARN.
       type: str
       sample: "123456"
+    account_name:
+      description: The account's display name from C(ListAccounts) with O(accounts=[all]); null for other runs with O(accounts).
+      returned: when O(accounts) is set
+      type: str
     key_state:
       description: The key state, when O(facets) includes V(key_state) or O(details=true).
       type: str
@@ -154,14 +205,17 @@ total_count:
   sample: 1
 """
 
-from ansible_collections.alicloud.kms.plugins.module_utils._module import module_records, new_module
+from ansible_collections.alicloud.kms.plugins.module_utils._module import module_run, new_module
 
 
 def main():
     module = new_module()
-    keys = module_records(module)
+    result = module_run(module)
+    keys = result.records
     module.exit_json(
         changed=False,
+        skipped=result.skipped,
+        summary=result.summary,
         keys=keys,
         key_ids=[k["key_id"] for k in keys],
         key_arns=[k["key_arn"] for k in keys],

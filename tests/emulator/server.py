@@ -255,7 +255,9 @@ class Handler(BaseHTTPRequestHandler):
                 if service == "sts":  # the AssumeRole reference's 500
                     raise ApiError(500, "InternalError", "STS Server Internal Error happened.")
                 raise ApiError(500, "InternalFailure", "The request processing has failed due to some unknown error.")
-            if service == "sts":
+            if service == "sts" and action == "GetCallerIdentity":
+                result = sts.get_caller_identity(access_key)
+            elif service == "sts":
                 result = sts.assume_role(emulator.backend, access_key.account_id, params, emulator.auth.clock())
             elif service == "resourcemanager":
                 with emulator.backend.lock:
@@ -328,7 +330,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply_json(400, {"error": f"{type(error).__name__}: {error}"})
 
 
-STS_ACTIONS = ("AssumeRole",)
+STS_ACTIONS = ("AssumeRole", "GetCallerIdentity")
 PRODUCTS = {"kms": "Kms", "sts": "Sts", "resourcemanager": "ResourceManager"}  # as in the error's Recommend link
 
 

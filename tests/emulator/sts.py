@@ -103,3 +103,25 @@ def assume_role(backend: Backend, caller_account: str, params: dict, now: float)
     if params.get("SourceIdentity"):
         body["SourceIdentity"] = params["SourceIdentity"]
     return body
+
+
+def get_caller_identity(access_key) -> dict:
+    """GetCallerIdentityResponseBody without RequestId (alibabacloud-sts20150401, GetCallerIdentityResponseBody:
+    AccountId, Arn, IdentityType, PrincipalId, RoleId, UserId). The emulator keeps no RAM users or sessions, so an
+    STS credential is an AssumedRoleUser of an unnamed role and any other key the account itself."""
+    account = access_key.account_id
+    if access_key.security_token:
+        return {
+            "AccountId": account,
+            "Arn": f"acs:ram::{account}:assumed-role/emulated/session",
+            "IdentityType": "AssumedRoleUser",
+            "PrincipalId": f"{access_key.id}:session",
+            "RoleId": access_key.id,
+        }
+    return {
+        "AccountId": account,
+        "Arn": f"acs:ram::{account}:root",
+        "IdentityType": "Account",
+        "PrincipalId": account,
+        "UserId": account,
+    }

@@ -65,6 +65,10 @@ CASES = [
     ({"rate_limit": 0}, "rate_limit", "from 0.1 to 1000"),
     ({"deadline": 0}, "deadline", "from 1 to 86400"),
     ({"facets": ["colour"]}, "facets", "unknown facet 'colour'"),
+    ({"accounts": ["12345"]}, "accounts", "'12345' is not an account ID (16 digits) or a RAM role ARN"),
+    ({"accounts": ["all", "1234567890123456"]}, "accounts", "'all' cannot be combined"),
+    ({"exclude_accounts": ["nobody"]}, "exclude_accounts", "'nobody' is not an account ID"),
+    ({"max_in_flight": 0}, "max_in_flight", "an integer from 1 to 1000"),
     ({"access_key_secret": None, "access_key_id": "LTAIonly"}, "access_key_secret", "must be given together"),
 ]
 

@@ -43,6 +43,7 @@ MODELS = {
     "DescribeKey": ("kms", "2016-01-20", kms_models.DescribeKeyRequest, kms_models.DescribeKeyResponseBody),
     "DescribeRegions": ("kms", "2016-01-20", None, kms_models.DescribeRegionsResponseBody),
     "AssumeRole": ("sts", "2015-04-01", sts_models.AssumeRoleRequest, sts_models.AssumeRoleResponseBody),
+    "GetCallerIdentity": ("sts", "2015-04-01", None, sts_models.GetCallerIdentityResponseBody),
     "ListAccounts": (
         "resourcemanager",
         "2020-03-31",
@@ -67,6 +68,7 @@ SAMPLES = {
         ),
         "SourceIdentity": "alice",
     },
+    "GetCallerIdentity": {},
     "ListAccounts": {"IncludeTags": True, "PageNumber": 1, "PageSize": 10, "Tag": [{"Key": "env", "Value": "prod"}]},
 }
 
@@ -197,6 +199,9 @@ def test_every_response_field_exists_in_the_models(emu):
             for key, region, key_id in every_key(world, unreachable):
                 assert_conforms("DescribeKey", raw_call(world, "DescribeKey", {"KeyId": key_id}, region, key))
     assert_conforms("AssumeRole", raw_call(emu, "AssumeRole", {"RoleArn": ROLE_ARN, "RoleSessionName": "minimal"}))
+    issued = raw_call(emu, "AssumeRole", {"RoleArn": ROLE_ARN, "RoleSessionName": "identity"})["Credentials"]
+    for key in (None, (issued["AccessKeyId"], issued["AccessKeySecret"], issued["SecurityToken"])):
+        assert_conforms("GetCallerIdentity", raw_call(emu, "GetCallerIdentity", {}, key=key))
     with Emulator(generate_accounts="25:2:1", qps=0) as org:
         for world in (emu, org):
             for query in ({}, {"PageSize": 100, "IncludeTags": True}, {"PageNumber": 2, "PageSize": 4}):
@@ -228,6 +233,7 @@ def test_official_clients_parse_every_reply(emu):
     )
     body = sts.assume_role(sts_models.AssumeRoleRequest(role_arn=ROLE_ARN, role_session_name="conformance")).body
     assert body.credentials.access_key_id and body.credentials.expiration and body.assumed_role_user.assumed_role_id
+    assert sts.get_caller_identity().body.account_id == emu.backend.default_account.account_id
     role = Client(
         Config(
             access_key_id=body.credentials.access_key_id,

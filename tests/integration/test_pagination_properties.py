@@ -37,7 +37,7 @@ def test_any_page_size_and_arrival_order_gives_the_same_keys(jittery, region, pa
             "rate_limit": 1000,
         },
         environ={},
-    )
+    ).records
     keys = jittery.backend.default_account.keys.get(region, [])
     assert [r["key_id"] for r in records] == [k.key_id for k in keys]
     assert len(keys) == REGIONS[region]
