@@ -13,6 +13,10 @@ from pathlib import Path
 import yaml
 from alibabacloud_kms20160120 import models as kms_models
 from alibabacloud_kms20160120.client import Client as OfficialClient
+from alibabacloud_resourcemanager20200331 import models as rm_models
+from alibabacloud_resourcemanager20200331.client import Client as RmClient
+from alibabacloud_sts20150401 import models as sts_models
+from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi import utils_models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +28,7 @@ for _path in (str(COLLECTIONS), str(ROOT / "tests")):
         sys.path.insert(0, _path)
 
 from ansible_collections.alicloud.kms.plugins.module_utils._keys import list_keys  # noqa: E402
-from emulator.seeding import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET  # noqa: E402
+from emulator.seeding import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_ACCOUNT_ID  # noqa: E402
 
 DEMO_KEY = (DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET)
 
@@ -126,3 +130,46 @@ class Sequential(object):
             )
             found[metadata.key_id] = metadata.to_map()
         return found
+
+
+class Organisation(object):
+    """The organisation loop with the official clients: ListAccounts, then per member AssumeRole and per region ListKeys."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def config(self, endpoint=None, region="cn-hangzhou", **credentials):
+        credentials = credentials or dict(access_key_id=DEMO_KEY[0], access_key_secret=DEMO_KEY[1])
+        return utils_models.Config(
+            region_id=region, protocol="http", http_proxy=self.url, endpoint=endpoint, **credentials
+        )
+
+    def list(self, regions):
+        directory, members, page = RmClient(self.config("resourcemanager.aliyuncs.com")), [], 1
+        while True:
+            body = directory.list_accounts(rm_models.ListAccountsRequest(page_number=page, page_size=100)).body
+            members += [a.account_id for a in body.accounts.account if a.account_id != DEMO_ACCOUNT_ID]
+            if page * 100 >= body.total_count:
+                break
+            page += 1
+        sts = StsClient(self.config("sts.aliyuncs.com"))
+        arns = []
+        for account in members:
+            role = "acs:ram::%s:role/ResourceDirectoryAccountAccessRole" % account
+            issued = sts.assume_role(
+                sts_models.AssumeRoleRequest(role_arn=role, role_session_name="bench")
+            ).body.credentials
+            credentials = dict(
+                access_key_id=issued.access_key_id,
+                access_key_secret=issued.access_key_secret,
+                security_token=issued.security_token,
+            )
+            for region in regions:
+                client, page = OfficialClient(self.config(region=region, **credentials)), 1
+                while True:
+                    body = client.list_keys(kms_models.ListKeysRequest(page_number=page, page_size=100)).body
+                    arns += [k.key_arn for k in body.keys.key]
+                    if page * 100 >= body.total_count:
+                        break
+                    page += 1
+        return arns

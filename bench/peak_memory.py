@@ -26,18 +26,19 @@ def peak_rss_mb():
 
 
 def main():
-    url, region, access_key_id = sys.argv[1:4]  # the secret comes on stdin: never on a command line
+    # WHERE: a region, or a JSON object of options (accounts, regions); the secret comes on stdin, never in argv
+    url, where, access_key_id = sys.argv[1:4]
     secret = sys.stdin.readline().strip()
     before = peak_rss_mb()  # the interpreter and the core with its SDK imported; nothing else
     started = time.monotonic()
     records = list_keys(
-        {
-            "region": region,
-            "access_key_id": access_key_id,
-            "access_key_secret": secret,
-            "protocol": "http",
-            "http_proxy": url,
-        },
+        dict(
+            json.loads(where) if where.startswith("{") else {"region": where},
+            access_key_id=access_key_id,
+            access_key_secret=secret,
+            protocol="http",
+            http_proxy=url,
+        ),
         environ={},
     ).records
     seconds = time.monotonic() - started

@@ -175,7 +175,9 @@ class Connection(object):
                     https_proxy=o.https_proxy,
                     user_agent="alicloud.kms-ansible",
                 )
-                self._clients[name] = (_OpenApiClient(config), RateLimiter(o.rate_limit))
+                # rate_limit paces KMS, whose quota is per account and region; STS and ResourceManager calls are
+                # few (one per account, one per page of accounts) and bounded by max_in_flight alone
+                self._clients[name] = (_OpenApiClient(config), RateLimiter(o.rate_limit if service == "kms" else 0))
             return self._clients[name]
 
     def credentials_now(self):

@@ -18,7 +18,9 @@ from ansible_collections.alicloud.kms.plugins.module_utils._query import FILTER_
 from ansible_collections.alicloud.kms.plugins.module_utils._records import add_metadata, check_key_arn, make_record
 from ansible_collections.alicloud.kms.plugins.module_utils._retry import is_retryable
 
-MAX_PARALLEL_LISTINGS = 16  # account-regions listed at once; each lists its pages with up to 16 requests in flight
+# account-regions listed (and roles assumed) at once; each lists its pages with up to 16 requests in flight, all
+# under max_in_flight: enough for 100 accounts x 4 regions in a few latencies, bounded for 1,000
+MAX_PARALLEL_LISTINGS = 64
 # What a run gives the faces: records, skipped account-regions (dicts), and counts of what it did
 Result = namedtuple("Result", "records skipped summary")
 # Regions KMS is known to serve: naming only these skips the DescribeRegions round trip before listing.
