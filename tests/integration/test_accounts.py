@@ -99,3 +99,13 @@ def test_the_lookup_reads_the_organisation_and_reports_progress_at_v(ansible, em
     listed = proc.stdout[proc.stdout.index('"msg": [') :]
     assert PAYMENTS in listed and STAGING in listed and MANAGEMENT not in listed, proc.stdout
     assert "2 of 2 account-regions listed" in proc.stdout + proc.stderr
+
+
+def test_assume_role_arn_is_the_caller_the_member_roles_are_assumed_from(ansible, emulator):
+    # the caller becomes the staging account's kms-audit role; its own account is then read without another role
+    r = key_info(
+        ansible, assume_role_arn="acs:ram::%s:role/kms-audit" % STAGING, accounts=[STAGING], region="cn-beijing"
+    )
+    assert not r.get("failed"), r
+    assert sorted((k["account_id"], k["key_id"]) for k in r["keys"]) == expected(emulator, [STAGING], "cn-beijing")
+    assert r["summary"]["requests"]["AssumeRole"] == 1  # the caller's role only

@@ -253,3 +253,36 @@ def test_a_proxy_password_is_masked_everywhere(ansible):
     ]  # the input
     for text in [result.stdout, result.stderr] + written:
         assert password not in text and basic not in text
+
+
+def test_an_organisation_wide_run_shows_no_member_credentials(ansible):
+    """Issue 13: every member's temporary credentials stay out of every output, at -vvvv, for every face."""
+    conn = {
+        "access_key_id": "{{ kms_ak }}",
+        "access_key_secret": "{{ kms_secret }}",
+        "security_token": "{{ kms_token }}",
+        "protocol": "http",
+        "http_proxy": ansible.emu.url,
+        "max_retries": 0,
+    }
+    tasks = [
+        {
+            "alicloud.kms.key_info": dict(conn, accounts=["all"], region="cn-hangzhou", strict_permissions=False),
+            "register": "info",
+        }
+    ]
+    result = ansible.play(
+        tasks,
+        save=["info"],
+        defaults=False,
+        args=["-vvvv", "-e", "@%s" % credentials_file(ansible, SECRET, TOKEN)],
+        env=ansible.extra_env,
+    )
+    assert result.rc == 0 and result["info"]["summary"]["accounts"] >= 3, result.stdout + result.stderr
+    tokens = issued(ansible.emu)
+    assert len(tokens) >= 4  # a secret and a token per member read
+    for text in [result.stdout, result.stderr] + [
+        p.read_text(errors="replace") for p in ansible.tmp.rglob("*") if p.is_file()
+    ]:
+        assert not any(t in text for t in tokens)
+    assert_nowhere(ansible, result.stdout, result.stderr)
