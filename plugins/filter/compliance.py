@@ -7,8 +7,9 @@ Four filters, documented in the adjacent kms_*.yml files:
 
 - ``kms_compliance_plan(policy)``: the active rules and what to gather for them (facets, details);
 - ``kms_violations(keys, policy, exempt_keys)``: one entry per key and broken rule;
-- ``kms_compliance_report(keys, policy, exempt_keys, regions)``: verdict, summary, violations,
-  exemptions and one check per key and rule (what the JSON, JUnit and HTML reports are made of);
+- ``kms_compliance_report(keys, policy, exempt_keys, regions, skipped, accounts, exclude_accounts)``: verdict,
+  summary per account, region and rule, violations, exemptions, what was not assessed and one check per key and
+  rule (what the JSON, JUnit and HTML reports are made of);
 - ``kms_xml_escape(value)``: a value as XML 1.0 / HTML text, for the JUnit and HTML reports.
 
 A rule never passes a key whose field it reads is unknown (missing, null or empty): the check fails
@@ -72,6 +73,16 @@ LIST_RULES = ("forbidden_states", "allowed_specs", "allowed_usages", "allowed_cr
 BOOL_RULES = ("require_rotation", "require_deletion_protection")
 ROTATION_RULES = ("require_rotation", "max_rotation_interval_days")
 DAY = 86400
+
+# A 16-digit account ID, and a RAM role ARN acs:ram::<account>:role/<name> (as alicloud.kms.key_facts takes them)
+_ACCOUNT_ID = re.compile(r"^\d{16}$")
+_ROLE_ARN = re.compile(r"^acs:ram::(\d{16}):role/.+$")
+# the fields of a not-assessed entry (key_facts' skipped): region None means the whole account
+SKIPPED_FIELDS = ("account_id", "region", "code", "message", "request_id")
+
+COMPLIANT = "compliant"
+NON_COMPLIANT = "non_compliant"
+INCOMPLETE = "incomplete"
 
 PASS = "pass"
 FAIL = "fail"
@@ -345,6 +356,8 @@ def compliance_checks(keys, policy, exempt_keys=None):
                 "key_id": key["key_id"],
                 "key_arn": key.get("key_arn"),
                 "region": key.get("region"),
+                "account_id": key.get("account_id"),
+                "account_name": key.get("account_name"),
                 "rule": rule,
                 "status": status,
                 "actual": actual,
@@ -382,26 +395,93 @@ def _ordered(counter, canonical=()):
     return dict((n, counter[n]) for n in names)
 
 
-def kms_compliance_report(keys, policy, exempt_keys=None, regions=None):
-    """Verdict, summary per region and rule, violations, exemptions and every check."""
+def _region_stats():
+    return {"key_count": 0, "violations": 0, "exempted": 0, "non_compliant_keys": 0, "key_state": {}, "key_spec": {}}
+
+
+def _account_of(entry, where):
+    """The account an entry of kms_compliance_accounts names: an ID, the account of a role ARN, or None for all."""
+    text = str(entry).strip()
+    if text == "all":
+        return None
+    if _ACCOUNT_ID.match(text):
+        return text
+    match = _ROLE_ARN.match(text)
+    if match:
+        return match.group(1)
+    raise _error(
+        "%s: %r is not a 16-digit account ID, a RAM role ARN (acs:ram::<account>:role/<name>) or all" % (where, entry)
+    )
+
+
+def _account_list(accounts, where):
+    if accounts is None:
+        return []
+    if isinstance(accounts, str):
+        accounts = [a for a in (part.strip() for part in accounts.split(",")) if a]
+    if not isinstance(accounts, (list, tuple)):
+        raise _error("%s must be a list of account IDs, role ARNs or all, got %r" % (where, accounts))
+    return [a for a in (_account_of(entry, where) for entry in accounts) if a]
+
+
+def check_skipped(skipped):
+    """What was not assessed (alicloud.kms.key_facts' skipped) as [{account_id, region, code, message, request_id}]."""
+    if skipped is None:
+        return []
+    if not isinstance(skipped, (list, tuple)):
+        raise _error("skipped must be the list alicloud.kms.key_facts returns, got %s" % type(skipped).__name__)
+    result = []
+    for index, entry in enumerate(skipped):
+        if not isinstance(entry, dict) or not (entry.get("code") or entry.get("message")):
+            raise _error(
+                "skipped[%d] must be a dict with account_id, region, code and message, got %r" % (index, entry)
+            )
+        item = dict((name, entry.get(name)) for name in SKIPPED_FIELDS)
+        for name in SKIPPED_FIELDS:
+            if item[name] is not None and not isinstance(item[name], str):
+                item[name] = str(item[name])
+            if item[name] == "":
+                item[name] = None
+        result.append(item)
+    return result
+
+
+def _verdict(violations, not_assessed):
+    """incomplete when anything was not assessed (never compliant then), else by the violations."""
+    if not_assessed:
+        return INCOMPLETE
+    return NON_COMPLIANT if violations else COMPLIANT
+
+
+def kms_compliance_report(
+    keys, policy, exempt_keys=None, regions=None, skipped=None, accounts=None, exclude_accounts=None
+):
+    """Verdict, summary per account, region and rule, violations, exemptions, what was not assessed, every check.
+
+    ``skipped`` is alicloud.kms.key_facts' list of accounts and account-regions it could not read: anything in it
+    makes the verdict ``incomplete``. ``accounts`` (IDs, role ARNs or ``all``) names accounts that appear in the
+    per-account summary even without keys, in that order, unless ``exclude_accounts`` names them.
+    """
     rules = check_policy(policy)
     exemptions = check_exemptions(exempt_keys)
     keys = _keys(keys)
+    not_assessed = check_skipped(skipped)
+    excluded = set(_account_list(exclude_accounts, "exclude_accounts"))
+    named_accounts = [a for a in _account_list(accounts, "accounts") if a not in excluded]
     checks = compliance_checks(keys, rules, exemptions)
     if isinstance(regions, str):
         regions = [regions]
     named = [r for r in (regions or ()) if r and r != "all"]
     order = list(dict.fromkeys(named + sorted(set(k.get("region") or "unknown" for k in keys))))
 
-    by_region = dict(
-        (r, {"key_count": 0, "violations": 0, "exempted": 0, "non_compliant_keys": 0, "key_state": {}, "key_spec": {}})
-        for r in order
-    )
+    by_region = dict((r, _region_stats()) for r in order)
+    by_account = _accounts(keys, named, named_accounts, not_assessed)
     for key in keys:
-        entry = by_region[key.get("region") or "unknown"]
-        entry["key_count"] += 1
-        _count(entry["key_state"], key.get("key_state"))
-        _count(entry["key_spec"], key.get("key_spec"))
+        for entry in _stats_of(by_region, by_account, key.get("account_id"), key.get("region")):
+            entry["key_count"] += 1
+            if "key_state" in entry:  # a region's entry (an account's has its regions' charts)
+                _count(entry["key_state"], key.get("key_state"))
+                _count(entry["key_spec"], key.get("key_spec"))
     by_rule = dict(
         (
             rule,
@@ -418,22 +498,26 @@ def kms_compliance_report(keys, policy, exempt_keys=None, regions=None):
     )
     failing = {}
     for check in checks:
-        stats, region = by_rule[check["rule"]], by_region[check["region"] or "unknown"]
+        stats = by_rule[check["rule"]]
+        counted = _stats_of(by_region, by_account, check["account_id"], check["region"])
         stats["checked"] += 1
         if check["status"] == PASS:
             stats["passed"] += 1
         elif check["status"] == FAIL:
             stats["violations"] += 1
-            region["violations"] += 1
-            failing.setdefault(check["key_id"], check["region"] or "unknown")
+            for entry in counted:
+                entry["violations"] += 1
+            failing.setdefault((check["account_id"], check["region"], check["key_id"]), check)
         elif check["status"] == EXEMPT:
             stats["exempted"] += 1
-            region["exempted"] += 1
+            for entry in counted:
+                entry["exempted"] += 1
         else:
             stats["not_applicable"] += 1
-    for region_name in failing.values():
-        by_region[region_name]["non_compliant_keys"] += 1
-    for entry in by_region.values():
+    for check in failing.values():
+        for entry in _stats_of(by_region, by_account, check["account_id"], check["region"]):
+            entry["non_compliant_keys"] += 1
+    for entry in list(by_region.values()) + [r for a in by_account.values() for r in a["by_region"].values()]:
         entry["key_state"] = _ordered(entry["key_state"], KEY_STATES)
         entry["key_spec"] = _ordered(entry["key_spec"])
 
@@ -441,25 +525,96 @@ def kms_compliance_report(keys, policy, exempt_keys=None, regions=None):
     exempted = [_violation(c, with_reason=True) for c in checks if c["status"] == EXEMPT]
     known = set(k["key_id"] for k in keys) | set(k.get("key_arn") for k in keys)
     return {
-        "verdict": "non_compliant" if violations else "compliant",
+        "verdict": _verdict(violations, not_assessed),
         "policy": rules,
         "summary": {
             "key_count": len(keys),
             "region_count": len(by_region),
+            "account_count": sum(1 for a in by_account.values() if a["assessed"]),
             "rules": list(rules),
             "checks": len(checks),
             "violations": len(violations),
             "exempted": len(exempted),
             "non_compliant_keys": len(failing),
             "compliant_keys": len(keys) - len(failing),
+            "not_assessed": len(not_assessed),
             "by_region": by_region,
+            "by_account": by_account,
             "by_rule": by_rule,
         },
         "violations": violations,
         "exempted": exempted,
         "unused_exemptions": [e["key_id"] for e in exemptions if e["key_id"] not in known],
+        "accounts": [_roster_entry(a) for a in by_account.values()],
+        "not_assessed": not_assessed,
         "checks": checks,
     }
+
+
+def _accounts(keys, regions, named_accounts, not_assessed):
+    """The per-account summary, empty but for names and regions: named accounts first, then the others by ID.
+
+    An account is assessed unless it was skipped as a whole. Its regions are the regions named (when they were),
+    less those skipped for it, plus those of its keys; its not_assessed lists what was skipped of it.
+    """
+    names = {}
+    for key in keys:
+        if key.get("account_id") and key.get("account_name"):
+            names.setdefault(key["account_id"], key["account_name"])
+    seen = set(k.get("account_id") for k in keys if k.get("account_id"))
+    seen.update(e["account_id"] for e in not_assessed if e["account_id"])
+    order = list(dict.fromkeys(named_accounts + sorted(seen)))
+    by_account = {}
+    for account_id in order:
+        skipped = [
+            dict((n, e[n]) for n in SKIPPED_FIELDS if n != "account_id")
+            for e in not_assessed
+            if e["account_id"] == account_id
+        ]
+        whole = any(e["region"] is None for e in skipped)
+        left_out = set(e["region"] for e in skipped)
+        own = sorted(set(k.get("region") or "unknown" for k in keys if k.get("account_id") == account_id))
+        listed = [] if whole else [r for r in regions if r not in left_out]
+        by_account[account_id] = {
+            "account_id": account_id,
+            "account_name": names.get(account_id),
+            "assessed": not whole,
+            "key_count": 0,
+            "violations": 0,
+            "exempted": 0,
+            "non_compliant_keys": 0,
+            "not_assessed": skipped,
+            "by_region": dict((r, _region_stats()) for r in dict.fromkeys(listed + own)),
+        }
+    return by_account
+
+
+def _roster_entry(account):
+    """An account of the report in one line: who it is, whether it was assessed, its counts and regions."""
+    entry = dict(
+        (name, account[name])
+        for name in (
+            "account_id",
+            "account_name",
+            "assessed",
+            "key_count",
+            "violations",
+            "exempted",
+            "non_compliant_keys",
+        )
+    )
+    entry["regions"] = list(account["by_region"])
+    return entry
+
+
+def _stats_of(by_region, by_account, account_id, region):
+    """The summary entries a key or check counts in: its region, its account and its region within the account."""
+    region = region or "unknown"
+    entries = [by_region[region]]
+    account = by_account.get(account_id)
+    if account is not None:
+        entries += [account, account["by_region"][region]]
+    return entries
 
 
 # Characters XML 1.0 does not allow (section 2.2): C0 controls but tab, newline and carriage return, lone

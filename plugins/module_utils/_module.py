@@ -25,6 +25,12 @@ def new_module():
     return module
 
 
+def exit_with_keys(module, shape):
+    """List keys and exit: the results both modules return, plus shape(records), the module's own."""
+    result = module_run(module)
+    module.exit_json(changed=False, skipped=result.skipped, summary=result.summary, **shape(result.records))
+
+
 def module_run(module):
     """List keys for the module's parameters (a Result), or fail the task with a clear message."""
     if SDK_IMPORT_ERROR:

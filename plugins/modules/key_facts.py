@@ -88,21 +88,18 @@ ansible_facts:
       elements: str
 """
 
-from ansible_collections.alicloud.kms.plugins.module_utils._module import module_run, new_module
+from ansible_collections.alicloud.kms.plugins.module_utils._module import exit_with_keys, new_module
 
 
 def main():
-    module = new_module()
-    result = module_run(module)
-    keys = result.records
-    module.exit_json(
-        changed=False,
-        skipped=result.skipped,
-        summary=result.summary,
-        ansible_facts=dict(
-            alicloud_kms_keys=keys,
-            alicloud_kms_key_ids=[k["key_id"] for k in keys],
-            alicloud_kms_key_arns=[k["key_arn"] for k in keys],
+    exit_with_keys(
+        new_module(),
+        lambda keys: dict(
+            ansible_facts=dict(
+                alicloud_kms_keys=keys,
+                alicloud_kms_key_ids=[k["key_id"] for k in keys],
+                alicloud_kms_key_arns=[k["key_arn"] for k in keys],
+            )
         ),
     )
 

@@ -205,21 +205,18 @@ total_count:
   sample: 1
 """
 
-from ansible_collections.alicloud.kms.plugins.module_utils._module import module_run, new_module
+from ansible_collections.alicloud.kms.plugins.module_utils._module import exit_with_keys, new_module
 
 
 def main():
-    module = new_module()
-    result = module_run(module)
-    keys = result.records
-    module.exit_json(
-        changed=False,
-        skipped=result.skipped,
-        summary=result.summary,
-        keys=keys,
-        key_ids=[k["key_id"] for k in keys],
-        key_arns=[k["key_arn"] for k in keys],
-        total_count=len(keys),
+    exit_with_keys(
+        new_module(),
+        lambda keys: dict(
+            keys=keys,
+            key_ids=[k["key_id"] for k in keys],
+            key_arns=[k["key_arn"] for k in keys],
+            total_count=len(keys),
+        ),
     )
 
 
