@@ -190,6 +190,8 @@ def run_role(
     regions=tuple(REGIONS),
     report_dir=None,
     role="alicloud.kms.compliance",
+    accounts=None,
+    exclude_accounts=None,
     **play_options,
 ):
     """The role in a play on localhost; returns (ansible result, the JSON report or None).
@@ -204,6 +206,10 @@ def run_role(
         "kms_compliance_fail_on_violation": fail,
         "kms_compliance_exempt_keys": list(exempt),
     }
+    if accounts is not None:
+        role_vars["kms_compliance_accounts"] = accounts
+    if exclude_accounts is not None:
+        role_vars["kms_compliance_exclude_accounts"] = exclude_accounts
     if regions is not None:
         role_vars["kms_compliance_regions"] = list(regions) if isinstance(regions, tuple) else regions
     result = ansible.play(
@@ -919,3 +925,193 @@ def test_inventory_report_playbook(demo, demo_emulator):
     html = (demo.tmp / "kms-compliance-report" / "inventory" / "kms-compliance.html").read_text()
     assert "<h1>KMS key inventory (no rules checked)</h1>" in html and html.count("<svg") == 6
     assert os.path.getsize(demo.tmp / "kms-compliance-report" / "inventory" / "kms-compliance.xml") > 0
+
+
+# --- every account of the organisation (issue 13): the demo seed's Resource Directory --------------------------------
+
+MANAGEMENT, STAGING, PAYMENTS, DATA = "1234567890123456", "9876543210987654", "2222333344445555", "3333444455556666"
+SANDBOX, LEGACY = "4444555566667777", "7777888899990000"
+ORG_REGIONS = ["cn-hangzhou", "cn-shanghai", "ap-southeast-1"]
+# Written out by hand from tests/emulator/seeds/demo.yml for ORG_REGIONS and forbidden_states [PendingDeletion]:
+# account -> (display name, {region: (keys, violations)}). acme-data-platform's other keys are in cn-beijing and
+# cn-shenzhen, acme-staging's in cn-beijing: not asked for.
+ORG = {
+    MANAGEMENT: (
+        "acme-management",
+        {"cn-hangzhou": (14, 1), "cn-shanghai": (10, 1), "ap-southeast-1": (6, 1)},  # retired reporting, crm, sg test
+    ),
+    PAYMENTS: ("acme-payments-prod", {"cn-hangzhou": (3, 0), "cn-shanghai": (2, 0), "ap-southeast-1": (2, 1)}),
+    DATA: ("acme-data-platform", {"cn-hangzhou": (1, 0), "cn-shanghai": (0, 0), "ap-southeast-1": (0, 0)}),
+    STAGING: ("acme-staging", {"cn-hangzhou": (1, 0), "cn-shanghai": (0, 0), "ap-southeast-1": (0, 0)}),
+}
+NOT_ASSESSED = {SANDBOX: "CreateVerifying", LEGACY: "NoPermission"}
+DOOMED = {"forbidden_states": ["PendingDeletion"]}
+
+
+@pytest.fixture
+def org(demo_emulator, tmp_path):
+    demo_emulator.reset()
+    return Ansible(demo_emulator, tmp_path)
+
+
+def per_account(report):
+    return dict(
+        (
+            account_id,
+            (a["account_name"], dict((r, (s["key_count"], s["violations"])) for r, s in a["by_region"].items())),
+        )
+        for account_id, a in report["summary"]["by_account"].items()
+        if a["assessed"]
+    )
+
+
+def test_all_accounts_report_per_account_and_list_what_was_not_assessed(org):
+    result, report = run_role(org, DOOMED, regions=ORG_REGIONS, accounts=["all"])
+    assert result.rc == 0, result.stdout + result.stderr
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    assert report["verdict"] == "incomplete" and result["kms_compliance_result"]["verdict"] == "incomplete"
+    assert per_account(report) == ORG
+    by_account = report["summary"]["by_account"]
+    assert list(by_account) == sorted(by_account)  # [all] names no account: by ID
+    assert [(a, by_account[a]["key_count"], by_account[a]["violations"]) for a in ORG] == [
+        (MANAGEMENT, 30, 3),
+        (PAYMENTS, 7, 1),
+        (DATA, 1, 0),
+        (STAGING, 1, 0),
+    ]
+    summary = report["summary"]
+    assert (summary["key_count"], summary["violations"], summary["account_count"], summary["not_assessed"]) == (
+        39,
+        4,
+        4,
+        2,
+    )
+    assert summary["by_region"]["cn-hangzhou"]["key_count"] == 14 + 3 + 1 + 1
+    assert by_account[MANAGEMENT]["by_region"]["cn-hangzhou"]["key_state"] == {
+        "Enabled": 10,
+        "Disabled": 2,
+        "PendingDeletion": 1,
+        "PendingImport": 1,
+    }
+    # the two members that could not be read: listed, not counted as assessed accounts with no keys
+    for account_id, code in NOT_ASSESSED.items():
+        entry = by_account[account_id]
+        assert (entry["assessed"], entry["key_count"], entry["by_region"]) == (False, 0, {})
+        assert [(e["region"], e["code"]) for e in entry["not_assessed"]] == [(None, code)]
+    not_assessed = dict((e["account_id"], e) for e in report["not_assessed"])
+    assert set(not_assessed) == set(NOT_ASSESSED) and len(report["not_assessed"]) == 2
+    assert dict((a, e["code"]) for a, e in not_assessed.items()) == NOT_ASSESSED
+    assert all(e["region"] is None for e in report["not_assessed"])
+    assert not_assessed[LEGACY]["request_id"] and not_assessed[LEGACY]["message"]
+    assert not_assessed[SANDBOX]["request_id"] is None
+    assert [(a["account_id"], a["account_name"], a["assessed"]) for a in report["accounts"]] == [
+        (MANAGEMENT, "acme-management", True),
+        (PAYMENTS, "acme-payments-prod", True),
+        (DATA, "acme-data-platform", True),
+        (SANDBOX, None, False),
+        (LEGACY, None, False),
+        (STAGING, "acme-staging", True),
+    ]
+    assert report["accounts_requested"] == ["all"]
+    # every violation is a doomed key of the account its ARN names
+    assert sorted(v["key_arn"].split(":")[3] for v in report["violations"]) == [MANAGEMENT] * 3 + [PAYMENTS]
+    assert {(k["account_id"], k["account_name"]) for k in report["keys"]} == {(a, ORG[a][0]) for a in ORG}
+    # the verdict, said in the job log
+    assert (
+        "KMS compliance: INCOMPLETE - 4 violation(s) in 39 key(s), 3 region(s), 1 rule(s), 4 account(s), 2 not assessed"
+        in result.stdout
+    )
+    assert "account %s: CreateVerifying" % SANDBOX in result.stdout
+    assert "account %s: NoPermission" % LEGACY in result.stdout
+    assert "%s (acme-payments-prod): 7 key(s), 1 violation(s)" % PAYMENTS in result.stdout
+
+    report_dir = org.tmp / "report"
+    root = ElementTree.parse(report_dir / "kms-compliance.xml").getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("41", "4", "2")
+    suites = dict((s.get("name"), s) for s in root.findall("testsuite"))
+    assert list(suites) == ["kms-compliance.forbidden_states", "kms-compliance.not_assessed"]
+    failing = sorted(c.get("classname") for c in root.iter("testcase") if c.find("failure") is not None)
+    assert failing == sorted(
+        ["kms.%s.ap-southeast-1" % PAYMENTS] + ["kms.%s.%s" % (MANAGEMENT, r) for r in ORG_REGIONS]
+    )
+    errors = dict((c.get("name"), c.find("error")) for c in suites["kms-compliance.not_assessed"].findall("testcase"))
+    assert sorted(errors) == ["not assessed: account %s" % SANDBOX, "not assessed: account %s" % LEGACY]
+    assert errors["not assessed: account %s" % LEGACY].get("type") == "NoPermission"
+    assert "RequestId: %s" % not_assessed[LEGACY]["request_id"] in errors["not assessed: account %s" % LEGACY].text
+    assert len(set(run_ids(report_dir))) == 1
+
+    html = (report_dir / "kms-compliance.html").read_text()
+    assert "<h1>KMS key compliance: INCOMPLETE</h1>" in html and 'data-verdict="incomplete"' in html
+    sections = re.findall(r'<section class="account[^"]*" id="account-(\d+)"[^>]*data-assessed="(\w+)"', html)
+    assert sections == [(a["account_id"], str(a["assessed"]).lower()) for a in report["accounts"]]
+    assert html.count("<svg") == 2 * 3 * 4  # state and spec, three regions, four accounts read
+    assert 'id="region-%s-ap-southeast-1"' % PAYMENTS in html
+    table = html.split('<table id="not-assessed">', 1)[1].split("</table>", 1)[0]
+    assert SANDBOX in table and LEGACY in table and "CreateVerifying" in table and "NoPermission" in table
+
+
+def test_not_assessed_members_fail_the_play_and_the_reports_are_written(org):
+    result, report = run_role(org, DOOMED, fail=True, regions=ORG_REGIONS, accounts=["all"])
+    assert result.rc == 2, result.stdout
+    assert report["verdict"] == "incomplete"  # written before the play fails
+    message = re.search(r"KMS compliance: INCOMPLETE - not assessed: [^\n]*", result.stdout).group(0)
+    assert "account %s: CreateVerifying" % SANDBOX in message and "account %s: NoPermission" % LEGACY in message
+    assert "4 violation(s) of the policy in 4 key(s) of what was assessed" in message
+
+    # no violation at all: still incomplete, never compliant, and the play fails
+    result, report = run_role(
+        org, {"allowed_creator_types": ["User", "Service"]}, fail=True, regions=ORG_REGIONS, accounts=["all"]
+    )
+    assert result.rc == 2, result.stdout
+    assert (report["verdict"], report["summary"]["violations"], report["summary"]["not_assessed"]) == (
+        "incomplete",
+        0,
+        2,
+    )
+    assert "KMS compliance: INCOMPLETE - 0 violation(s)" in result.stdout
+    assert "KMS compliance: INCOMPLETE - not assessed: " in result.stdout
+
+    # excluding both leaves nothing unassessed: the verdict is the violations' again
+    result, report = run_role(
+        org, DOOMED, fail=True, regions=ORG_REGIONS, accounts=["all"], exclude_accounts=[SANDBOX, LEGACY]
+    )
+    assert result.rc == 2 and "4 violation(s) of the policy in 4 key(s) (forbidden_states: 4)" in result.stdout
+    assert (report["verdict"], report["not_assessed"], report["accounts_excluded"]) == (
+        "non_compliant",
+        [],
+        [SANDBOX, LEGACY],
+    )
+    assert per_account(report) == ORG
+
+
+def test_an_explicit_list_of_members_is_judged_by_its_violations_only(org, demo_emulator):
+    regions = ["cn-hangzhou", "ap-southeast-1"]
+    result, report = run_role(org, DOOMED, regions=regions, accounts=[STAGING, PAYMENTS])
+    assert result.rc == 0, result.stdout + result.stderr
+    jsonschema.validate(report, SCHEMA)
+    assert report["verdict"] == "non_compliant" and report["not_assessed"] == []
+    # named accounts come in their order; no display names without ListAccounts
+    assert per_account(report) == {
+        STAGING: (None, {"cn-hangzhou": (1, 0), "ap-southeast-1": (0, 0)}),
+        PAYMENTS: (None, {"cn-hangzhou": (3, 0), "ap-southeast-1": (2, 1)}),
+    }
+    assert list(report["summary"]["by_account"]) == [STAGING, PAYMENTS]
+    doomed = [
+        k.key_id
+        for k in demo_emulator.backend.accounts[PAYMENTS].keys["ap-southeast-1"]
+        if k.key_state == "PendingDeletion"
+    ]
+    assert [v["key_id"] for v in report["violations"]] == doomed and len(doomed) == 1
+    assert (
+        "KMS compliance: NON-COMPLIANT - 1 violation(s) in 6 key(s), 2 region(s), 1 rule(s), 2 account(s)"
+        in result.stdout
+    )
+
+    # the same members, the doomed key exempted: compliant, and fail_on_violation lets the play pass
+    exempt = [{"key_id": doomed[0], "reason": "PAY-12: retired"}]
+    result, report = run_role(org, DOOMED, exempt, fail=True, regions=regions, accounts=[STAGING, PAYMENTS])
+    assert result.rc == 0, result.stdout
+    assert report["verdict"] == "compliant" and report["summary"]["account_count"] == 2
+    assert "KMS compliance: COMPLIANT - 0 violation(s) (1 exempted)" in result.stdout
+    html = (org.tmp / "report" / "kms-compliance.html").read_text()
+    assert "<h1>KMS key compliance: Compliant</h1>" in html and 'id="not-assessed"' not in html

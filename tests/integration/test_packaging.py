@@ -99,7 +99,7 @@ def test_the_tarball_is_lean_and_complete(tarball):
         "plugins/modules/key_facts.py",
         "plugins/lookup/keys.py",
         "plugins/inventory/keys.py",
-        "plugins/module_utils/lister.py",
+        "plugins/module_utils/_lister.py",
         "plugins/doc_fragments/connection.py",
     ):
         assert wanted in names

@@ -191,7 +191,8 @@ def test_the_inventory_plugin_feeds_a_job_under_ansible_runner(ansible, emulator
     assert sorted(results) == sorted(expected)
     for key_id, msg in results.items():
         key = expected[key_id]
-        groups = sorted(["alicloud_kms_keys", "region_%s" % key.region.replace("-", "_"), "state_%s" % key.key_state])
+        groups = ["alicloud_kms_keys", "region_%s" % key.region.replace("-", "_"), "state_%s" % key.key_state]
+        groups = sorted(groups + ["account_%s" % key.account_id])
         assert msg == "%s %s %s" % (key.region, key.key_state, ",".join(groups))
     summary = stats(events)
     assert summary["failures"] == {} and sorted(summary["ok"]) == sorted(expected)

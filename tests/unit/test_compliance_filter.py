@@ -708,6 +708,171 @@ def test_every_check_is_counted_once_and_exemptions_only_move_violations(keys, p
         )
 
 
+# --- every account of the organisation (issue 13): by account, not assessed, incomplete --------------------------
+
+MEMBER, DENIED, VERIFYING = "2222333344445555", "7777888899990000", "4444555566667777"
+SKIPPED = [
+    {
+        "account_id": VERIFYING,
+        "region": None,
+        "code": "CreateVerifying",
+        "message": "not usable yet",
+        "request_id": None,
+    },
+    {"account_id": DENIED, "region": None, "code": "NoPermission", "message": "denied", "request_id": "RID-1"},
+    {"account_id": MEMBER, "region": "cn-beijing", "code": "Forbidden.RAM", "message": "no", "request_id": "RID-2"},
+]
+
+
+def org_keys():
+    """KEYS (the management account's, named), and three keys of a member: one in PendingDeletion."""
+    member = [
+        key(
+            "m-hz",
+            account_id=MEMBER,
+            key_arn=ARN.format(region="cn-hangzhou", key_id="m-hz").replace("1234567890123456", MEMBER),
+        ),
+        key(
+            "m-sh-doomed",
+            region="cn-shanghai",
+            account_id=MEMBER,
+            key_state="PendingDeletion",
+            key_arn=ARN.format(region="cn-shanghai", key_id="m-sh-doomed").replace("1234567890123456", MEMBER),
+        ),
+        key(
+            "m-sh",
+            region="cn-shanghai",
+            account_id=MEMBER,
+            key_spec="RSA_2048",
+            key_arn=ARN.format(region="cn-shanghai", key_id="m-sh").replace("1234567890123456", MEMBER),
+        ),
+    ]
+    for record in member:
+        record["account_name"] = "payments"
+    return [dict(k, account_name="management") for k in KEYS] + member
+
+
+def test_the_summary_has_every_account_with_its_regions():
+    regions = ["cn-hangzhou", "cn-shanghai", "cn-beijing"]
+    report = kms_compliance_report(
+        org_keys(), {"forbidden_states": ["PendingDeletion"]}, None, regions, SKIPPED, ["all"]
+    )
+    by_account = report["summary"]["by_account"]
+    assert list(by_account) == ["1234567890123456", MEMBER, VERIFYING, DENIED]  # [all] names none: by ID
+    management = by_account["1234567890123456"]
+    assert dict((n, management[n]) for n in ("account_name", "assessed", "key_count", "violations")) == {
+        "account_name": "management",
+        "assessed": True,
+        "key_count": 7,
+        "violations": 1,
+    }
+    assert dict((r, (s["key_count"], s["violations"])) for r, s in management["by_region"].items()) == {
+        "cn-hangzhou": (4, 1),
+        "cn-shanghai": (3, 0),
+        "cn-beijing": (0, 0),
+    }
+    member = by_account[MEMBER]
+    assert (member["account_name"], member["key_count"], member["violations"], member["non_compliant_keys"]) == (
+        "payments",
+        3,
+        1,
+        1,
+    )
+    # its cn-beijing was not read: not listed as a region without keys, but as not assessed
+    assert dict((r, (s["key_count"], s["violations"])) for r, s in member["by_region"].items()) == {
+        "cn-hangzhou": (1, 0),
+        "cn-shanghai": (2, 1),
+    }
+    assert member["by_region"]["cn-shanghai"]["key_state"] == {"Enabled": 1, "PendingDeletion": 1}
+    assert member["not_assessed"] == [
+        {"region": "cn-beijing", "code": "Forbidden.RAM", "message": "no", "request_id": "RID-2"}
+    ]
+    for account_id in (VERIFYING, DENIED):
+        entry = by_account[account_id]
+        assert (entry["assessed"], entry["key_count"], entry["by_region"], entry["account_name"]) == (
+            False,
+            0,
+            {},
+            None,
+        )
+    # the whole: every account's keys per region, as before
+    summary = report["summary"]
+    assert (summary["key_count"], summary["account_count"], summary["not_assessed"]) == (10, 2, 3)
+    assert (
+        summary["by_region"]["cn-shanghai"]["key_count"] == 5 and summary["by_region"]["cn-shanghai"]["violations"] == 1
+    )
+    assert [(a["account_id"], a["assessed"], a["key_count"], a["regions"]) for a in report["accounts"]] == [
+        ("1234567890123456", True, 7, regions),
+        (MEMBER, True, 3, ["cn-hangzhou", "cn-shanghai"]),
+        (VERIFYING, False, 0, []),
+        (DENIED, False, 0, []),
+    ]
+    checks = [c for c in report["checks"] if c["key_id"] == "m-sh-doomed"]
+    assert [(c["account_id"], c["account_name"], c["status"]) for c in checks] == [(MEMBER, "payments", "fail")]
+
+
+def test_named_accounts_come_first_even_without_keys_and_exclusions_leave_them_out():
+    other = "5555666677778888"
+    accounts = [MEMBER, "acs:ram::%s:role/kms-audit" % other, "1234567890123456"]
+    report = kms_compliance_report(org_keys(), {}, None, ["cn-hangzhou"], [], accounts, ["1234567890123456"])
+    by_account = report["summary"]["by_account"]
+    # the excluded account's keys (if any came) still count, after the named ones
+    assert list(by_account) == [MEMBER, other, "1234567890123456"]
+    assert by_account[other]["assessed"] and by_account[other]["key_count"] == 0
+    assert list(by_account[other]["by_region"]) == ["cn-hangzhou"]
+    assert report["verdict"] == "compliant"
+    with pytest.raises(AnsibleFilterError, match="not a 16-digit account ID"):
+        kms_compliance_report(KEYS, {}, accounts=["prod"])
+
+
+def test_one_account_without_accounts_reports_as_before_with_its_account():
+    report = kms_compliance_report(KEYS, {"forbidden_states": ["PendingDeletion"]})
+    assert report["verdict"] == "non_compliant" and report["not_assessed"] == []
+    assert list(report["summary"]["by_account"]) == ["1234567890123456"]
+    entry = report["summary"]["by_account"]["1234567890123456"]
+    assert (entry["account_name"], entry["key_count"], entry["violations"], entry["assessed"]) == (None, 7, 1, True)
+    assert report["summary"]["by_account"]["1234567890123456"]["by_region"] == report["summary"]["by_region"]
+
+
+@pytest.mark.parametrize(
+    "policy, violations",
+    [
+        ({"forbidden_states": ["PendingDeletion"]}, 2),  # with violations: still incomplete, not non_compliant
+        ({"allowed_creator_types": ["User", "Service"]}, 0),  # without: incomplete, never compliant
+        ({}, 0),  # an inventory report too
+    ],
+)
+def test_anything_not_assessed_makes_the_verdict_incomplete(policy, violations):
+    for skipped in (SKIPPED, SKIPPED[2:]):  # whole accounts, or one region of one account
+        report = kms_compliance_report(org_keys(), policy, None, None, skipped, ["all"])
+        assert report["verdict"] == "incomplete"
+        assert report["summary"]["violations"] == len(report["violations"]) == violations
+        assert report["summary"]["not_assessed"] == len(skipped)
+    assert kms_compliance_report(org_keys(), policy, None, None, [], ["all"])["verdict"] == (
+        "non_compliant" if violations else "compliant"
+    )
+    assert kms_compliance_report(org_keys(), policy, skipped=None)["verdict"] != "incomplete"
+
+
+def test_skipped_entries_are_carried_as_not_assessed_with_exactly_their_fields():
+    skipped = [dict(SKIPPED[1], extra="dropped"), {"account_id": None, "region": "cn-hangzhou", "code": "Throttling"}]
+    report = kms_compliance_report(KEYS, {}, skipped=skipped)
+    assert report["not_assessed"] == [
+        {"account_id": DENIED, "region": None, "code": "NoPermission", "message": "denied", "request_id": "RID-1"},
+        {"account_id": None, "region": "cn-hangzhou", "code": "Throttling", "message": None, "request_id": None},
+    ]
+    assert report["verdict"] == "incomplete"
+    # the caller's own account, unnamed, is in not_assessed only; the denied account has its entry
+    assert list(report["summary"]["by_account"]) == ["1234567890123456", DENIED]
+    assert report["summary"]["by_account"]["1234567890123456"]["not_assessed"] == []
+
+
+@pytest.mark.parametrize("skipped", ["NoPermission", [{"account_id": DENIED}], ["x"]])
+def test_bad_skipped_entries_fail_clearly(skipped):
+    with pytest.raises(AnsibleFilterError, match="skipped"):
+        kms_compliance_report(KEYS, {}, skipped=skipped)
+
+
 # --- XML and HTML values (issue 12, item 17) --------------------------------------------------------
 
 
