@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment(object):
-    """ListKeys filters, page size, facets and details: the same for every face."""
+    """ListKeys filters, page size, facets, details and the bulk enrichments: the same for every face."""
 
     DOCUMENTATION = r"""
 options:
@@ -77,4 +77,29 @@ options:
       - One request per key, paced by O(rate_limit).
     type: bool
     default: false
+  aliases:
+    description:
+      - Add C(aliases), the list of each key's alias names (C(alias/...)), from the region-wide C(ListAliases) joined
+        locally; about one request per 100 aliases per region, never one per key.
+    type: bool
+    default: false
+  tags:
+    description:
+      - Add C(tags), a dict of each key's tag keys and values, from C(ListTagResources), 50 keys a request (and its
+        C(NextToken) pages). Where a region does not offer it, C(ListResourceTags) is asked per key instead.
+    type: bool
+    default: false
+  key_policy:
+    description:
+      - Add C(key_policy), the parsed default policy of each key in a KMS instance (C(GetKeyPolicy), one request per
+        such key); null, without a request, for keys outside an instance (their IDs do not start with C(key-)).
+    type: bool
+    default: false
+  tag_filters:
+    description:
+      - Only keys that carry all these tags. A value may be a string, a list (any of them) or null (any value).
+      - The service narrows the listing with the C(TagKey) and C(TagValue) filters where that is exact enough, and
+        the tags fetched for every listed key decide, so the result is exact even where a region ignores those
+        filters. At most 20 tags; keys must be non-empty strings.
+    type: dict
 """

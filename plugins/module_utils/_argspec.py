@@ -44,6 +44,10 @@ ARGUMENT_SPEC = dict(
     page_size=dict(type="int", default=100),
     facets=_LIST,
     details=dict(type="bool", default=False),
+    aliases=dict(type="bool", default=False),
+    tags=dict(type="bool", default=False),
+    key_policy=dict(type="bool", default=False),
+    tag_filters=dict(type="dict"),
 )
 
 OPTION_NAMES = tuple(ARGUMENT_SPEC)

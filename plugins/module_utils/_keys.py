@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.alicloud.kms.plugins.module_utils import _accounts
 from ansible_collections.alicloud.kms.plugins.module_utils._connection import Connection
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import DEFAULT_REGION, check_region
+from ansible_collections.alicloud.kms.plugins.module_utils._enrich import enrichment, narrowing_filters
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils._lister import list_region
 from ansible_collections.alicloud.kms.plugins.module_utils._query import FILTER_OPTIONS, KeyQuery
@@ -69,6 +70,8 @@ class KeyRequest(object):
         self.facets = _check_facets(options.get("facets"))
         self.details = bool(options.get("details"))
         self.accounts = _accounts.AccountSpec(options)
+        self.wanted = enrichment(options)
+        self.query = self.query.with_pairs(narrowing_filters(self.wanted.tag_filters))
         strict = options.get("strict_permissions")
         self.strict = True if strict is None else bool(strict)
         if (
@@ -128,7 +131,7 @@ class KeyRequest(object):
         def one(pair):
             target, connection, region = pair
             try:
-                records = list_region(connection, region, self.query, self.facets, self.details)
+                records = list_region(connection, region, self.query, self.facets, self.details, self.wanted)
             except KmsError as error:
                 error.account = error.account or (target.account_id if target else None)
                 if self.strict or not _skippable(error):

@@ -15,6 +15,7 @@ from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.alicloud.kms.plugins.module_utils import _facets
+from ansible_collections.alicloud.kms.plugins.module_utils._enrich import enrich
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.alicloud.kms.plugins.module_utils._query import KeyQuery
 from ansible_collections.alicloud.kms.plugins.module_utils._records import add_metadata, key_items, make_record
@@ -104,7 +105,7 @@ class Lister(object):
             action="ListKeys",
         )
 
-    def keys(self, query, facets=(), details=False):
+    def keys(self, query, facets=(), details=False, wanted=None):
         """Records for the query, with facet attributes and, on request, DescribeKey details."""
         partitions = _facets.plan(query, facets)
         covering = _facets.covering(facets)
@@ -149,9 +150,16 @@ class Lister(object):
         for record in records:
             for facet in facets:
                 record[facet] = found.get((facet, record["key_id"]))
+        if wanted is not None and wanted.tag_filters:  # the tag filter first: fewer keys to describe
+            records = enrich(
+                self.connection, self.region, self.pool, records, wanted._replace(aliases=False, key_policy=False)
+            )
+            wanted = wanted._replace(tags=False, tag_filters=None)
         if details:
             metadata = self.pool.map(self._describe, [r["key_id"] for r in records])
             records = [add_metadata(r, m) for r, m in zip(records, metadata)]
+        if wanted is not None:
+            records = enrich(self.connection, self.region, self.pool, records, wanted)
         return records
 
     def _describe(self, key_id):
@@ -168,6 +176,6 @@ class Lister(object):
         return metadata
 
 
-def list_region(connection, region, query, facets=(), details=False):
+def list_region(connection, region, query, facets=(), details=False, wanted=None):
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENCY) as pool:
-        return Lister(connection, region, pool).keys(query, facets, details)
+        return Lister(connection, region, pool).keys(query, facets, details, wanted)

@@ -153,6 +153,14 @@ class KeyQuery(object):
             raise KmsOptionError("page_size", "must be an integer from 1 to %d, got %r" % (MAX_PAGE_SIZE, page_size))
         return cls(list(merged.items()), page_size)
 
+    def with_pairs(self, pairs):
+        """The query with more filter pairs that only narrow it, where they fit the API's limits and the user
+        does not filter on those keys already; else the query as it is (the pairs are an optimisation)."""
+        new = [(key, values) for key, values in pairs if self.values(key) is None]
+        if not new or len(self.filters) + len(new) > MAX_PAIRS:
+            return self
+        return KeyQuery(self.filters + new, self.page_size)
+
     def values(self, api_key):
         for key, values in self.filters:
             if key == api_key:

@@ -147,6 +147,21 @@ keys:
       description: The account's display name from C(ListAccounts) with O(accounts=[all]); null for other runs with O(accounts).
       returned: when O(accounts) is set
       type: str
+    aliases:
+      description: The key's alias names, sorted; empty when it has none.
+      returned: when O(aliases=true)
+      type: list
+      elements: str
+      sample: [alias/orders-db]
+    tags:
+      description: The key's tags, tag key to value; empty when it has none.
+      returned: when O(tags=true)
+      type: dict
+      sample: {"env": "prod", "team": "orders"}
+    key_policy:
+      description: The parsed default key policy of a key in a KMS instance; null for other keys.
+      returned: when O(key_policy=true)
+      type: dict
     key_state:
       description: The key state, when O(facets) includes V(key_state) or O(details=true).
       type: str

@@ -34,7 +34,8 @@ def key_request(plugin, error_class=AnsibleError):
         )
     try:
         # The core reads the environment itself; plugin `env:` entries already resolved it.
-        return KeyRequest(plugin_options(plugin), log=display.vvv, warn=display.warning)
+        # retries and fallbacks at -v, beside the progress lines: a long run shows where it is
+        return KeyRequest(plugin_options(plugin), log=display.v, warn=display.warning)
     except KmsOptionError as error:
         raise error_class(to_native(error)) from None
 

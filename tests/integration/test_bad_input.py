@@ -69,6 +69,9 @@ CASES = [
     ({"accounts": ["all", "1234567890123456"]}, "accounts", "'all' cannot be combined"),
     ({"exclude_accounts": ["nobody"]}, "exclude_accounts", "'nobody' is not an account ID"),
     ({"max_in_flight": 0}, "max_in_flight", "an integer from 1 to 1000"),
+    ({"tag_filters": {"": "prod"}}, "tag_filters", "tag keys must be non-empty strings"),
+    ({"tag_filters": {"env": 3}}, "tag_filters", "'env': the value must be a string, a list of strings or null"),
+    ({"tag_filters": dict(("t%d" % i, "v") for i in range(21))}, "tag_filters", "at most 20 tags, got 21"),
     ({"access_key_secret": None, "access_key_id": "LTAIonly"}, "access_key_secret", "must be given together"),
 ]
 

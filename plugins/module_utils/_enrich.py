@@ -1,0 +1,238 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) alicloud.kms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
+"""Aliases, tags and key policies: fetched in bulk per region and joined to the records locally.
+
+ListAliases reads every alias of a region a page at a time, ListTagResources the tags of 50 keys a request;
+GetKeyPolicy is the one per-key call, and only for keys in a KMS instance (the others have no policy).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import namedtuple
+
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
+
+ALIAS_PAGE_SIZE = 100  # ListAliases' maximum (ListAliasesRequest.page_size)
+TAG_BATCH = 50  # ListTagResources takes at most 50 ResourceId.N (ListTagResourcesRequest.resource_id)
+MAX_TAG_FILTERS = 20
+MAX_FILTER_VALUES = 10  # ListKeys: values per filter key
+# How a region that lacks ListTagResources answers; the client then asks ListResourceTags per key.
+UNSUPPORTED_ACTION = ("InvalidAction.NotFound", "UnsupportedOperation", "Forbidden.ActionNotSupported")
+_INSTANCE_KEY_ID = re.compile(r"^key-[a-z]{3}[0-9a-z]+$")  # keys in a KMS instance: key-<region abbreviation><id>
+
+
+def check_tag_filters(value):
+    """{tag: None | str | [str]} validated, or None. Raises KmsOptionError naming tag_filters."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise KmsOptionError(
+            "tag_filters",
+            "must be a dict of tag key to a value, a list of values or null, got %s" % (type(value).__name__),
+        )
+    if len(value) > MAX_TAG_FILTERS:
+        raise KmsOptionError("tag_filters", "at most %d tags, got %d" % (MAX_TAG_FILTERS, len(value)))
+    checked = {}
+    for key, wanted in value.items():
+        if not isinstance(key, str) or not key.strip():
+            raise KmsOptionError("tag_filters", "tag keys must be non-empty strings, got %r" % (key,))
+        values = [wanted] if isinstance(wanted, str) else wanted
+        if values is not None and (not isinstance(values, list) or not all(isinstance(v, str) for v in values)):
+            raise KmsOptionError(
+                "tag_filters", "%r: the value must be a string, a list of strings or null, got %r" % (key, wanted)
+            )
+        checked[key] = values
+    return checked
+
+
+def narrowing_filters(tag_filters):
+    """ListKeys filter pairs that select a superset of the keys carrying every tag: the service narrows, the
+    records are then checked exactly (a region may ignore these filter keys)."""
+    if not tag_filters or len(tag_filters) > MAX_FILTER_VALUES:
+        return []
+    pairs = [("TagKey", sorted(tag_filters))]
+    values = sorted(set(v for wanted in tag_filters.values() if wanted for v in wanted))
+    if all(tag_filters.values()) and len(values) <= MAX_FILTER_VALUES:
+        pairs.append(("TagValue", values))
+    return pairs
+
+
+def matches(tags, tag_filters):
+    return all(key in tags and (wanted is None or tags[key] in wanted) for key, wanted in tag_filters.items())
+
+
+Enrichment = namedtuple("Enrichment", "aliases tags key_policy tag_filters")
+
+
+def enrichment(options):
+    """What a run adds to the records, validated: an Enrichment."""
+    return Enrichment(
+        bool(options.get("aliases")),
+        bool(options.get("tags")),
+        bool(options.get("key_policy")),
+        check_tag_filters(options.get("tag_filters")),
+    )
+
+
+def enrich(connection, region, pool, records, wanted):
+    """The records with what `wanted` (an Enrichment) asks for; with tag_filters, only the keys carrying the tags."""
+    if not records or not (wanted.aliases or wanted.tags or wanted.key_policy or wanted.tag_filters):
+        return records
+    enricher = Enricher(connection, region, pool, connection.run.log)
+    if wanted.tags or wanted.tag_filters:
+        found = enricher.tags([r["key_id"] for r in records])
+        for record in records:
+            record["tags"] = found.get(record["key_id"], {})
+        if wanted.tag_filters:
+            records = [r for r in records if matches(r["tags"], wanted.tag_filters)]
+        if not wanted.tags:
+            for record in records:
+                del record["tags"]
+    if wanted.aliases and records:
+        found = enricher.aliases()
+        for record in records:
+            record["aliases"] = found.get(record["key_id"], [])
+    if wanted.key_policy:
+        for record, policy in zip(records, list(pool.map(enricher.key_policy, records))):
+            record["key_policy"] = policy
+    return records
+
+
+class Enricher(object):
+    """The enrichments of one region's records, through the lister's connection and thread pool."""
+
+    def __init__(self, connection, region, pool, log=None):
+        self.connection = connection
+        self.region = region
+        self.pool = pool
+        self.log = log
+
+    def aliases(self):
+        """{key_id: [alias names]} of the whole region, every page of ListAliases, read again if it moved."""
+        for _attempt in range(3):
+            first = self._alias_page(1)
+            pages = [first] + list(self.pool.map(self._alias_page, range(2, -(-first[0] // ALIAS_PAGE_SIZE) + 1)))
+            totals = set(total for total, _items in pages)
+            seen = dict(((a["AliasName"], a["KeyId"]), a) for _total, items in pages for a in items)
+            if len(totals) == 1 and len(seen) == first[0]:
+                found = {}
+                for name, key_id in sorted(seen):
+                    found.setdefault(key_id, []).append(name)
+                return found
+        raise KmsError(
+            "ListingChanged",
+            "the aliases changed while they were being listed; run again",
+            region=self.region,
+            action="ListAliases",
+        )
+
+    def _alias_page(self, number):
+        body = self.connection.call(self.region, "ListAliases", {"PageNumber": number, "PageSize": ALIAS_PAGE_SIZE})
+        aliases = body.get("Aliases")
+        items = aliases.get("Alias") if isinstance(aliases, dict) else None
+        try:
+            total = int(body.get("TotalCount"))
+        except (TypeError, ValueError):
+            total = -1
+        if not isinstance(items, list) or total < 0:
+            raise KmsError(
+                "MalformedResponse",
+                "ListAliases returned no alias list",
+                body.get("RequestId"),
+                self.region,
+                "ListAliases",
+            )
+        return total, [
+            a for a in items if isinstance(a, dict) and all(isinstance(a.get(k), str) for k in ("AliasName", "KeyId"))
+        ]
+
+    def tags(self, key_ids):
+        """{key_id: {tag: value}} for the keys, 50 a request; ListResourceTags per key where the region lacks it."""
+        batches = [key_ids[i : i + TAG_BATCH] for i in range(0, len(key_ids), TAG_BATCH)]
+        try:
+            found = {}
+            for part in self.pool.map(self._tag_batch, batches):
+                for key_id, tags in part.items():
+                    found.setdefault(key_id, {}).update(tags)
+            return found
+        except KmsError as error:
+            if error.code not in UNSUPPORTED_ACTION:
+                raise
+            if self.log:
+                self.log(
+                    "ListTagResources is not offered in %s (%s); asking ListResourceTags per key"
+                    % (self.region, error.code)
+                )
+        return dict(zip(key_ids, self.pool.map(self._resource_tags, key_ids)))
+
+    def _tag_batch(self, key_ids):
+        query = dict(("ResourceId.%d" % (n + 1), key_id) for n, key_id in enumerate(key_ids))
+        query.update(RegionId=self.region, ResourceType="key")
+        found, token, tokens = {}, None, set()
+        while True:
+            body = self.connection.call(self.region, "ListTagResources", dict(query, NextToken=token))
+            resources = body.get("TagResources")
+            items = resources.get("TagResource") if isinstance(resources, dict) else None
+            if not isinstance(items, list):
+                raise KmsError(
+                    "MalformedResponse",
+                    "ListTagResources returned no tag list",
+                    body.get("RequestId"),
+                    self.region,
+                    "ListTagResources",
+                )
+            for item in items:
+                if isinstance(item, dict) and item.get("ResourceId") in key_ids and isinstance(item.get("TagKey"), str):
+                    found.setdefault(item["ResourceId"], {})[item["TagKey"]] = item.get("TagValue")
+            token = body.get("NextToken") or None
+            if token is None:
+                return found
+            if token in tokens:  # a token seen before would loop for ever
+                raise KmsError(
+                    "MalformedResponse",
+                    "ListTagResources repeated a NextToken",
+                    body.get("RequestId"),
+                    self.region,
+                    "ListTagResources",
+                )
+            tokens.add(token)
+
+    def _resource_tags(self, key_id):
+        body = self.connection.call(self.region, "ListResourceTags", {"KeyId": key_id})
+        tags = body.get("Tags")
+        items = tags.get("Tag") if isinstance(tags, dict) else None
+        if not isinstance(items, list):
+            raise KmsError(
+                "MalformedResponse",
+                "ListResourceTags returned no tag list",
+                body.get("RequestId"),
+                self.region,
+                "ListResourceTags",
+            )
+        return dict(
+            (t["TagKey"], t.get("TagValue")) for t in items if isinstance(t, dict) and isinstance(t.get("TagKey"), str)
+        )
+
+    def key_policy(self, record):
+        """The parsed default policy of a key in a KMS instance; None, without a request, for the others."""
+        # DescribeKey's DKMSInstanceId when details gave it; else the ID form the service gives instance keys
+        if not (record.get("dkms_instance_id") or _INSTANCE_KEY_ID.match(record["key_id"])):
+            return None
+        body = self.connection.call(self.region, "GetKeyPolicy", {"KeyId": record["key_id"], "PolicyName": "default"})
+        try:
+            policy = json.loads(body.get("Policy"))
+        except (TypeError, ValueError):
+            policy = None
+        if not isinstance(policy, dict):
+            raise KmsError(
+                "MalformedResponse",
+                "GetKeyPolicy returned no policy document for key %s" % record["key_id"],
+                body.get("RequestId"),
+                self.region,
+                "GetKeyPolicy",
+            )
+        return policy
