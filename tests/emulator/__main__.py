@@ -30,6 +30,12 @@ def parser() -> argparse.ArgumentParser:
         help="instead of a seed: a Resource Directory of the demo account and N members with KEYS keys in each of "
         "REGIONS (a count of the default regions, or names separated by commas), e.g. 100:4:10",
     )
+    p.add_argument(
+        "--generate-tags", type=int, default=0, metavar="N", help="tags on each --generate key (0 to 10; default 0)"
+    )
+    p.add_argument(
+        "--generate-aliases", type=int, default=0, metavar="N", help="aliases of each --generate key (default 0)"
+    )
     p.add_argument("--random-seed", type=int, default=0, help="seeds the generator and the fault decisions")
     p.add_argument(
         "--default-region",
@@ -82,6 +88,27 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         metavar="JSON",
         help='ListKeys filter values a region ignores, e.g. {"ap-southeast-1": {"KeySpec": ["Aliyun_SM4", "EC_SM2"]}}',
+    )
+    faults.add_argument(
+        "--ignore-filter-keys",
+        type=json.loads,
+        default=None,
+        metavar="JSON",
+        help='ListKeys filter keys a region ignores entirely, e.g. {"cn-shanghai": ["TagKey", "TagValue"]}',
+    )
+    faults.add_argument(
+        "--deny-actions",
+        type=json.loads,
+        default=None,
+        metavar="JSON",
+        help='KMS actions a region does not offer (404 InvalidAction.NotFound), e.g. {"cn-shanghai": ["ListTagResources"]}',
+    )
+    faults.add_argument(
+        "--tag-page-size",
+        type=int,
+        default=200,
+        metavar="N",
+        help="rows per ListTagResources page (default 200, as documented)",
     )
     return p
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import json
+import re
 import threading
 import uuid
 
@@ -38,6 +40,20 @@ FILTER_KEYS = {
 }
 MAX_FILTER_PAIRS = 10
 MAX_FILTER_VALUES = 10
+
+# ListTagResources (alibabacloud-kms20160120 3.3.1, ListTagResourcesRequest): "By default, 200 rows are returned per
+# page" (next_token), "a maximum of 50 resource IDs" (resource_id), tags "Valid values of N: 1 to 20" (tag), resource
+# types "key" and "secret" (resource_type), a tag key "cannot start with aliyun or acs:" (ListTagResourcesRequestTag).
+TAG_PAGE_SIZE = 200
+MAX_TAG_RESOURCE_IDS = 50
+MAX_QUERY_TAGS = 20
+RESOURCE_TYPES = ("key", "secret")
+RESERVED_TAG_PREFIXES = ("aliyun", "acs:")
+# ListAliasesRequest.page_size: "Valid values: 0 to 100. Default value: 10."; ListAliasesByKeyIdRequest.page_size:
+# "Valid values: 0 to 101. Default value: 10" (sic; the emulator takes the models at their word).
+ALIAS_PAGE_SIZES = {"ListAliases": (0, 100), "ListAliasesByKeyId": (0, 101)}
+# GetKeyPolicyRequest.policy_name: "Only the static value default is supported."
+POLICY_NAME = "default"
 
 DEFAULT_REGIONS = (
     "cn-hangzhou",
@@ -70,6 +86,40 @@ def invalid_parameter(name: str, why: str = "") -> ApiError:
     return ApiError(400, "InvalidParameter", f"The specified parameter {name} is not valid{detail}.")
 
 
+def unknown_action() -> ApiError:
+    """What an action the endpoint does not offer gets."""
+    return ApiError(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+
+
+def missing_parameter(name: str) -> ApiError:
+    return ApiError(
+        400,
+        "MissingParameter",
+        f"The input parameter {name} that is mandatory for processing this request is not supplied.",
+    )
+
+
+def key_not_found() -> ApiError:
+    return ApiError(404, "Forbidden.KeyNotFound", "The specified Key is not found.")
+
+
+def default_policy(account_id: str) -> dict:
+    """The policy of an instance key nobody changed: the account's RAM identities may do everything (the sample
+    Policy of GetKeyPolicy's API reference, "Sid": "kms default key policy")."""
+    return {
+        "Version": "1",
+        "Statement": [
+            {
+                "Sid": "kms default key policy",
+                "Effect": "Allow",
+                "Principal": {"RAM": [f"acs:ram::{account_id}:*"]},
+                "Action": ["kms:*"],
+                "Resource": ["*"],
+            }
+        ],
+    }
+
+
 @dataclasses.dataclass
 class Key:
     """One customer master key with the DescribeKey fields (snake_case)."""
@@ -98,6 +148,7 @@ class Key:
     primary_key_version: str = ""
     aliases: tuple = ()  # alias/<name>; DescribeKey accepts them in place of the key id
     tags: dict = dataclasses.field(default_factory=dict)  # TagKey -> TagValue
+    policy: dict | None = None  # GetKeyPolicy's document; keys in a KMS instance only, default_policy() when None
 
     # The backend treats a Key as a value: changes replace it (Backend.update_key), so a snapshot may share keys.
 
@@ -120,6 +171,19 @@ class Key:
 
     def list_entry(self) -> dict:
         return {"KeyId": self.key_id, "KeyArn": self.arn}
+
+    def alias_entries(self) -> list:
+        """ListAliases' Aliases.Alias items (ListAliasesResponseBodyAliasesAlias: AliasArn, AliasName, KeyId)."""
+        return [
+            {"AliasName": name, "AliasArn": f"acs:kms:{self.region}:{self.account_id}:{name}", "KeyId": self.key_id}
+            for name in self.aliases
+        ]
+
+    def policy_document(self) -> dict | None:
+        """None for keys outside a KMS instance: GetKeyPolicy "Queries the key policy of a CMK in a KMS instance"."""
+        if not self.dkms_instance_id:
+            return None
+        return self.policy if self.policy is not None else default_policy(self.account_id)
 
     def metadata(self) -> dict:
         """DescribeKey's KeyMetadata: exactly the fields of DescribeKeyResponseBodyKeyMetadata (alibabacloud-kms20160120),
@@ -160,6 +224,26 @@ class Key:
 KEY_FIELDS = frozenset(f.name for f in dataclasses.fields(Key)) - {"account_id", "region"}
 
 
+def normalise_fields(fields: dict) -> dict:
+    """Seed or update values of aliases, tags and policy in the form Key holds them; ValueError when malformed."""
+    fields = dict(fields)
+    if "aliases" in fields:
+        aliases = fields["aliases"] or ()
+        if isinstance(aliases, str) or not all(
+            isinstance(a, str) and a.startswith("alias/") and a[6:] for a in aliases
+        ):
+            raise ValueError(f"aliases must be a list of alias/<name> strings: {aliases!r}")
+        fields["aliases"] = tuple(aliases)
+    if "tags" in fields:
+        tags = fields["tags"] or {}
+        if not isinstance(tags, dict):
+            raise ValueError(f"tags must be a mapping of tag key to value: {tags!r}")
+        fields["tags"] = {str(k): str(v) for k, v in tags.items()}
+    if fields.get("policy") is not None and not isinstance(fields["policy"], dict):
+        raise ValueError("policy must be a mapping (the policy document)")
+    return fields
+
+
 @dataclasses.dataclass
 class AccessKey:
     id: str
@@ -196,9 +280,9 @@ def make_key(account_id: str, region: str, index: int, spec: dict) -> Key:
     unknown = set(spec) - KEY_FIELDS
     if unknown:
         raise ValueError(f"unknown key field(s) in seed: {', '.join(sorted(unknown))}")
-    fields = dict(spec)
-    fields["aliases"] = tuple(fields.get("aliases") or ())
-    fields["tags"] = {str(k): str(v) for k, v in (fields.get("tags") or {}).items()}
+    fields = normalise_fields(spec)
+    if fields.get("policy") is not None and not fields.get("dkms_instance_id"):
+        raise ValueError("only keys in a KMS instance (dkms_instance_id) have a key policy")
     digest = uuid.uuid5(KEY_ID_NAMESPACE, f"{account_id}/{region}/{index}")
     if not fields.get("key_id"):
         if fields.get("dkms_instance_id"):
@@ -271,12 +355,13 @@ def parse_int(params: dict, name: str, default: int, low: int, high: int | None)
     return value
 
 
-def parse_filters(raw: str | None, ignored: dict | None = None) -> dict:
+def parse_filters(raw: str | None, ignored: dict | None = None, ignored_keys=()) -> dict:
     """Filters JSON -> {attribute: set of allowed values}; repeated keys union their values.
 
     ignored ({filter key: [values]}) emulates a region that does not support some values: ListKeysRequest says
     SM specs and HSM "are ignored" where unsupported. Those values are dropped from each pair, and a pair left
-    with no value constrains nothing, like an empty Values list.
+    with no value constrains nothing, like an empty Values list. ignored_keys ([filter key]) emulates a region that
+    ignores whole filter keys (say TagKey, TagValue, AliasName): their pairs are validated, then constrain nothing.
     """
     if raw is None or not raw.strip():
         return {}
@@ -300,7 +385,7 @@ def parse_filters(raw: str | None, ignored: dict | None = None) -> dict:
         if len(values) > MAX_FILTER_VALUES:
             raise invalid_parameter("Filters", f"at most {MAX_FILTER_VALUES} values per pair")
         values = [v for v in values if v not in (ignored or {}).get(name, ())]
-        if values:  # an empty list constrains nothing
+        if values and name not in ignored_keys:  # an empty list constrains nothing
             allowed.setdefault(FILTER_KEYS[name], set()).update(values)
     return allowed
 
@@ -341,12 +426,16 @@ class Backend:
             added = []
             keys = account.keys.setdefault(region, [])
             taken = {k.key_id for k in keys}  # one set, not a scan per key: seeding 100,000 keys stays linear
+            names = {a for k in keys for a in k.aliases}  # an alias names one key of the account and region
             for spec in specs:
                 key = make_key(account.account_id, region, account.created, spec)
                 account.created += 1
                 if key.key_id in taken:
                     raise ValueError(f"duplicate key id {key.key_id}")
+                if names & set(key.aliases) or len(set(key.aliases)) < len(key.aliases):
+                    raise ValueError(f"alias already in use in {region}: {', '.join(key.aliases)}")
                 taken.add(key.key_id)
+                names.update(key.aliases)
                 keys.append(key)
                 added.append(key)
             return added
@@ -366,12 +455,19 @@ class Backend:
         unknown = set(changes) - KEY_FIELDS - {"key_id"}
         if unknown or "key_id" in changes:
             raise ValueError(f"cannot change key field(s): {', '.join(sorted(unknown | ({'key_id'} & set(changes))))}")
+        changes = normalise_fields(changes)
         with self.lock:
             keys = self.accounts[account_id].keys.get(region, [])
             for index, key in enumerate(keys):
                 if key.key_id == key_id:
-                    keys[index] = dataclasses.replace(key, **changes)
-                    return keys[index]
+                    changed = dataclasses.replace(key, **changes)
+                    others = {a for k in keys if k.key_id != key_id for a in k.aliases}
+                    if others & set(changed.aliases):
+                        raise ValueError(f"alias already in use in {region}: {', '.join(changed.aliases)}")
+                    if changed.policy is not None and not changed.dkms_instance_id:
+                        raise ValueError("only keys in a KMS instance (dkms_instance_id) have a key policy")
+                    keys[index] = changed
+                    return changed
         raise KeyError(f"no key {key_id} in {account_id}/{region}")
 
     def snapshot(self) -> dict:
@@ -426,10 +522,12 @@ class Backend:
         return next(iter(self.accounts.values()))
 
     # --- API -------------------------------------------------------------------------------
-    def list_keys(self, account_id: str, region: str, params: dict, ignored: dict | None = None) -> dict:
+    def list_keys(
+        self, account_id: str, region: str, params: dict, ignored: dict | None = None, ignored_keys=()
+    ) -> dict:
         page_number = parse_int(params, "PageNumber", 1, 1, None)
         page_size = parse_int(params, "PageSize", 10, 1, 100)
-        allowed = parse_filters(params.get("Filters"), ignored)
+        allowed = parse_filters(params.get("Filters"), ignored, ignored_keys)
         start = (page_number - 1) * page_size
         with self.lock:
             keys = self.accounts[account_id].keys.get(region, [])
@@ -444,31 +542,182 @@ class Backend:
         }
 
     def describe_key(self, account_id: str, region: str, params: dict) -> dict:
+        return {"KeyMetadata": self.required_key(account_id, region, params).metadata()}
+
+    def required_key(self, account_id: str, region: str, params: dict) -> Key:
+        """The key named by KeyId (id, ARN or alias): 400 MissingParameter without one, 404 Forbidden.KeyNotFound."""
         key_id = params.get("KeyId")
         if not key_id:
-            raise ApiError(
-                400,
-                "MissingParameter",
-                "The input parameter KeyId that is mandatory for processing this request is not supplied.",
-            )
+            raise missing_parameter("KeyId")
         key = self.find_key(account_id, region, key_id)
         if key is None:
-            raise ApiError(404, "Forbidden.KeyNotFound", "The specified Key is not found.")
-        return {"KeyMetadata": key.metadata()}
+            raise key_not_found()
+        return key
+
+    def list_aliases(self, account_id: str, region: str, params: dict) -> dict:
+        """Every alias of the account in the region, in key creation order (ListAliasesResponseBody)."""
+        with self.lock:
+            keys = list(self.accounts[account_id].keys.get(region, []))
+        return alias_page(keys, params, "ListAliases")
+
+    def list_aliases_by_key_id(self, account_id: str, region: str, params: dict) -> dict:
+        """The aliases of one key (ListAliasesByKeyIdResponseBody: the same shape as ListAliases)."""
+        return alias_page([self.required_key(account_id, region, params)], params, "ListAliasesByKeyId")
+
+    def list_resource_tags(self, account_id: str, region: str, params: dict) -> dict:
+        """ListResourceTagsResponseBody: Tags.Tag[] of {KeyId, TagKey, TagValue}, unpaged."""
+        key = self.required_key(account_id, region, params)
+        return {"Tags": {"Tag": [{"KeyId": key.key_id, "TagKey": k, "TagValue": v} for k, v in key.tags.items()]}}
+
+    def list_tag_resources(self, account_id: str, region: str, params: dict, page_size: int = TAG_PAGE_SIZE) -> dict:
+        """ListTagResourcesResponseBody: TagResources.TagResource[] of {ResourceId, ResourceType, TagKey, TagValue}
+        and NextToken ("" on the last page: "If NextToken is empty, no next page exists"), page_size rows a page.
+
+        Resource ids that name no key are ignored (the reference documents no error for them); without ResourceId.N
+        every key of the region is listed. Tag.N narrows the rows: a resource must carry every given tag (a Key
+        without Value: any value) and only those tags are returned; the model says only "A list of tags that you want
+        to query", so this reading is the emulator's. Rows run in key creation order, then tag order, and a key's
+        tags may span two pages."""
+        for name in ("RegionId", "ResourceType"):
+            if not params.get(name):
+                raise missing_parameter(name)
+        if params["RegionId"] != region:
+            raise invalid_parameter("RegionId", f"this endpoint serves {region}")
+        resource_type = params["ResourceType"]
+        if resource_type not in RESOURCE_TYPES:
+            raise invalid_parameter("ResourceType", "key or secret")
+        ids = indexed_values(params, "ResourceId")
+        if len(ids) > MAX_TAG_RESOURCE_IDS:
+            raise invalid_parameter("ResourceId", f"at most {MAX_TAG_RESOURCE_IDS} resource IDs")
+        wanted = query_tags(params)
+        with self.lock:  # the emulator has no secrets: ResourceType=secret lists nothing
+            keys = list(self.accounts[account_id].keys.get(region, [])) if resource_type == "key" else []
+        if ids:
+            named = set(ids)
+            keys = [k for k in keys if k.key_id in named]
+        rows = []
+        for key in keys:
+            if all(tag in key.tags and value in (None, key.tags[tag]) for tag, value in wanted):
+                rows += [
+                    {"ResourceId": key.key_id, "ResourceType": "key", "TagKey": tag, "TagValue": value}
+                    for tag, value in key.tags.items()
+                    if not wanted or tag in dict(wanted)
+                ]
+        fingerprint = hashlib.sha256(
+            json.dumps([account_id, region, resource_type, sorted(set(ids)), sorted(wanted, key=str)]).encode()
+        ).hexdigest()[:24]
+        start = read_token(params.get("NextToken"), fingerprint)
+        end = start + page_size
+        return {
+            "TagResources": {"TagResource": rows[start:end]},
+            "NextToken": f"{end:08x}{fingerprint}" if end < len(rows) else "",
+        }
+
+    def get_key_policy(self, account_id: str, region: str, params: dict) -> dict:
+        """GetKeyPolicyResponseBody: Policy, the document as a JSON string (no PolicyName in the model).
+
+        PolicyName other than default: "a Not Found error is returned" (the API reference's operation description
+        names no code; 404 Forbidden.ResourceNotFound is the emulator's choice). A key outside a KMS instance has no
+        key policy and the reference documents no code for it: 400 UnsupportedOperation is the emulator's choice."""
+        key = self.required_key(account_id, region, params)
+        if params.get("PolicyName", POLICY_NAME) not in (POLICY_NAME, ""):
+            raise ApiError(404, "Forbidden.ResourceNotFound", "The specified resource is not found.")
+        policy = key.policy_document()
+        if policy is None:
+            raise ApiError(
+                400, "UnsupportedOperation", "This action is not supported: the key is not in a KMS instance."
+            )
+        return {"Policy": json.dumps(policy)}
 
     def describe_regions(self, account_id: str, region: str, params: dict) -> dict:  # pylint: disable=unused-argument
         with self.lock:
             return {"Regions": {"Region": [{"RegionId": r} for r in self.regions]}}
 
-    ACTIONS = {"ListKeys": list_keys, "DescribeKey": describe_key, "DescribeRegions": describe_regions}
+    ACTIONS = {
+        "ListKeys": list_keys,
+        "DescribeKey": describe_key,
+        "DescribeRegions": describe_regions,
+        "ListAliases": list_aliases,
+        "ListAliasesByKeyId": list_aliases_by_key_id,
+        "ListResourceTags": list_resource_tags,
+        "ListTagResources": list_tag_resources,
+        "GetKeyPolicy": get_key_policy,
+    }
 
-    def call(self, action: str, account_id: str, region: str, params: dict, ignored: dict | None = None) -> dict:
-        """ignored: the region's unsupported ListKeys filter values (see parse_filters)."""
+    def call(
+        self,
+        action: str,
+        account_id: str,
+        region: str,
+        params: dict,
+        ignored: dict | None = None,
+        ignored_keys=(),
+        tag_page_size: int = TAG_PAGE_SIZE,
+    ) -> dict:
+        """ignored, ignored_keys: the region's unsupported ListKeys filter values and keys (see parse_filters);
+        tag_page_size: rows per ListTagResources page."""
         handler = self.ACTIONS.get(action)
         if handler is None:
-            raise ApiError(
-                404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."
-            )
+            raise unknown_action()
         if action == "ListKeys":
-            return handler(self, account_id, region, params, ignored)
+            return handler(self, account_id, region, params, ignored, ignored_keys)
+        if action == "ListTagResources":
+            return handler(self, account_id, region, params, tag_page_size)
         return handler(self, account_id, region, params)
+
+
+def alias_page(keys: list, params: dict, action: str) -> dict:
+    """One page of the aliases of keys: PageNumber from 1 (default 1), PageSize per the action's model (default 10)."""
+    low, high = ALIAS_PAGE_SIZES[action]
+    page_number = parse_int(params, "PageNumber", 1, 1, None)
+    page_size = parse_int(params, "PageSize", 10, low, high)
+    entries = [entry for key in keys for entry in key.alias_entries()]
+    start = (page_number - 1) * page_size
+    return {
+        "Aliases": {"Alias": entries[start : start + page_size]},
+        "TotalCount": len(entries),
+        "PageNumber": page_number,
+        "PageSize": page_size,
+    }
+
+
+def indexed_values(params: dict, name: str) -> list:
+    """The values of Name.1, Name.2, ... (the SDK's flattening of a list parameter), in N order, duplicates dropped."""
+    found = {}
+    for param, value in params.items():
+        match = re.fullmatch(rf"{re.escape(name)}\.(\d+)", param)
+        if match:
+            if int(match[1]) < 1:
+                raise invalid_parameter(param)
+            found[int(match[1])] = value
+    return list(dict.fromkeys(found[n] for n in sorted(found)))
+
+
+def query_tags(params: dict) -> list:
+    """ListTagResources' Tag.N.Key / Tag.N.Value as [(key, value or None)]; N from 1 to 20, keys not reserved."""
+    tags = {}
+    for param, value in params.items():
+        match = re.fullmatch(r"Tag\.(\d+)\.(Key|Value)", param)
+        if match:
+            if not 1 <= int(match[1]) <= MAX_QUERY_TAGS:
+                raise invalid_parameter("Tag.N", f"N from 1 to {MAX_QUERY_TAGS}")
+            tags.setdefault(int(match[1]), {})[match[2]] = value
+    wanted = []
+    for number in sorted(tags):
+        key = tags[number].get("Key")
+        if not key:
+            raise missing_parameter(f"Tag.{number}.Key")
+        if key.lower().startswith(RESERVED_TAG_PREFIXES):
+            raise invalid_parameter(f"Tag.{number}.Key", "cannot start with aliyun or acs:")
+        wanted.append((key, tags[number].get("Value")))
+    return wanted
+
+
+def read_token(token: str | None, fingerprint: str) -> int:
+    """The row a NextToken continues from: tokens are <offset, 8 hex><fingerprint of the query, 24 hex>, so one
+    issued for another query (other ids, tags, region or account) is rejected with 400 InvalidParameter."""
+    if not token:
+        return 0
+    if len(token) != 32 or token[8:] != fingerprint or not re.fullmatch(r"[0-9a-f]{8}", token[:8]):
+        raise invalid_parameter("NextToken")
+    return int(token[:8], 16)

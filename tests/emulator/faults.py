@@ -7,7 +7,7 @@ import random
 import threading
 import time
 
-from .backend import FILTER_KEYS
+from .backend import FILTER_KEYS, Backend
 
 RATES = ("error_rate_503", "error_rate_500", "drop_rate", "malformed_rate")
 
@@ -31,6 +31,15 @@ class FaultSettings:
     # {region: {filter key: [values]}}: ListKeys there ignores these filter values, as a region without SM or HSM
     # support does (ListKeysRequest docs): a pair left without values constrains nothing. Default: none.
     ignore_filter_values: dict = dataclasses.field(default_factory=dict)
+    # {region: [filter keys]}: ListKeys there ignores these filter keys entirely (say TagKey, TagValue, AliasName):
+    # the pairs are still validated, then constrain nothing. Default: none.
+    ignore_filter_keys: dict = dataclasses.field(default_factory=dict)
+    # {region: [KMS actions]}: the region does not offer them and answers 404 InvalidAction.NotFound, as for an
+    # action that does not exist (e.g. ListTagResources, to exercise a client's fallback to ListResourceTags).
+    deny_actions: dict = dataclasses.field(default_factory=dict)
+    # Rows per ListTagResources page; default 200 (ListTagResourcesRequest.next_token: "By default, 200 rows are
+    # returned per page"); lower it to make NextToken paging happen with few keys.
+    tag_page_size: int = 200
     random_seed: int = 0
 
 
@@ -116,6 +125,19 @@ def _check(name: str, value):
                     raise ValueError(
                         f"ignore_filter_values: {key!r} must be a ListKeys filter key with a list of strings"
                     )
+    elif name in ("ignore_filter_keys", "deny_actions"):
+        known = FILTER_KEYS if name == "ignore_filter_keys" else Backend.ACTIONS
+        value = {
+            str(region): [names] if isinstance(names, str) else list(names or [])
+            for region, names in (value or {}).items()
+        }
+        for names in value.values():
+            if not all(n in known for n in names):
+                raise ValueError(f"{name}: each region takes a list of {sorted(known)}")
+    elif name == "tag_page_size":
+        value = int(value)
+        if value < 1:
+            raise ValueError("tag_page_size must be at least 1")
     elif name == "random_seed":
         value = int(value or 0)
     else:

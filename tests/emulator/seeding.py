@@ -27,6 +27,10 @@ Seed format (every part optional):
         regions:
           cn-hangzhou:
             keys: [{description, key_spec, ..., aliases: [alias/x], tags: {k: v}}]  # snake_case Key fields
+            # aliases: alias/<name>, unique in the account and region (ListAliases, ListAliasesByKeyId, DescribeKey,
+            # the AliasName filter); tags: ListTagResources, ListResourceTags, the TagKey/TagValue filters;
+            # policy: {Version, Statement: [...]}, keys with dkms_instance_id only (GetKeyPolicy; default: the
+            # account's RAM identities may do kms:*)
 
 Every Resource Directory member gets the role ResourceDirectoryAccountAccessRole trusted by the management account
 (unless the seed defines it, or deny_role makes it trust the member alone), as the real Resource Directory creates it in
@@ -69,6 +73,19 @@ DESCRIPTIONS = (
     "",
 )
 SERVICES = ("Rds", "Oss", "Ecs", "Ack", "Polardb")
+# Generated tags, in this order: a key with N tags has the first N keys.
+TAG_CHOICES = {
+    "env": ("prod", "staging", "dev", "test"),
+    "team": ("orders", "payments", "data", "platform", "security", "identity"),
+    "cost-center": tuple(f"cc-{n}" for n in range(1000, 1040)),
+    "app": ("checkout", "ledger", "billing", "search", "reporting", "gateway", "crm"),
+    "owner": ("alice", "bob", "carol", "dan", "erin", "frank"),
+    "data-class": ("public", "internal", "confidential", "pii", "pci"),
+    "backup": ("daily", "weekly", "none"),
+    "tier": ("gold", "silver", "bronze"),
+    "compliance": ("pci-dss", "mlps-3", "iso27001", "none"),
+    "project": ("apollo", "gemini", "mercury", "voyager"),
+}
 
 
 def read_seed(seed) -> dict:
@@ -137,10 +154,16 @@ def load_directory(backend: Backend, spec: dict) -> None:
 
 
 def build_backend(
-    seed=None, generate: str | None = None, random_seed: int = 0, access_keys=(), generate_accounts: str | None = None
+    seed=None,
+    generate: str | None = None,
+    random_seed: int = 0,
+    access_keys=(),
+    generate_accounts: str | None = None,
+    generate_tags: int = 0,
+    generate_aliases: int = 0,
 ) -> Backend:
     """The backend as the CLI and Emulator describe it: seed, generated organisation or demo account, plus generated
-    keys (in the default account)."""
+    keys (in the default account) with generate_tags tags and generate_aliases aliases each."""
     if generate_accounts:
         if seed is not None:
             raise ValueError("give a seed or generate_accounts, not both")
@@ -159,7 +182,11 @@ def build_backend(
         backend.add_access_key(account_id, key_id, secret, token)
     if generate:
         for region, count in parse_generate(generate).items():
-            backend.add_keys(account_id, region, generate_keys(region, count, random_seed))
+            backend.add_keys(
+                account_id,
+                region,
+                generate_keys(region, count, random_seed, tags=generate_tags, aliases=generate_aliases),
+            )
     return backend
 
 
@@ -240,12 +267,28 @@ def organisation(
     }
 
 
-def generate_keys(region: str, count: int, random_seed: int | str = 0, start: int = 0) -> list[dict]:
-    """A realistic, consistent mix of keys; the same arguments always give the same keys."""
+def generate_keys(
+    region: str, count: int, random_seed: int | str = 0, start: int = 0, tags: int = 0, aliases: int = 0
+) -> list[dict]:
+    """A realistic, consistent mix of keys; the same arguments always give the same keys.
+
+    tags: each key gets the first `tags` keys of TAG_CHOICES with drawn values; aliases: each key gets that many
+    aliases, alias/<description>-<number>[-<n>], unique in the region (numbered from `start`). Neither changes the
+    keys themselves: they are drawn from their own random generator."""
+    if not 0 <= tags <= len(TAG_CHOICES) or aliases < 0:
+        raise ValueError(f"generated keys take 0 to {len(TAG_CHOICES)} tags and a non-negative number of aliases")
     rng = random.Random(f"{random_seed}/{region}/{start}")
     instances = [f"kst-{region_abbr(region)}{rng.getrandbits(84):021x}" for dummy in range(2)]
     created = datetime.datetime(2021, 1, 4, 8, 0, 0) + datetime.timedelta(days=start)
-    return [_random_key(rng, region, instances, created + datetime.timedelta(hours=13 * i)) for i in range(count)]
+    keys = [_random_key(rng, region, instances, created + datetime.timedelta(hours=13 * i)) for i in range(count)]
+    labels = random.Random(f"{random_seed}/{region}/{start}/labels")
+    for number, key in enumerate(keys, start + 1):
+        if tags:
+            key["tags"] = {name: labels.choice(values) for name, values in list(TAG_CHOICES.items())[:tags]}
+        if aliases:
+            base = "-".join((key["description"] or "key").replace("managed key", "").split()).lower() or "key"
+            key["aliases"] = [f"alias/{base}-{number:05d}" + (f"-{n}" if n > 1 else "") for n in range(1, aliases + 1)]
+    return keys
 
 
 def _random_key(rng: random.Random, region: str, instances: list, created: datetime.datetime) -> dict:

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from . import resourcemanager, sts
-from .backend import API_VERSION, ApiError
+from .backend import API_VERSION, ApiError, unknown_action
 from .faults import Faults
 from .seeding import build_backend, generate_keys
 from .signing import Authenticator, WireRequest
@@ -233,13 +233,13 @@ class Handler(BaseHTTPRequestHandler):
                 "resourcemanager": (resourcemanager.ACTIONS, resourcemanager.API_VERSION),
             }.get(service, (emulator.backend.ACTIONS, API_VERSION))
             if action not in actions:
-                raise ApiError(
-                    404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."
-                )
+                raise unknown_action()
             if version != api_version:
                 raise ApiError(400, "InvalidVersion", "Specified parameter Version is not valid.")
             if service == "kms" and region in settings.deny_regions:
                 raise ApiError(403, "Forbidden.NoPermission", "This operation is forbidden by permission system.")
+            if service == "kms" and action in settings.deny_actions.get(region, ()):
+                raise unknown_action()  # a region without the action answers as for one that does not exist
             if service == "kms" and not emulator.faults.allow(
                 access_key.account_id, region
             ):  # STS documents no code for it
@@ -265,7 +265,13 @@ class Handler(BaseHTTPRequestHandler):
                 result = resourcemanager.list_accounts(directory, access_key.account_id, params)
             else:
                 result = emulator.backend.call(
-                    action, access_key.account_id, region, params, settings.ignore_filter_values.get(region)
+                    action,
+                    access_key.account_id,
+                    region,
+                    params,
+                    settings.ignore_filter_values.get(region),
+                    settings.ignore_filter_keys.get(region, ()),
+                    settings.tag_page_size,
                 )
         except ApiError as error:
             return (
@@ -353,6 +359,8 @@ class Emulator:
         seed=None,
         generate=None,
         generate_accounts=None,
+        generate_tags=0,
+        generate_aliases=0,
         default_region="cn-hangzhou",
         host="127.0.0.1",
         port=0,
@@ -361,7 +369,9 @@ class Emulator:
         log=None,
         **faults,
     ):
-        self.backend = build_backend(seed, generate, random_seed, access_keys, generate_accounts)
+        self.backend = build_backend(
+            seed, generate, random_seed, access_keys, generate_accounts, generate_tags, generate_aliases
+        )
         self.default_region = default_region
         self.faults = Faults(random_seed=random_seed, **faults)
         self.auth = Authenticator(self.backend.access_keys.get)

@@ -25,8 +25,8 @@ from alibabacloud_tea_openapi.utils import Utils  # noqa: E402
 from darabonba.runtime import RuntimeOptions  # noqa: E402
 
 from emulator import resourcemanager  # noqa: E402
-from emulator.backend import FILTER_KEYS, Backend  # noqa: E402
-from emulator.seeding import RD_ROLE  # noqa: E402
+from emulator.backend import FILTER_KEYS, MAX_TAG_RESOURCE_IDS, Backend  # noqa: E402
+from emulator.seeding import RD_ROLE, build_backend  # noqa: E402
 from emulator.server import STS_ACTIONS, Emulator  # noqa: E402
 
 sts_models = pytest.importorskip("alibabacloud_sts20150401.models")
@@ -42,6 +42,26 @@ MODELS = {
     "ListKeys": ("kms", "2016-01-20", kms_models.ListKeysRequest, kms_models.ListKeysResponseBody),
     "DescribeKey": ("kms", "2016-01-20", kms_models.DescribeKeyRequest, kms_models.DescribeKeyResponseBody),
     "DescribeRegions": ("kms", "2016-01-20", None, kms_models.DescribeRegionsResponseBody),
+    "ListAliases": ("kms", "2016-01-20", kms_models.ListAliasesRequest, kms_models.ListAliasesResponseBody),
+    "ListAliasesByKeyId": (
+        "kms",
+        "2016-01-20",
+        kms_models.ListAliasesByKeyIdRequest,
+        kms_models.ListAliasesByKeyIdResponseBody,
+    ),
+    "ListResourceTags": (
+        "kms",
+        "2016-01-20",
+        kms_models.ListResourceTagsRequest,
+        kms_models.ListResourceTagsResponseBody,
+    ),
+    "ListTagResources": (
+        "kms",
+        "2016-01-20",
+        kms_models.ListTagResourcesRequest,
+        kms_models.ListTagResourcesResponseBody,
+    ),
+    "GetKeyPolicy": ("kms", "2016-01-20", kms_models.GetKeyPolicyRequest, kms_models.GetKeyPolicyResponseBody),
     "AssumeRole": ("sts", "2015-04-01", sts_models.AssumeRoleRequest, sts_models.AssumeRoleResponseBody),
     "GetCallerIdentity": ("sts", "2015-04-01", None, sts_models.GetCallerIdentityResponseBody),
     "ListAccounts": (
@@ -53,11 +73,25 @@ MODELS = {
 }
 HOSTS = {"sts": "sts.aliyuncs.com", "resourcemanager": "resourcemanager.aliyuncs.com"}  # the global endpoints
 
+DEMO_KEYS = {k.description: k for k in build_backend(DEMO_SEED).default_account.keys["cn-hangzhou"]}
+ORDERS_DB, LEDGER_TDE = DEMO_KEYS["orders-db TDE"], DEMO_KEYS["ledger TDE"]
+
 # A valid value for every request parameter the models document; a parameter missing here fails the test.
 SAMPLES = {
     "ListKeys": {"Filters": json.dumps([{"Key": "KeyState", "Values": ["Enabled"]}]), "PageNumber": 1, "PageSize": 10},
     "DescribeKey": {"KeyId": "alias/orders-db"},
     "DescribeRegions": {},
+    "ListAliases": {"PageNumber": 1, "PageSize": 100},
+    "ListAliasesByKeyId": {"KeyId": ORDERS_DB.key_id, "PageNumber": 1, "PageSize": 10},
+    "ListResourceTags": {"KeyId": ORDERS_DB.key_id},
+    "ListTagResources": {
+        "NextToken": "",  # the first page; a real token is followed in test_every_response_field_exists_in_the_models
+        "RegionId": "cn-hangzhou",
+        "ResourceId": [ORDERS_DB.key_id, LEDGER_TDE.key_id],
+        "ResourceType": "key",
+        "Tag": [{"Key": "env", "Value": "prod"}],
+    },
+    "GetKeyPolicy": {"KeyId": LEDGER_TDE.arn, "PolicyName": "default"},
     "AssumeRole": {
         "RoleArn": ROLE_ARN,
         "RoleSessionName": "conformance",
@@ -186,7 +220,14 @@ def every_key(emu, unreachable=()):
 
 
 def test_every_response_field_exists_in_the_models(emu):
-    with Emulator(generate="cn-hangzhou=120,eu-central-1=40", random_seed=3, qps=0) as generated:
+    with Emulator(
+        generate="cn-hangzhou=120,eu-central-1=40",
+        generate_tags=3,
+        generate_aliases=2,
+        random_seed=3,
+        qps=0,
+        tag_page_size=40,
+    ) as generated:
         # the demo's member 4444555566667777 has no keys (CreateVerifying), 7777888899990000 denies its role
         for world, unreachable in ((emu, {"4444555566667777", "7777888899990000"}), (generated, set())):
             for region in ("cn-hangzhou", "cn-shanghai", "eu-central-1"):
@@ -196,8 +237,29 @@ def test_every_response_field_exists_in_the_models(emu):
                         raw_call(world, "ListKeys", {"PageSize": 100, "Filters": json.dumps(filters)}, region),
                     )
             assert_conforms("DescribeRegions", raw_call(world, "DescribeRegions", {}))
+            by_region = {}
             for key, region, key_id in every_key(world, unreachable):
                 assert_conforms("DescribeKey", raw_call(world, "DescribeKey", {"KeyId": key_id}, region, key))
+                assert_conforms("ListResourceTags", raw_call(world, "ListResourceTags", {"KeyId": key_id}, region, key))
+                by_region.setdefault((key, region), []).append(key_id)
+                listed = raw_call(world, "ListAliasesByKeyId", {"KeyId": key_id, "PageSize": 101}, region, key)
+                assert_conforms("ListAliasesByKeyId", listed)
+                if key_id.startswith("key-"):  # keys in a KMS instance
+                    assert_conforms("GetKeyPolicy", raw_call(world, "GetKeyPolicy", {"KeyId": key_id}, region, key))
+            for (key, region), key_ids in by_region.items():
+                assert_conforms("ListAliases", raw_call(world, "ListAliases", {"PageSize": 100}, region, key))
+                for start in range(0, len(key_ids), MAX_TAG_RESOURCE_IDS):
+                    query = {
+                        "RegionId": region,
+                        "ResourceType": "key",
+                        "ResourceId": key_ids[start : start + MAX_TAG_RESOURCE_IDS],
+                    }
+                    while True:
+                        body = raw_call(world, "ListTagResources", query, region, key)
+                        assert_conforms("ListTagResources", body)
+                        if not body["NextToken"]:
+                            break
+                        query["NextToken"] = body["NextToken"]
     assert_conforms("AssumeRole", raw_call(emu, "AssumeRole", {"RoleArn": ROLE_ARN, "RoleSessionName": "minimal"}))
     issued = raw_call(emu, "AssumeRole", {"RoleArn": ROLE_ARN, "RoleSessionName": "identity"})["Credentials"]
     for key in (None, (issued["AccessKeyId"], issued["AccessKeySecret"], issued["SecurityToken"])):
@@ -291,3 +353,48 @@ def test_official_resourcemanager_client_parses_list_accounts(emu):
         )
     )
     assert v1.list_accounts(rm_models.ListAccountsRequest()).body.total_count == 6
+
+
+def test_official_client_parses_aliases_tags_and_policies(emu):
+    key_id, secret = emu.access_key
+    kms = Client(
+        Config(
+            access_key_id=key_id, access_key_secret=secret, region_id="cn-hangzhou", protocol="http", http_proxy=emu.url
+        )
+    )
+    aliases = kms.list_aliases(kms_models.ListAliasesRequest(page_size=100)).body
+    assert aliases.total_count == len(aliases.aliases.alias) == 7 and (aliases.page_number, aliases.page_size) == (
+        1,
+        100,
+    )
+    first = aliases.aliases.alias[0]
+    assert (first.alias_name, first.key_id) == ("alias/orders-db", ORDERS_DB.key_id)
+    assert first.alias_arn == f"acs:kms:cn-hangzhou:{ORDERS_DB.account_id}:alias/orders-db"
+    by_key = kms.list_aliases_by_key_id(kms_models.ListAliasesByKeyIdRequest(key_id=ORDERS_DB.key_id)).body
+    assert [a.alias_name for a in by_key.aliases.alias] == ["alias/orders-db", "alias/orders-db-tde"]
+    assert by_key.total_count == 2
+    tags = kms.list_resource_tags(kms_models.ListResourceTagsRequest(key_id=ORDERS_DB.key_id)).body.tags.tag
+    assert {t.tag_key: t.tag_value for t in tags} == {"env": "prod", "team": "orders", "cost-center": "cc-1042"}
+    assert {t.key_id for t in tags} == {ORDERS_DB.key_id}
+    listed = kms.list_tag_resources(
+        kms_models.ListTagResourcesRequest(
+            region_id="cn-hangzhou",
+            resource_type="key",
+            resource_id=[ORDERS_DB.key_id, LEDGER_TDE.key_id, "no-such-key"],
+        )
+    ).body
+    assert listed.next_token == "" and len(listed.tag_resources.tag_resource) == 6
+    assert {(r.resource_id, r.resource_type) for r in listed.tag_resources.tag_resource} == {
+        (ORDERS_DB.key_id, "key"),
+        (LEDGER_TDE.key_id, "key"),
+    }
+    narrowed = kms.list_tag_resources(
+        kms_models.ListTagResourcesRequest(
+            region_id="cn-hangzhou",
+            resource_type="key",
+            tag=[kms_models.ListTagResourcesRequestTag(key="team", value="ledger")],
+        )
+    ).body.tag_resources.tag_resource
+    assert [(r.tag_key, r.tag_value) for r in narrowed] == [("team", "ledger")] * 2
+    policy = json.loads(kms.get_key_policy(kms_models.GetKeyPolicyRequest(key_id=LEDGER_TDE.key_id)).body.policy)
+    assert policy["Version"] == "1" and len(policy["Statement"]) == 2

@@ -772,13 +772,15 @@ def test_list_keys_documented_filter_keys(demo):
     """ListKeysRequest.filters documents keyId, AliasName, Creator, TagKey and TagValue besides the attribute keys."""
     kms, keys = client(demo), demo.backend.default_account.keys["cn-hangzhou"]
     orders, payments, archive = keys[0].key_id, keys[1].key_id, keys[4].key_id  # tagged in demo.yml
+    ledger = [keys[11].key_id, keys[12].key_id]  # ledger TDE and ledger signing: env prod, team ledger
     assert list_ids(kms, ("keyId", [payments, orders, "nope"])) == [orders, payments]
     assert list_ids(kms, ("AliasName", ["alias/payments-signing"])) == [payments]
+    assert list_ids(kms, ("AliasName", ["alias/jws-issuer"])) == [payments]  # any of a key's aliases
     assert list_ids(kms, ("AliasName", ["alias/orders-db", "alias/payments-signing"])) == [orders, payments]
-    assert list_ids(kms, ("TagKey", ["team"])) == [orders, payments]
-    assert list_ids(kms, ("TagKey", ["env"])) == [orders, payments, archive]
+    assert list_ids(kms, ("TagKey", ["team"])) == [orders, payments, *ledger]
+    assert list_ids(kms, ("TagKey", ["env"])) == [orders, payments, archive, *ledger]
     assert list_ids(kms, ("TagValue", ["staging", "payments"])) == [payments, archive]
-    assert list_ids(kms, ("TagKey", ["env"]), ("TagValue", ["prod"])) == [orders, payments]  # AND across keys
+    assert list_ids(kms, ("TagKey", ["env"]), ("TagValue", ["prod"])) == [orders, payments, *ledger]  # AND across keys
     assert list_ids(kms, ("Creator", ["Rds", "Oss"])) == [k.key_id for k in keys if k.creator_type == "Service"]
     assert list_ids(kms, ("Creator", [DEMO_ACCOUNT_ID]), ("KeyState", ["Disabled"])) == [
         k.key_id for k in keys if k.key_state == "Disabled"
