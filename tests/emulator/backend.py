@@ -682,7 +682,7 @@ def alias_page(keys: list, params: dict, action: str) -> dict:
 
 
 def indexed_values(params: dict, name: str) -> list:
-    """The values of Name.1, Name.2, ... (the SDK's flattening of a list parameter), in N order, duplicates dropped."""
+    """The values of Name.1, Name.2, ... (the SDK's flattening of a list parameter), in N order."""
     found = {}
     for param, value in params.items():
         match = re.fullmatch(rf"{re.escape(name)}\.(\d+)", param)
@@ -690,7 +690,7 @@ def indexed_values(params: dict, name: str) -> list:
             if int(match[1]) < 1:
                 raise invalid_parameter(param)
             found[int(match[1])] = value
-    return list(dict.fromkeys(found[n] for n in sorted(found)))
+    return [found[n] for n in sorted(found)]
 
 
 def query_tags(params: dict) -> list:

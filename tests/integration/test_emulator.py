@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import io
 import json
@@ -1129,7 +1130,17 @@ def test_cli_help():
     process = cli("--help")
     out, err = process.communicate(timeout=20)
     assert process.returncode == 0 and not err
-    for option in ("--seed", "--ignore-filter-values", "--mutate-after-page", "STS AssumeRole"):
+    for option in (
+        "--seed",
+        "--ignore-filter-values",
+        "--ignore-filter-keys",
+        "--deny-actions",
+        "--tag-page-size",
+        "--generate-tags",
+        "--generate-aliases",
+        "--mutate-after-page",
+        "STS AssumeRole",
+    ):
         assert option in out
 
 
@@ -1541,3 +1552,352 @@ def test_cli_generates_an_organisation():
     assert "listening on" in out
     helped = cli("--help").communicate(timeout=20)[0]
     assert "--generate-accounts" in helped and "ResourceManager" in helped
+
+
+# --- aliases, tags and key policies ----------------------------------------------------------
+
+
+def demo_key(emu, description, region="cn-hangzhou"):
+    return next(k for k in emu.backend.default_account.keys[region] if k.description == description)
+
+
+def alias_names(body):
+    return [a["AliasName"] for a in body["Aliases"]["Alias"]]
+
+
+def test_list_aliases_region_wide_and_paging(demo):
+    kms = client(demo)
+    truth = [(a, k) for k in demo.backend.default_account.keys["cn-hangzhou"] for a in k.aliases]
+    assert len(truth) == 7 and len({k.key_id for dummy, k in truth}) == 4  # keys with none, one and several
+    first = call(kms, "ListAliases")  # ListAliasesRequest: PageNumber 1, PageSize 10 by default
+    assert (first["TotalCount"], first["PageNumber"], first["PageSize"]) == (7, 1, 10)
+    assert [(a["AliasName"], a["KeyId"]) for a in first["Aliases"]["Alias"]] == [(a, k.key_id) for a, k in truth]
+    assert {a["AliasArn"] for a in first["Aliases"]["Alias"]} == {
+        f"acs:kms:cn-hangzhou:{DEMO_ACCOUNT_ID}:{a}" for a, dummy in truth
+    }
+    pages = [alias_names(call(kms, "ListAliases", PageNumber=n, PageSize=3)) for n in (1, 2, 3, 4)]
+    assert [len(p) for p in pages] == [3, 3, 1, 0] and sum(pages, []) == [a for a, dummy in truth]
+    assert call(kms, "ListAliases", PageSize=0)["Aliases"]["Alias"] == []  # "Valid values: 0 to 100"
+    assert alias_names(call(client(demo, "cn-shanghai"), "ListAliases")) == ["alias/kafka-envelope", "alias/data-lake"]
+    assert call(client(demo, "ap-southeast-1"), "ListAliases")["TotalCount"] == 0
+    other = client(demo, key=("LTAI5tKmsEmulatorDemo02", "kms-emulator-demo-secret-2"))
+    assert call(other, "ListAliases")["TotalCount"] == 0  # per account: the second account has none here
+    for query in ({"PageSize": 101}, {"PageSize": -1}, {"PageSize": "x"}, {"PageNumber": 0}):
+        error = error_of(call, kms, "ListAliases", **query)
+        assert (error.status_code, error.code) == (400, "InvalidParameter")
+
+
+def test_list_aliases_by_key_id(demo):
+    kms, payments = client(demo), demo_key(demo, "payments signing")
+    body = call(kms, "ListAliasesByKeyId", KeyId=payments.key_id)
+    assert alias_names(body) == ["alias/payments-signing", "alias/card-signing", "alias/jws-issuer"]
+    assert (body["TotalCount"], body["PageNumber"], body["PageSize"]) == (3, 1, 10)
+    assert {a["KeyId"] for a in body["Aliases"]["Alias"]} == {payments.key_id}
+    assert alias_names(call(kms, "ListAliasesByKeyId", KeyId=payments.arn, PageNumber=2, PageSize=2)) == [
+        "alias/jws-issuer"
+    ]
+    assert call(kms, "ListAliasesByKeyId", KeyId=payments.key_id, PageSize=101)["PageSize"] == 101  # "0 to 101"
+    bare = call(kms, "ListAliasesByKeyId", KeyId=demo_key(demo, "legacy batch jobs").key_id)
+    assert (bare["Aliases"]["Alias"], bare["TotalCount"]) == ([], 0)
+    for query, status, code in (
+        ({"KeyId": payments.key_id, "PageSize": 102}, 400, "InvalidParameter"),
+        ({"KeyId": "no-such-key"}, 404, "Forbidden.KeyNotFound"),
+        ({}, 400, "MissingParameter"),
+    ):
+        error = error_of(call, kms, "ListAliasesByKeyId", **query)
+        assert (error.status_code, error.code) == (status, code)
+
+
+def test_list_resource_tags(demo):
+    kms, orders = client(demo), demo_key(demo, "orders-db TDE")
+    tags = call(kms, "ListResourceTags", KeyId=orders.key_id)["Tags"]["Tag"]
+    assert tags == [
+        {"KeyId": orders.key_id, "TagKey": "env", "TagValue": "prod"},
+        {"KeyId": orders.key_id, "TagKey": "team", "TagValue": "orders"},
+        {"KeyId": orders.key_id, "TagKey": "cost-center", "TagValue": "cc-1042"},
+    ]
+    assert call(kms, "ListResourceTags", KeyId=orders.arn)["Tags"]["Tag"] == tags
+    assert call(kms, "ListResourceTags", KeyId=demo_key(demo, "jwt issuer").key_id)["Tags"]["Tag"] == []
+    for query, status, code in (
+        ({"KeyId": "no-such-key"}, 404, "Forbidden.KeyNotFound"),
+        ({}, 400, "MissingParameter"),
+    ):
+        error = error_of(call, kms, "ListResourceTags", **query)
+        assert (error.status_code, error.code) == (status, code)
+
+
+def tag_query(region, key_ids, **extra):
+    query = {"RegionId": region, "ResourceType": "key", **extra}
+    query.update((f"ResourceId.{n}", key_id) for n, key_id in enumerate(key_ids, 1))
+    return query
+
+
+def tag_pages(kms, query):
+    """Every page of one ListTagResources query, following NextToken."""
+    pages, token = [], None
+    while True:
+        body = call(kms, "ListTagResources", **query, **({"NextToken": token} if token else {}))
+        pages.append(body["TagResources"]["TagResource"])
+        token = body["NextToken"]
+        if not token:
+            return pages
+
+
+def tag_rows(keys):
+    return [
+        {"ResourceId": k.key_id, "ResourceType": "key", "TagKey": tag, "TagValue": value}
+        for k in keys
+        for tag, value in k.tags.items()
+    ]
+
+
+def test_list_tag_resources_batches_and_next_token():
+    with Emulator(generate="cn-hangzhou=120", generate_tags=5, qps=0) as emu:
+        kms, keys = client(emu), emu.backend.default_account.keys["cn-hangzhou"]
+        batch = keys[:50]
+        pages = tag_pages(kms, tag_query("cn-hangzhou", [k.key_id for k in batch]))
+        assert [len(p) for p in pages] == [200, 50]  # "By default, 200 rows are returned per page"
+        assert sum(pages, []) == tag_rows(batch)
+        assert sum(tag_pages(kms, tag_query("cn-hangzhou", [])), []) == tag_rows(keys)  # no ResourceId: every key
+        unknown = tag_query("cn-hangzhou", [keys[0].key_id, "no-such-key", keys[1].key_id])
+        assert tag_pages(kms, unknown) == [tag_rows(keys[:2])]  # unknown ids are ignored
+        assert call(kms, "ListTagResources", **tag_query("cn-hangzhou", [k.key_id for k in keys[:50]]))["NextToken"]
+        emu.set_faults(tag_page_size=20)
+        pages = tag_pages(kms, tag_query("cn-hangzhou", [k.key_id for k in keys[50:100]]))
+        assert [len(p) for p in pages] == [20] * 12 + [10] and sum(pages, []) == tag_rows(keys[50:100])
+        assert emu.stats()["by_action"]["ListTagResources"] == 2 + 3 + 1 + 1 + 13
+
+
+def test_list_tag_resources_parameters(demo):
+    kms, keys = client(demo), demo.backend.default_account.keys["cn-hangzhou"]
+    ledger = [demo_key(demo, "ledger TDE"), demo_key(demo, "ledger signing")]
+    every = call(kms, "ListTagResources", RegionId="cn-hangzhou", ResourceType="key")
+    assert every == {"TagResources": {"TagResource": tag_rows(keys)}, "NextToken": "", "RequestId": every["RequestId"]}
+    narrowed = call(kms, "ListTagResources", RegionId="cn-hangzhou", ResourceType="key", **{"Tag.1.Key": "team"})
+    assert [(r["ResourceId"], r["TagKey"]) for r in narrowed["TagResources"]["TagResource"]] == [
+        (k.key_id, "team") for k in keys if "team" in k.tags
+    ]
+    both = {"Tag.1.Key": "team", "Tag.1.Value": "ledger", "Tag.2.Key": "env", "Tag.2.Value": "prod"}
+    rows = call(kms, "ListTagResources", RegionId="cn-hangzhou", ResourceType="key", **both)["TagResources"]
+    assert [(r["ResourceId"], r["TagKey"], r["TagValue"]) for r in rows["TagResource"]] == [
+        (k.key_id, tag, k.tags[tag]) for k in ledger for tag in ("env", "team")
+    ]
+    secrets = call(kms, "ListTagResources", RegionId="cn-hangzhou", ResourceType="secret")
+    assert secrets["TagResources"]["TagResource"] == [] and secrets["NextToken"] == ""
+    assert (
+        len(
+            call(kms, "ListTagResources", **tag_query("cn-hangzhou", [keys[0].key_id] * 50))["TagResources"][
+                "TagResource"
+            ]
+        )
+        == 3
+    )
+    cases = (
+        (tag_query("cn-hangzhou", [keys[0].key_id] * 51), "InvalidParameter"),  # "a maximum of 50 resource IDs"
+        ({"RegionId": "cn-hangzhou"}, "MissingParameter"),
+        ({"ResourceType": "key"}, "MissingParameter"),
+        ({"RegionId": "cn-hangzhou", "ResourceType": "instance"}, "InvalidParameter"),
+        ({"RegionId": "cn-shanghai", "ResourceType": "key"}, "InvalidParameter"),  # not this endpoint's region
+        (tag_query("cn-hangzhou", [], **{"Tag.21.Key": "env"}), "InvalidParameter"),  # N from 1 to 20
+        (tag_query("cn-hangzhou", [], **{"Tag.1.Key": "acs:owner"}), "InvalidParameter"),
+        (tag_query("cn-hangzhou", [], **{"Tag.1.Value": "prod"}), "MissingParameter"),
+        (tag_query("cn-hangzhou", [], NextToken="caeba0bbb2be03f84eb48b699f0a4883"), "InvalidParameter"),
+    )
+    for query, code in cases:
+        error = error_of(call, kms, "ListTagResources", **query)
+        assert (error.status_code, error.code) == (400, code), query
+
+
+def test_list_tag_resources_tokens_belong_to_their_query():
+    with Emulator(generate="cn-hangzhou=60,cn-shanghai=60", generate_tags=3, tag_page_size=10, qps=0) as emu:
+        kms, keys = client(emu), emu.backend.default_account.keys["cn-hangzhou"]
+        query = tag_query("cn-hangzhou", [k.key_id for k in keys[:10]])
+        token = call(kms, "ListTagResources", **query)["NextToken"]
+        assert len(token) == 32 and call(kms, "ListTagResources", **query, NextToken=token)["NextToken"]
+        other = tag_query("cn-hangzhou", [k.key_id for k in keys[10:20]])
+        elsewhere = tag_query("cn-shanghai", [k.key_id for k in emu.backend.default_account.keys["cn-shanghai"][:10]])
+        for wrong, kms_of in ((other, kms), (elsewhere, client(emu, "cn-shanghai"))):
+            error = error_of(call, kms_of, "ListTagResources", **wrong, NextToken=token)
+            assert (error.status_code, error.code) == (400, "InvalidParameter")
+
+
+def test_get_key_policy(demo):
+    kms = client(demo)
+    wallet, signing, tde = (demo_key(demo, d) for d in ("ledger wallet", "ledger signing", "ledger TDE"))
+
+    def policy(key_id, **query):
+        body = call(kms, "GetKeyPolicy", KeyId=key_id, **query)
+        assert set(body) == {"Policy", "RequestId"}  # GetKeyPolicyResponseBody: no PolicyName
+        return json.loads(body["Policy"])
+
+    assert policy(wallet.key_id, PolicyName="default") == {
+        "Version": "1",
+        "Statement": [
+            {
+                "Sid": "kms default key policy",
+                "Effect": "Allow",
+                "Principal": {"RAM": [f"acs:ram::{DEMO_ACCOUNT_ID}:*"]},
+                "Action": ["kms:*"],
+                "Resource": ["*"],
+            }
+        ],
+    }
+    assert policy(wallet.arn) == policy(wallet.key_id)  # PolicyName is optional; the ARN names the key too
+    public = [s for s in policy(signing.key_id)["Statement"] if s["Principal"]["RAM"] == ["*"]]
+    assert len(public) == 1 and public[0]["Effect"] == "Allow"
+    assert policy(tde.key_id) == tde.policy and len(tde.policy["Statement"]) == 2
+    for query, status, code in (
+        ({"KeyId": demo_key(demo, "orders-db TDE").key_id}, 400, "UnsupportedOperation"),  # not in a KMS instance
+        ({"KeyId": wallet.key_id, "PolicyName": "custom"}, 404, "Forbidden.ResourceNotFound"),  # "Not Found"
+        ({"KeyId": "key-hzznosuchkey"}, 404, "Forbidden.KeyNotFound"),
+        ({"PolicyName": "default"}, 400, "MissingParameter"),
+    ):
+        error = error_of(call, kms, "GetKeyPolicy", **query)
+        assert (error.status_code, error.code) == (status, code)
+
+
+def test_region_ignores_whole_filter_keys():
+    ignore = {"cn-hangzhou": ["TagKey", "TagValue"]}
+    with Emulator(seed=DEMO_SEED, ignore_filter_keys=ignore) as emu:
+        hz, sh = client(emu), client(emu, "cn-shanghai")
+        every = all_ids(hz)
+        assert list_ids(hz, ("TagKey", ["team"])) == every and len(every) == 14
+        assert list_ids(hz, ("TagKey", ["team"]), ("TagValue", ["nope"])) == every
+        assert list_ids(hz, ("TagKey", ["team"]), ("KeyState", ["Disabled"])) == list_ids(
+            hz, ("KeyState", ["Disabled"])
+        )
+        assert list_ids(hz, ("AliasName", ["alias/jwt-issuer"])) == [demo_key(emu, "jwt issuer").key_id]
+        assert list_ids(sh, ("TagKey", ["team"])) == [demo_key(emu, "data lake", "cn-shanghai").key_id]
+        error = error_of(call, hz, "ListKeys", Filters=json.dumps([{"Key": "TagKey", "Values": ["x"] * 11}]))
+        assert error.code == "InvalidParameter"  # still validated
+        assert control(emu, "faults", {"ignore_filter_keys": {"cn-shanghai": "AliasName"}})["ignore_filter_keys"] == {
+            "cn-shanghai": ["AliasName"]
+        }
+        assert list_ids(hz, ("TagKey", ["team"])) != every and len(list_ids(sh, ("AliasName", ["alias/x"]))) == 10
+        with pytest.raises(ValueError):
+            emu.set_faults(ignore_filter_keys={"cn-hangzhou": ["Color"]})
+        emu.reset()
+        assert emu.faults.settings.ignore_filter_keys == ignore
+
+
+def test_region_without_list_tag_resources():
+    with Emulator(seed=DEMO_SEED, deny_actions={"cn-shanghai": ["ListTagResources"]}) as emu:
+        sh, orders = client(emu, "cn-shanghai"), demo_key(emu, "data lake", "cn-shanghai")
+        error = error_of(call, sh, "ListTagResources", RegionId="cn-shanghai", ResourceType="key")
+        assert (error.status_code, error.code) == (404, "InvalidAction.NotFound")  # as an action that does not exist
+        assert len(call(sh, "ListResourceTags", KeyId=orders.key_id)["Tags"]["Tag"]) == 3  # the fallback works
+        assert call(client(emu), "ListTagResources", RegionId="cn-hangzhou", ResourceType="key")["NextToken"] == ""
+        stats = emu.stats()
+        assert stats["by_action"] == {"ListTagResources": 2, "ListResourceTags": 1} and stats["by_outcome"]["404"] == 1
+        emu.set_faults(deny_actions={"cn-hangzhou": ["GetKeyPolicy", "ListAliases"]})
+        assert call(sh, "ListTagResources", RegionId="cn-shanghai", ResourceType="key")["NextToken"] == ""
+        assert error_of(call, client(emu), "ListAliases").code == "InvalidAction.NotFound"
+        for wrong in ({"cn-hangzhou": ["AssumeRole"]}, {"cn-hangzhou": ["Nope"]}):
+            with pytest.raises(ValueError):
+                emu.set_faults(deny_actions=wrong)
+
+
+def test_seeded_aliases_tags_and_policies_are_checked():
+    instance = {"dkms_instance_id": "kst-hzz64f0e2b5c1a7d9e3f1a2"}
+    for keys, message in (
+        ([{"policy": {"Version": "1", "Statement": []}}], "only keys in a KMS instance"),
+        ([{"policy": "allow all", **instance}], "policy must be a mapping"),
+        ([{"aliases": ["orders"]}], "alias/<name>"),
+        ([{"aliases": "alias/orders"}], "alias/<name>"),
+        ([{"aliases": ["alias/a"]}, {"aliases": ["alias/a"]}], "alias already in use"),
+        ([{"aliases": ["alias/a", "alias/a"]}], "alias already in use"),
+        ([{"tags": ["env"]}], "tags must be a mapping"),
+    ):
+        seed = {"accounts": [{"account_id": DEMO_ACCOUNT_ID, "regions": {"cn-hangzhou": {"keys": keys}}}]}
+        with pytest.raises(ValueError, match=re.escape(message)):
+            Emulator(seed=seed)
+
+
+def test_runtime_alias_and_tag_changes(fresh_demo):
+    kms, jwt = client(fresh_demo), demo_key(fresh_demo, "jwt issuer")
+    changed = {"aliases": ["alias/jwt-issuer", "alias/jwt-v2"], "tags": {"env": "dev", "tier": "gold"}}
+    control(fresh_demo, "keys/update", {"region": "cn-hangzhou", "key_id": jwt.key_id, "set": changed})
+    assert alias_names(call(kms, "ListAliasesByKeyId", KeyId=jwt.key_id)) == changed["aliases"]
+    assert list_ids(kms, ("AliasName", ["alias/jwt-v2"])) == [jwt.key_id]
+    assert {t["TagKey"]: t["TagValue"] for t in call(kms, "ListResourceTags", KeyId=jwt.key_id)["Tags"]["Tag"]} == (
+        changed["tags"]
+    )
+    with pytest.raises(ValueError, match="alias already in use"):
+        fresh_demo.update_key("cn-hangzhou", jwt.key_id, aliases=["alias/orders-db"])
+    with pytest.raises(ValueError, match="only keys in a KMS instance"):
+        fresh_demo.update_key("cn-hangzhou", jwt.key_id, policy={"Version": "1", "Statement": []})
+
+
+def test_generated_aliases_and_tags():
+    def keys(**kwargs):
+        with Emulator(generate="cn-hangzhou=200,eu-central-1=50", random_seed=4, **kwargs) as emu:
+            return [k for region_keys in emu.backend.default_account.keys.values() for k in region_keys]
+
+    plain, labelled = keys(), keys(generate_tags=3, generate_aliases=2)
+    assert labelled == keys(generate_tags=3, generate_aliases=2)  # deterministic
+    for bare, key in zip(plain, labelled):  # the same keys, only labelled
+        assert (bare.aliases, bare.tags) == ((), {})
+        assert bare == dataclasses.replace(key, aliases=(), tags={})
+        assert list(key.tags) == ["env", "team", "cost-center"] and len(key.aliases) == 2
+    for region in ("cn-hangzhou", "eu-central-1"):
+        names = [a for k in labelled if k.region == region for a in k.aliases]
+        assert len(names) == len(set(names)) and all(re.fullmatch(r"alias/[a-z0-9-]+-\d{5}(-2)?", a) for a in names)
+    assert len({k.tags["env"] for k in labelled}) > 1 and len({k.tags["team"] for k in labelled}) > 1
+    with pytest.raises(ValueError):
+        keys(generate_tags=11)
+
+
+def test_scenario_f_world_request_budget():
+    """The benchmark's scenario (f): 1,000 keys, one alias and three tags each, read in bulk."""
+    with Emulator(generate="cn-hangzhou=1000", generate_tags=3, generate_aliases=1, qps=0) as emu:
+        kms, keys = client(emu), emu.backend.default_account.keys["cn-hangzhou"]
+        aliases = [
+            a for n in range(1, 11) for a in call(kms, "ListAliases", PageNumber=n, PageSize=100)["Aliases"]["Alias"]
+        ]
+        assert len(aliases) == len({a["KeyId"] for a in aliases}) == 1000
+        rows = []
+        for start in range(0, 1000, 50):
+            rows += sum(tag_pages(kms, tag_query("cn-hangzhou", [k.key_id for k in keys[start : start + 50]])), [])
+        assert rows == tag_rows(keys) and len(rows) == 3000
+        assert emu.stats()["by_action"] == {"ListAliases": 10, "ListTagResources": 20}
+
+
+def test_cli_generates_aliases_and_tags():
+    process = cli(
+        "--generate",
+        "cn-hangzhou=60",
+        "--generate-tags",
+        "2",
+        "--generate-aliases",
+        "1",
+        "--deny-actions",
+        '{"cn-shanghai": ["ListTagResources"]}',
+        "--tag-page-size",
+        "50",
+        "--exec",
+        "--",
+        sys.executable,
+        "-c",
+        CLI_CHILD,
+    )
+    out, dummy = process.communicate(timeout=60)
+    assert process.returncode == 0 and out.splitlines()[1:] == ["60", "2", "InvalidAction.NotFound"]
+
+
+# Run by the emulator's --exec: ListAliases' TotalCount, the tags of the first key, ListTagResources in cn-shanghai.
+CLI_CHILD = """
+import os
+from alibabacloud_kms20160120 import models
+from alibabacloud_kms20160120.client import Client
+from alibabacloud_tea_openapi.models import Config
+def kms(region):
+    return Client(Config(access_key_id=os.environ["ALICLOUD_ACCESS_KEY"], access_key_secret=os.environ["ALICLOUD_SECRET_KEY"],
+                         region_id=region, protocol="http", http_proxy=os.environ["KMS_EMULATOR_URL"]))
+print(kms("cn-hangzhou").list_aliases(models.ListAliasesRequest()).body.total_count)
+first = kms("cn-hangzhou").list_keys(models.ListKeysRequest()).body.keys.key[0].key_id
+print(len(kms("cn-hangzhou").list_resource_tags(models.ListResourceTagsRequest(key_id=first)).body.tags.tag))
+try:
+    kms("cn-shanghai").list_tag_resources(models.ListTagResourcesRequest(region_id="cn-shanghai", resource_type="key"))
+except Exception as error:
+    print(error.code)
+"""
