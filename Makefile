@@ -118,7 +118,7 @@ demo: venv collection
 	PYTHONPATH=tests "$(VENV_BIN)/python" -m emulator --seed tests/emulator/seeds/demo.yml --log build/emulator.log \
 	  --exec -- sh -c '"$$0" -i playbooks/inventory/localhost.yml playbooks/demo.yml && \
 	    "$$0" -i playbooks/inventory/localhost.yml playbooks/compliance_check.yml -e @playbooks/vars/policy.example.yml \
-	      -e kms_compliance_fail_on_violation=false' "$(VENV_BIN)/ansible-playbook"
+	      -e kms_compliance_fail_on_violation=false -e "{\"kms_compliance_accounts\": [\"all\"]}"' "$(VENV_BIN)/ansible-playbook"
 
 # speed against the quota (issue 6): one table, as in the README's Performance section; not a test
 bench: venv collection
