@@ -45,6 +45,8 @@ options:
       - The inventory hostname of each key. V(key_id) or V(key_arn), another field of the record, or a Jinja2
         expression over the record, for example C(region ~ '/' ~ key_id).
       - Two keys that get the same name fail the inventory, naming both keys (a host per key, never fewer).
+      - With O(aliases=true), C({{ aliases | first | default(key_id) }}) names a key by its first alias, or its ID
+        when it has none.
     type: str
     default: key_id
 """
@@ -142,11 +144,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if name in record:
             return record[name]
         try:
-            return self._compose(name, record)
+            if "{{" in name:  # a template, such as "{{ aliases | first | default(key_id) }}"
+                self.templar.available_variables = record
+                host = self.templar.template(name)
+            else:  # an expression, such as region ~ '/' ~ key_id
+                host = self._compose(name, record)
         except Exception as error:  # pylint: disable=broad-except
             raise AnsibleParserError(
                 "hostname: cannot evaluate %r for key %s: %s" % (name, record["key_id"], error)
             ) from None
+        if not isinstance(host, str) or not host:
+            raise AnsibleParserError("hostname: %r gives key %s no name (%r)" % (name, record["key_id"], host))
+        return host
 
     def _populate(self, records):
         strict = self.get_option("strict")

@@ -130,5 +130,7 @@ def test_the_example_inventory_file_groups_by_region_and_facet(ansible, emulator
         "@state_PendingDeletion:",
         "@spec_RSA_2048:",
         "@spec_Aliyun_SM4:",
+        "@env_prod:",
     ):
         assert group in proc.stdout
+    assert "|  |--alias/orders-db" in proc.stdout  # named by its alias
