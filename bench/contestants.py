@@ -119,6 +119,20 @@ class Sequential(object):
                 return arns
             page += 1
 
+    def aliases_and_tags(self, region):
+        """ListKeys, then ListAliasesByKeyId and ListResourceTags for each key: {key_id: (aliases, tags)}."""
+        found = {}
+        for arn in self.list(region):
+            key_id = arn.rsplit("/", 1)[1]
+            client = self.client(region)
+            aliases = client.list_aliases_by_key_id(kms_models.ListAliasesByKeyIdRequest(key_id=key_id, page_size=100))
+            tags = client.list_resource_tags(kms_models.ListResourceTagsRequest(key_id=key_id)).body.tags.tag
+            found[key_id] = (
+                [a.alias_name for a in aliases.body.aliases.alias],
+                dict((t.tag_key, t.tag_value) for t in tags),
+            )
+        return found
+
     def describe_all(self, region):
         """ListKeys, then DescribeKey for each key: {key_id: KeyMetadata as a dict}."""
         found = {}

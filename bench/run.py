@@ -29,8 +29,8 @@ from utils.docs_tables import rst_table, write_generated  # tests/ is on sys.pat
 
 LATENCY, QPS = 0.1, 50
 SIZES = {
-    "full": {"one": 10000, "each": 2500, "attrs": 1000, "memory": 100000, "org": (100, 4, 10)},
-    "quick": {"one": 1000, "each": 250, "attrs": 100, "memory": 10000, "org": (10, 4, 10)},
+    "full": {"one": 10000, "each": 2500, "attrs": 1000, "memory": 100000, "org": (100, 4, 10), "tagged": 1000},
+    "quick": {"one": 1000, "each": 250, "attrs": 100, "memory": 10000, "org": (10, 4, 10), "tagged": 100},
 }
 ORG_REGIONS = ["cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen"]  # the emulator's first four
 ONE, FOUR, ATTRS, MEMORY, EMPTY = (
@@ -45,8 +45,10 @@ LOAD_AT_START = [0.0]
 
 
 class EmulatorProcess(object):
-    def __init__(self, size=None, accounts=None):
-        if accounts:  # scenario (e): an organisation of MEMBERS:REGIONS:KEYS, each account-region with its quota
+    def __init__(self, size=None, accounts=None, world=None):
+        if world:
+            pass
+        elif accounts:  # scenario (e): an organisation of MEMBERS:REGIONS:KEYS, each account-region with its quota
             world = ["--generate-accounts", accounts]
         else:
             world = [
@@ -228,6 +230,37 @@ def organisation(size):
         emu.stop()
 
 
+def aliases_and_tags(size):
+    """(f): aliases and tags of keys (one alias, three tags each), bulk against the per-key official loop."""
+    count = size["tagged"]
+    emu = EmulatorProcess(
+        world=["--generate", "%s=%d" % (ONE, count), "--generate-tags", "3", "--generate-aliases", "1"]
+    )
+    try:
+        name = "(f) aliases and tags of %d keys" % count
+        options = dict(region=ONE, aliases=True, tags=True)
+        f_core = emu.measure(name, "core, aliases + tags", lambda: core(emu.url, **options))
+        f_play = emu.measure(
+            name, "ansible-playbook, aliases + tags", lambda: playbook(emu.url, new_workdir(), count, **options)
+        )
+        f_sdk = emu.measure(
+            name, SDK + " (ListAliasesByKeyId, ListResourceTags)", lambda: Sequential(emu.url).aliases_and_tags(ONE)
+        )
+        truth = f_sdk["result"]
+        check(
+            len(truth) == count
+            and all(
+                (sorted(r["aliases"]), r["tags"]) == (sorted(truth[r["key_id"]][0]), truth[r["key_id"]][1])
+                for r in f_core["result"]
+            )
+            and len(f_core["result"]) == count,
+            name,
+        )
+        return [f_core, f_play, f_sdk], (f_core, f_sdk)
+    finally:
+        emu.stop()
+
+
 def memory_child(emu, where):
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "peak_memory.py"), emu.url, where, DEMO_KEY[0]],
@@ -286,6 +319,7 @@ def table(rows):
 def targets(key, memory):
     a_core, a_48, a_sdk = key["a"]
     e_core, e_sdk, e_memory = key["e"]
+    f_core, f_sdk = key["f"]
     b_one, b_core = key["b"]
     c_core, c_sdk = key["c"]
     found = []
@@ -320,6 +354,13 @@ def targets(key, memory):
                 e_memory["result"]["peak_mb"],
             ),
             e_sdk["wall"] >= 15 * e_core["wall"] and e_core["wall"] <= 3,
+        )
+    )
+    found.append(
+        (
+            "(f) aliases and tags in at most 50 requests and >= 20x faster than per key: %d requests %s, %.1fx"
+            % (f_core["requests"], json.dumps(f_core["by_action"], sort_keys=True), f_sdk["wall"] / f_core["wall"]),
+            f_core["requests"] <= 50 and f_sdk["wall"] >= 20 * f_core["wall"],
         )
     )
     found.append(
@@ -367,7 +408,8 @@ def main():
     finally:
         emu.stop()
     org_rows, key["e"] = organisation(size)
-    rows += org_rows
+    tag_rows, key["f"] = aliases_and_tags(size)
+    rows += org_rows + tag_rows
     print(
         "\nalicloud.kms benchmark%s: emulator with %d ms latency, quota %d requests/s per region; rate_limit default %g/s"
         % (
