@@ -1,0 +1,496 @@
+"""The Event-Driven Ansible source alicloud.kms.key_events, driven through asyncio against the KMS emulator.
+
+ansible-rulebook needs Java and is not installed here; like ansible.eda's own tests, these call the source's
+`main(queue, args)` (or its `KeyEvents.run(queue, sleep=...)` with a sleep the test steps, so that every poll is one
+`await driver.poll()` and nothing waits on a clock). The service side is the real emulator over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from emulator.seeding import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
+from emulator.server import Emulator
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = ROOT / "extensions" / "eda" / "plugins" / "event_source" / "key_events.py"
+DEMO_SEED = ROOT / "tests" / "emulator" / "seeds" / "demo.yml"
+ACCOUNT = "1234567890123456"
+STS_TOKEN = "CAIS-kms-emulator-demo-sts-token"  # the demo seed's STS credential
+STS_SECRET = "kms-emulator-sts-secret"
+
+
+def load_source():
+    """The event source module, loaded from its file as ansible-rulebook loads sources."""
+    spec = importlib.util.spec_from_file_location("key_events", SOURCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+key_events = load_source()
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with Emulator(seed=str(DEMO_SEED)) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(emulator, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(("ALICLOUD_", "ALIBABA_CLOUD_")):
+            monkeypatch.delenv(name)
+    emulator.reset()
+    emulator.set_faults(latency_ms=0, qps=50, error_rate_503=0, error_rate_500=0, drop_rate=0, deny_regions=[])
+    return emulator
+
+
+def arguments(emu, **overrides):
+    args = {
+        "regions": ["cn-hangzhou", "cn-shanghai"],
+        "access_key_id": DEMO_ACCESS_KEY_ID,
+        "access_key_secret": DEMO_ACCESS_KEY_SECRET,
+        "protocol": "http",
+        "http_proxy": emu.url,
+        "max_retries": 1,
+    }
+    args.update(overrides)
+    return dict((k, v) for k, v in args.items() if v is not None)
+
+
+def keys(emu, region):
+    return list(emu.backend.default_account.keys[region])
+
+
+def drain(queue):
+    events = []
+    while not queue.empty():
+        events.append(queue.get_nowait())
+    return events
+
+
+def kinds(events):
+    return [(e["type"], e.get("key_id")) for e in events]
+
+
+class Driver(object):
+    """Runs KeyEvents.run with a sleep the test steps: poll() lets one poll run and returns its events."""
+
+    def __init__(self, args):
+        self.source = key_events.KeyEvents(args)
+        self.queue = asyncio.Queue()
+        self.slept = asyncio.Queue()
+        self.wake = asyncio.Queue()
+        self.intervals = []
+        self.task = None
+        self.seen = []
+
+    async def sleep(self, seconds):
+        self.intervals.append(seconds)
+        await self.slept.put(seconds)
+        await self.wake.get()
+
+    async def poll(self):
+        if self.task is None:
+            self.task = asyncio.create_task(self.source.run(self.queue, sleep=self.sleep))
+        else:
+            self.wake.put_nowait(None)
+        waiting = asyncio.ensure_future(self.slept.get())
+        done, _pending = await asyncio.wait({waiting, self.task}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+        assert waiting in done, "the source ended or hung: %r" % (self.task.exception() if self.task.done() else None)
+        events = drain(self.queue)
+        self.seen += events
+        return events
+
+    async def stop(self):
+        if self.task is not None:
+            self.task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await self.task
+
+
+def scenario(coroutine):
+    return asyncio.run(asyncio.wait_for(coroutine, 120))
+
+
+def assert_no_secret(events):
+    text = json.dumps(events, default=str)
+    for secret in (DEMO_ACCESS_KEY_SECRET, STS_SECRET, STS_TOKEN):
+        assert secret not in text
+
+
+# --- baseline and the three kinds of change ------------------------------------------------------------------------
+def test_baseline_then_created_changed_deleted_one_poll_each(emu):
+    async def run():
+        driver = Driver(arguments(emu))
+        try:
+            first = await driver.poll()
+            assert [e["type"] for e in first] == ["baseline"]
+            assert first[0]["count"] == 24
+            assert first[0]["regions"] == ["cn-hangzhou", "cn-shanghai"]
+            assert driver.intervals == [300]  # the default interval
+
+            assert await driver.poll() == []  # nothing changed: nothing emitted
+
+            (added,) = emu.add_keys("cn-shanghai", [{"key_spec": "RSA_2048", "key_usage": "SIGN/VERIFY"}])
+            (created,) = await driver.poll()
+            assert created["type"] == "key_created" and created["existing"] is False
+            assert created["key_id"] == added.key_id == created["meta"]["hosts"]
+            assert (created["account_id"], created["region"]) == (ACCOUNT, "cn-shanghai")
+            assert created["key"]["key_arn"] == added.arn
+            assert (created["key"]["key_spec"], created["key"]["key_usage"]) == ("RSA_2048", "SIGN/VERIFY")
+            assert created["changes"] == {} and created["previous"] == {}
+
+            target = keys(emu, "cn-hangzhou")[1]
+            assert target.key_state == "Enabled"
+            emu.update_key("cn-hangzhou", target.key_id, key_state="PendingDeletion")
+            (changed,) = await driver.poll()
+            assert changed["type"] == "key_changed"
+            assert changed["key_id"] == target.key_id == changed["meta"]["hosts"]
+            assert changed["changes"] == {"key_state": ["Enabled", "PendingDeletion"]}
+            assert changed["previous"] == {"key_state": "Enabled"}
+            assert changed["key"]["key_state"] == "PendingDeletion"
+            assert (changed["account_id"], changed["region"]) == (ACCOUNT, "cn-hangzhou")
+            assert changed["detected_at"].endswith("Z")
+
+            (removed,) = emu.backend.delete_keys(ACCOUNT, "cn-hangzhou", 1)
+            (deleted,) = await driver.poll()
+            assert deleted["type"] == "key_deleted" and deleted["key_id"] == removed.key_id
+            assert deleted["key"]["key_arn"] == removed.arn  # the last record known
+            assert deleted["meta"] == {"hosts": removed.key_id}
+
+            assert await driver.poll() == []
+        finally:
+            await driver.stop()
+        assert_no_secret(driver.seen)
+
+    scenario(run())
+
+
+def test_several_changes_in_one_poll(emu):
+    async def run():
+        driver = Driver(arguments(emu, watch=["key_state", "key_spec"]))
+        try:
+            await driver.poll()
+            hangzhou = keys(emu, "cn-hangzhou")
+            (added,) = emu.add_keys("cn-hangzhou", [{}])
+            emu.update_key("cn-hangzhou", hangzhou[2].key_id, key_state="Disabled")
+            emu.update_key("cn-shanghai", keys(emu, "cn-shanghai")[0].key_id, key_usage="SIGN/VERIFY")  # unwatched
+            (removed,) = emu.backend.delete_keys(ACCOUNT, "cn-hangzhou", 1)
+            events = await driver.poll()
+            assert sorted(kinds(events)) == sorted(
+                [("key_created", added.key_id), ("key_changed", hangzhou[2].key_id), ("key_deleted", removed.key_id)]
+            )
+        finally:
+            await driver.stop()
+
+    scenario(run())
+
+
+def test_watch_details_fields_are_gathered_with_describe_key(emu):
+    async def run():
+        driver = Driver(arguments(emu, regions=["ap-southeast-1"], watch=["automatic_rotation", "key_state"]))
+        try:
+            await driver.poll()
+            assert emu.stats()["by_action"].get("DescribeKey") == 6
+            target = keys(emu, "ap-southeast-1")[1]
+            assert target.automatic_rotation == "Disabled"
+            emu.update_key("ap-southeast-1", target.key_id, automatic_rotation="Enabled", description="rotated now")
+            (changed,) = await driver.poll()
+            assert changed["type"] == "key_changed" and changed["key_id"] == target.key_id
+            # only watched fields count: the description changed too, and rotation_interval appeared
+            assert changed["changes"] == {"automatic_rotation": ["Disabled", "Enabled"]}
+            assert changed["key"]["description"] == "rotated now"
+            assert changed["key"]["creation_date"]  # the record carries the DescribeKey fields
+        finally:
+            await driver.stop()
+
+    scenario(run())
+
+
+def test_emit_existing_announces_every_key_instead_of_a_baseline(emu):
+    async def run():
+        driver = Driver(arguments(emu, regions=["ap-southeast-1"], emit_existing=True))
+        try:
+            events = await driver.poll()
+            assert [e["type"] for e in events] == ["key_created"] * 6
+            assert all(e["existing"] is True for e in events)
+            assert sorted(e["key_id"] for e in events) == sorted(k.key_id for k in keys(emu, "ap-southeast-1"))
+            assert all(e["key"]["key_state"] for e in events)  # the watched facets are known
+            assert await driver.poll() == []
+        finally:
+            await driver.stop()
+
+    scenario(run())
+
+
+# --- state_file: a restart neither repeats nor misses ----------------------------------------------------------------
+def test_state_file_restart_reports_what_changed_while_down_and_nothing_twice(emu, tmp_path):
+    state = tmp_path / "state" / "kms.json"
+    state.parent.mkdir()
+
+    async def run():
+        args = arguments(emu, state_file=str(state))
+        first = Driver(args)
+        try:
+            assert [e["type"] for e in await first.poll()] == ["baseline"]
+        finally:
+            await first.stop()
+        saved = json.loads(state.read_text())
+        assert len(saved["keys"]) == 24
+        assert stat.S_IMODE(state.stat().st_mode) == 0o600
+        assert sorted(p.name for p in state.parent.iterdir()) == ["kms.json"]  # no temporary file left
+        assert DEMO_ACCESS_KEY_SECRET not in state.read_text()
+
+        # while the source is down
+        (added,) = emu.add_keys("cn-hangzhou", [{}])
+        target = keys(emu, "cn-shanghai")[0]
+        emu.update_key("cn-shanghai", target.key_id, key_state="Disabled")
+        (removed,) = emu.backend.delete_keys(ACCOUNT, "cn-shanghai", 1)
+
+        second = Driver(args)
+        try:
+            events = await second.poll()
+            assert sorted(kinds(events)) == sorted([("key_created", added.key_id), ("key_deleted", removed.key_id)])
+            assert removed.key_id == target.key_id  # deleted, so no change reported for it
+        finally:
+            await second.stop()
+
+        emu.update_key("cn-hangzhou", added.key_id, key_state="PendingDeletion")
+        third = Driver(args)
+        try:
+            (changed,) = await third.poll()  # no baseline, nothing announced again
+            assert changed["type"] == "key_changed" and changed["key_id"] == added.key_id
+            assert await third.poll() == []
+        finally:
+            await third.stop()
+
+    scenario(run())
+
+
+def test_state_file_of_other_options_is_a_new_baseline(emu, tmp_path):
+    state = tmp_path / "kms.json"
+
+    async def run():
+        first = Driver(arguments(emu, state_file=str(state)))
+        try:
+            await first.poll()
+        finally:
+            await first.stop()
+        # another scope: its keys were never seen as deleted or created, a new baseline instead
+        other = Driver(arguments(emu, regions=["ap-southeast-1"], state_file=str(state)))
+        try:
+            events = await other.poll()
+            assert [(e["type"], e["count"]) for e in events] == [("baseline", 6)]
+        finally:
+            await other.stop()
+
+    state.write_text("not json")
+    scenario(run())
+
+
+# --- failures: one poll_failed, never a false key_deleted, recovery ---------------------------------------------------
+def test_denied_region_fails_the_poll_without_key_deleted_then_recovers(emu):
+    async def run():
+        driver = Driver(arguments(emu))
+        try:
+            await driver.poll()
+            emu.set_faults(deny_regions=["cn-shanghai"])
+            (removed,) = emu.backend.delete_keys(ACCOUNT, "cn-hangzhou", 1)
+            (failed,) = await driver.poll()
+            assert failed["type"] == "poll_failed" and failed["partial"] is False
+            assert failed["code"] == "Forbidden.NoPermission"
+            assert failed["request_id"] and failed["request_id"] in failed["message"]
+            assert failed["region"] == "cn-shanghai" and "Forbidden.NoPermission" in failed["message"]
+            assert failed["consecutive_failures"] == 1
+            (again,) = await driver.poll()
+            assert again["type"] == "poll_failed" and again["consecutive_failures"] == 2
+
+            emu.set_faults(deny_regions=[])
+            (deleted,) = await driver.poll()  # the deletion in the region that was listed, reported once complete
+            assert (deleted["type"], deleted["key_id"]) == ("key_deleted", removed.key_id)
+            assert await driver.poll() == []
+        finally:
+            await driver.stop()
+        assert_no_secret(driver.seen)
+
+    scenario(run())
+
+
+def test_partial_poll_reports_listed_regions_and_keeps_skipped_keys(emu):
+    async def run():
+        driver = Driver(arguments(emu, strict_permissions=False))
+        try:
+            await driver.poll()
+            emu.set_faults(deny_regions=["cn-shanghai"])
+            (removed,) = emu.backend.delete_keys(ACCOUNT, "cn-hangzhou", 1)
+            events = await driver.poll()
+            assert kinds(events) == [("poll_failed", None), ("key_deleted", removed.key_id)]
+            failed = events[0]
+            assert failed["partial"] is True and failed["code"] == "Forbidden.NoPermission"
+            assert [s["region"] for s in failed["skipped"]] == ["cn-shanghai"]
+            # cn-shanghai's ten keys were not listed: none of them is reported deleted
+            emu.set_faults(deny_regions=[])
+            assert await driver.poll() == []
+        finally:
+            await driver.stop()
+
+    scenario(run())
+
+
+def test_partial_baseline_does_not_announce_the_skipped_region_later(emu):
+    async def run():
+        emu.set_faults(deny_regions=["cn-shanghai"])
+        driver = Driver(arguments(emu, strict_permissions=False))
+        try:
+            events = await driver.poll()
+            assert [e["type"] for e in events] == ["poll_failed", "baseline"]
+            assert events[1]["count"] == 14 and [s["region"] for s in events[1]["skipped"]] == ["cn-shanghai"]
+            assert [e["type"] for e in await driver.poll()] == ["poll_failed"]
+            emu.set_faults(deny_regions=[])
+            assert await driver.poll() == []  # cn-shanghai's keys existed before: its baseline, not new keys
+            (added,) = emu.add_keys("cn-shanghai", [{}])
+            assert kinds(await driver.poll()) == [("key_created", added.key_id)]
+        finally:
+            await driver.stop()
+
+    scenario(run())
+
+
+def test_service_unavailable_fails_the_poll_then_recovers(emu):
+    async def run():
+        driver = Driver(arguments(emu, regions=["cn-hangzhou"]))
+        try:
+            await driver.poll()
+            emu.set_faults(error_rate_503=1.0)
+            (failed,) = await driver.poll()
+            assert failed["type"] == "poll_failed" and failed["code"] == "ServiceUnavailableTemporary"
+            assert failed["request_id"] and "after 2 attempts" in failed["message"]
+            emu.set_faults(error_rate_503=0)
+            target = keys(emu, "cn-hangzhou")[0]
+            emu.update_key("cn-hangzhou", target.key_id, key_state="Disabled")
+            assert kinds(await driver.poll()) == [("key_changed", target.key_id)]
+        finally:
+            await driver.stop()
+        assert_no_secret(driver.seen)
+
+    scenario(run())
+
+
+def test_no_secret_or_token_in_any_event_with_sts_credentials(emu, tmp_path):
+    state = tmp_path / "kms.json"
+
+    async def run():
+        args = arguments(
+            emu,
+            access_key_id="STS.NUKmsEmulatorDemoSts01",
+            access_key_secret=STS_SECRET,
+            security_token=STS_TOKEN,
+            state_file=str(state),
+            watch=["key_state", "deletion_protection", "tags", "aliases"],
+        )
+        driver = Driver(args)
+        try:
+            await driver.poll()
+            emu.add_keys("cn-hangzhou", [{"tags": {"env": "prod"}}])
+            emu.set_faults(error_rate_500=1.0)
+            await driver.poll()
+            emu.set_faults(error_rate_500=0, deny_regions=["cn-hangzhou"])
+            await driver.poll()
+            emu.set_faults(deny_regions=[])
+            await driver.poll()
+        finally:
+            await driver.stop()
+        assert [e["type"] for e in driver.seen] == ["baseline", "poll_failed", "poll_failed", "key_created"]
+        assert driver.seen[-1]["key"]["tags"] == {"env": "prod"}
+        assert_no_secret(driver.seen)
+        assert STS_TOKEN not in state.read_text() and STS_SECRET not in state.read_text()
+
+    scenario(run())
+
+
+# --- the real loop: main(queue, args), interval, cancellation ---------------------------------------------------------
+def test_main_polls_every_interval_and_cancels_within_a_second(emu, monkeypatch):
+    monkeypatch.setenv(key_events.MIN_INTERVAL_ENV, "0.1")
+
+    async def run():
+        queue = asyncio.Queue()
+        task = asyncio.create_task(key_events.main(queue, arguments(emu, regions=["cn-hangzhou"], interval=0.2)))
+        event = await asyncio.wait_for(queue.get(), 30)
+        assert event["type"] == "baseline"
+        target = keys(emu, "cn-hangzhou")[0]
+        emu.update_key("cn-hangzhou", target.key_id, key_state="Disabled")
+        event = await asyncio.wait_for(queue.get(), 30)
+        assert (event["type"], event["key_id"]) == ("key_changed", target.key_id)
+        started = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert time.monotonic() - started < 1
+
+    scenario(run())
+
+
+def test_cancel_during_a_slow_poll_returns_within_a_second(emu):
+    emu.set_faults(latency_ms=3000)
+
+    async def run():
+        queue = asyncio.Queue()
+        task = asyncio.create_task(key_events.main(queue, arguments(emu, regions=["cn-hangzhou"])))
+        deadline = time.monotonic() + 10
+        while emu.stats()["total"] == 0 and emu.counts.in_flight == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert emu.counts.in_flight >= 1  # a request is being answered, slowly
+        started = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert time.monotonic() - started < 1
+        assert queue.empty()
+
+    scenario(run())
+
+
+# --- bad arguments fail at start, naming the argument, before any request ---------------------------------------------
+@pytest.mark.parametrize(
+    "overrides, named",
+    [
+        ({"regoins": ["cn-hangzhou"]}, "argument regoins: unknown argument (did you mean regions?)"),
+        ({"interval": 10}, "argument interval: must be at least 30"),
+        ({"interval": "soon"}, "argument interval: must be a float"),
+        ({"watch": ["key_sate"]}, "argument watch: unknown field 'key_sate' (did you mean key_state?)"),
+        ({"watch": []}, "argument watch: must name at least one field"),
+        ({"emit_existing": "perhaps"}, "argument emit_existing: must be a bool"),
+        ({"key_state": ["Gone"]}, "argument key_state"),
+        ({"access_key_secret": None}, "argument access_key_secret"),
+        ({"protocol": "ftp"}, "argument protocol: must be one of https, http"),
+        ({"regions": None, "region": None}, "argument region: no region given"),
+        ({"regions": ["cn-hangzhou", "cn-shanghai"], "endpoint": "kms.example.internal"}, "argument endpoint"),
+    ],
+)
+def test_bad_arguments_fail_at_start_naming_the_argument(emu, overrides, named):
+    async def run():
+        await key_events.main(asyncio.Queue(), arguments(emu, **overrides))
+
+    with pytest.raises(ValueError) as failure:
+        scenario(run())
+    assert named in str(failure.value)
+    assert DEMO_ACCESS_KEY_SECRET not in str(failure.value)
+    assert emu.stats()["total"] == 0
+
+
+def test_a_secret_of_the_wrong_type_is_not_quoted(emu):
+    with pytest.raises(ValueError) as failure:
+        key_events.KeyEvents(arguments(emu, access_key_secret={"oops": "s3cr3t-value"}, max_retries=2))
+    assert "argument access_key_secret: must be a str" in str(failure.value)
+    assert "s3cr3t-value" not in str(failure.value)
