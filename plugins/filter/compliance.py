@@ -20,59 +20,30 @@ No request is made here and nothing but the arguments is read: same input, same 
 
 from __future__ import annotations
 
+import datetime
 import re
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.alicloud.kms.plugins.module_utils._query import (  # the one definition of the allowed values
-    CREATOR_TYPES,
-    KEY_STATES,
-    KEY_USAGES,
-    PROTECTION_LEVELS,
+from ansible_collections.alicloud.kms.plugins.module_utils._query import KEY_STATES
+from ansible_collections.alicloud.kms.plugins.module_utils._rules import (  # the one table of rules
+    DESCRIBED_FACETS,
+    EXEMPT,
+    FACETS,
+    FAIL,
+    PASS,
+    RULE_NAMES,
+    RULES,
+    UNKNOWN,
+    PolicyError,
+    missing,
+    parse_time,
 )
 
-# rule -> (record field it reads, what gathers that field)
-RULES = {
-    "forbidden_states": ("key_state", "facet"),
-    "allowed_specs": ("key_spec", "facet"),
-    "allowed_usages": ("key_usage", "facet"),
-    "required_protection_level": ("protection_level", "facet"),
-    "allowed_creator_types": ("creator_type", "facet"),
-    "require_rotation": ("automatic_rotation", "details"),
-    "max_rotation_interval_days": ("rotation_interval", "details"),
-    "require_deletion_protection": ("deletion_protection", "details"),
-}
-RULE_NAMES = tuple(RULES)
-# Facets in their canonical order
-FACETS = ("key_state", "key_spec", "key_usage", "protection_level", "creator_type")
 # What every report shows (bar charts per region), whatever the rules
 REPORT_FACETS = ("key_state", "key_spec")
-# Facets that DescribeKey documents (KeyMetadata of the official SDK model): with details they need no listing.
-# CreatorType is not one of them: it is only known from the creator_type facet.
-DESCRIBED_FACETS = ("key_state", "key_spec", "key_usage", "protection_level")
-# rule -> the record fields that decide whether it applies to a key (see _rotation_not_applicable)
-APPLICABILITY = {
-    "require_rotation": ("key_spec", "creator_type", "origin"),
-    "max_rotation_interval_days": ("key_spec", "creator_type", "origin"),
-    "require_deletion_protection": ("creator_type",),
-}
-# record field -> how a play gathers it, for the note of a check whose field is unknown
-GATHERED_BY = dict((facet, "the %s facet" % facet) for facet in FACETS)
-GATHERED_BY.update(
-    (field, "details (DescribeKey)")
-    for field in ("automatic_rotation", "rotation_interval", "deletion_protection", "origin")
-)
-# closed sets a rule value must come from
-RULE_CHOICES = {
-    "forbidden_states": KEY_STATES,
-    "allowed_usages": KEY_USAGES,
-    "required_protection_level": PROTECTION_LEVELS,
-    "allowed_creator_types": CREATOR_TYPES,
-}
-LIST_RULES = ("forbidden_states", "allowed_specs", "allowed_usages", "allowed_creator_types")
-BOOL_RULES = ("require_rotation", "require_deletion_protection")
-ROTATION_RULES = ("require_rotation", "max_rotation_interval_days")
-DAY = 86400
+# the gathering options of alicloud.kms.key_facts beside facets, in the plan
+GATHERINGS = ("details", "aliases", "tags", "key_policy")
 
 # A 16-digit account ID, and a RAM role ARN acs:ram::<account>:role/<name> (as alicloud.kms.key_facts takes them)
 _ACCOUNT_ID = re.compile(r"^\d{16}$")
@@ -84,27 +55,9 @@ COMPLIANT = "compliant"
 NON_COMPLIANT = "non_compliant"
 INCOMPLETE = "incomplete"
 
-PASS = "pass"
-FAIL = "fail"
-EXEMPT = "exempt"
-NOT_APPLICABLE = "not_applicable"
-# what a check reports as actual when the field its rule reads is unknown
-UNKNOWN = "unknown"
-
 
 def _error(message):
     return AnsibleFilterError("alicloud.kms compliance: %s" % message)
-
-
-def _is_set(rule, value):
-    """A rule is on when it has a value: null, false and empty lists leave it off."""
-    if value is None:
-        return False
-    if rule in BOOL_RULES:
-        return value is True
-    if rule in LIST_RULES:
-        return len(value) > 0
-    return True
 
 
 def _as_list(rule, value):
@@ -113,14 +66,6 @@ def _as_list(rule, value):
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
         raise _error("%s must be a list of strings, got %r" % (rule, value))
     return list(value)
-
-
-def _bool(rule, value):
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
-        return value.lower() in ("true", "yes", "on", "1")
-    raise _error("%s must be true or false, got %r" % (rule, value))
 
 
 def check_policy(policy):
@@ -133,31 +78,13 @@ def check_policy(policy):
     if unknown:
         raise _error("unknown rule(s) %s; known rules are %s" % (", ".join(unknown), ", ".join(RULE_NAMES)))
     rules = {}
-    for rule in RULE_NAMES:
-        value = policy.get(rule)
-        if rule in BOOL_RULES and value is not None:
-            value = _bool(rule, value)
-        if rule in LIST_RULES and value is not None:
-            value = _as_list(rule, value)
-        if not _is_set(rule, value):
-            continue
-        if rule == "required_protection_level":
-            if not isinstance(value, str):
-                raise _error("required_protection_level must be a string, got %r" % (value,))
-        if rule == "max_rotation_interval_days":
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, str))
-                or not str(value).strip().isdigit()
-                or int(value) < 1
-            ):
-                raise _error("max_rotation_interval_days must be a whole number of days, 1 or more, got %r" % (value,))
-            value = int(value)
-        choices = RULE_CHOICES.get(rule)
-        for item in (value if isinstance(value, list) else [value]) if choices else ():
-            if item not in choices:
-                raise _error("%s: unknown value %r; allowed values are %s" % (rule, item, ", ".join(choices)))
-        rules[rule] = value
+    for name, rule in RULES.items():
+        try:
+            value = rule.normalize(policy.get(name))
+        except PolicyError as exc:
+            raise _error(str(exc)) from None
+        if value is not None:
+            rules[name] = value
     return rules
 
 
@@ -192,138 +119,41 @@ def check_exemptions(exempt_keys):
 
 
 def compliance_plan(policy):
-    """What the policy needs gathered: facets for list rules, DescribeKey only for the detail rules.
+    """What the policy needs gathered: facets for the facet rules, details, aliases, tags, key policies.
 
     Every facet a rule reads or its applicability depends on is planned, except those DescribeKey
     documents when details are gathered anyway; creator type is never among those.
     """
     rules = check_policy(policy)
-    details = any(RULES[rule][1] == "details" for rule in rules)
-    needed = set()
-    for rule in rules:
-        needed.update(field for field in (RULES[rule][0],) + APPLICABILITY.get(rule, ()) if field in FACETS)
-    if details:
+    sources = set(source for name in rules for source in RULES[name].gathers())
+    needed = set(f for name in rules for f in RULES[name].fields + RULES[name].applies_fields if f in FACETS)
+    if "details" in sources:
         facets = [f for f in FACETS if f in needed and f not in DESCRIBED_FACETS]
     else:
         facets = [f for f in FACETS if f in needed or f in REPORT_FACETS]
-    return {"rules": list(rules), "facets": facets, "details": details}
+    plan = {"rules": list(rules), "facets": facets}
+    plan.update((gathering, gathering in sources) for gathering in GATHERINGS)
+    return plan
 
 
-def _interval_seconds(value):
-    """'31536000s' -> 31536000; None when the interval is missing or unreadable."""
-    text = str(value or "").strip()
-    if text.endswith("s"):
-        text = text[:-1]
-    try:
-        seconds = float(text)
-    except ValueError:
-        return None
-    return seconds if seconds > 0 else None
-
-
-def _days(seconds):
-    days = seconds / DAY
-    return "%d days" % days if days == int(days) else "%.2f days" % days
-
-
-def _missing(value):
-    """A field is unknown when it is absent, null or empty (records gathered without its facet or details)."""
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _unknown(*fields):
-    """The failing check of a rule that cannot be judged: actual `unknown`, and what to gather."""
-    return (
-        FAIL,
-        UNKNOWN,
-        "unknown %s: gather %s" % (", ".join(fields), ", ".join(dict.fromkeys(GATHERED_BY.get(f, f) for f in fields))),
-    )
-
-
-def _rotation_not_applicable(key):
-    """(why the service cannot rotate this key automatically or None, the unknown fields that decide it).
-
-    The service rotates symmetric keys (Aliyun_* specs) that the account created (creator type User)
-    with material KMS generated (origin Aliyun_KMS). A known field that rules the key out settles it;
-    otherwise every one of the three must be known.
-    """
-    spec, creator, origin = key.get("key_spec"), key.get("creator_type"), key.get("origin")
-    if not _missing(spec) and not str(spec).startswith("Aliyun_"):
-        return "asymmetric keys (%s) do not rotate automatically" % spec, ()
-    if creator == "Service":
-        return "a cloud service manages this key", ()
-    if origin == "EXTERNAL":
-        return "imported key material does not rotate automatically", ()
-    if not _missing(origin) and origin != "Aliyun_KMS":
-        return "key material from %s does not rotate automatically" % origin, ()
-    decisive = (("key_spec", spec), ("creator_type", creator if creator == "User" else None), ("origin", origin))
-    return None, tuple(name for name, value in decisive if _missing(value))
+def _now(now):
+    """The time the age and expiry rules compare with: an ISO 8601 time, a datetime, or (None) the clock."""
+    if now is None:
+        return datetime.datetime.now(datetime.timezone.utc)
+    moment = parse_time(now)
+    if moment is None:
+        raise _error("now must be an ISO 8601 time such as 2026-01-31T00:00:00Z, got %r" % (now,))
+    return moment
 
 
 def expected(rule, value):
     """What a rule asks of every key, in words."""
-    if rule == "forbidden_states":
-        return "none of %s" % ", ".join(value)
-    if rule in ("allowed_specs", "allowed_usages", "allowed_creator_types"):
-        return "one of %s" % ", ".join(value)
-    if rule == "max_rotation_interval_days":
-        return "at most %d days" % value
-    if rule in ("require_rotation", "require_deletion_protection"):
-        return "Enabled"
-    return value
+    return RULES[rule].expected(value)
 
 
-def _rotation(rule, value, key, actual):
-    why, unknown = _rotation_not_applicable(key)
-    if why:
-        return NOT_APPLICABLE, actual, why
-    if unknown:
-        return _unknown(*unknown)
-    rotation = key.get("automatic_rotation")
-    if _missing(rotation):
-        return _unknown("automatic_rotation")
-    if rule == "require_rotation":
-        return (PASS if rotation == "Enabled" else FAIL), rotation, None
-    # The service sends RotationInterval only while rotation is Enabled or Suspended: without it, the
-    # rotation state explains its absence. A key that never rotates is rotated less often than any interval.
-    if rotation != "Enabled":
-        return FAIL, "no automatic rotation (%s)" % rotation, None
-    if _missing(actual):
-        return _unknown("rotation_interval")
-    seconds = _interval_seconds(actual)
-    if seconds is None:
-        return FAIL, "unknown interval (%s)" % actual, None
-    return (PASS if seconds <= value * DAY else FAIL), _days(seconds), None
-
-
-def evaluate(rule, value, key):
-    """(status, actual, note) of one rule for one key; status is pass, fail or not_applicable.
-
-    A rule never passes a key whose field it reads (or that decides whether it applies) is unknown:
-    the check fails with actual `unknown` and a note naming what to gather.
-    """
-    field = RULES[rule][0]
-    actual = key.get(field)
-    if rule in ROTATION_RULES:
-        return _rotation(rule, value, key, actual)
-    if rule == "require_deletion_protection":
-        creator = key.get("creator_type")
-        if creator == "Service":
-            return NOT_APPLICABLE, actual, "a cloud service manages this key"
-        if creator != "User":
-            return _unknown("creator_type")
-        if _missing(actual):
-            return _unknown(field)
-        return (PASS if actual == "Enabled" else FAIL), actual, None
-    if _missing(actual):
-        return _unknown(field)
-    if rule == "forbidden_states":
-        return (FAIL if actual in value else PASS), actual, None
-    if rule in ("allowed_specs", "allowed_usages", "allowed_creator_types"):
-        return (PASS if actual in value else FAIL), actual, None
-    if rule == "required_protection_level":
-        return (PASS if actual == value else FAIL), actual, None
-    raise _error("unknown rule %r" % rule)  # pragma: no cover - check_policy rejects it first
+def evaluate(rule, value, key, now=None):
+    """(status, actual, note) of one rule for one key; status is pass, fail or not_applicable."""
+    return RULES[rule].evaluate(value, key, _now(now))
 
 
 def _exemption_for(key, rule, exemptions):
@@ -344,14 +174,15 @@ def _keys(keys):
     return keys
 
 
-def compliance_checks(keys, policy, exempt_keys=None):
+def compliance_checks(keys, policy, exempt_keys=None, now=None):
     """One check per key and active rule, in key order then rule order."""
     rules = check_policy(policy)
     exemptions = check_exemptions(exempt_keys)
+    moment = _now(now)
     checks = []
     for key in _keys(keys):
         for rule, value in rules.items():
-            status, actual, note = evaluate(rule, value, key)
+            status, actual, note = RULES[rule].evaluate(value, key, moment)
             check = {
                 "key_id": key["key_id"],
                 "key_arn": key.get("key_arn"),
@@ -379,13 +210,13 @@ def _violation(check, with_reason=False):
     return entry
 
 
-def kms_violations(keys, policy, exempt_keys=None):
+def kms_violations(keys, policy, exempt_keys=None, now=None):
     """The broken rules that no exemption covers: one dict per key and rule."""
-    return [_violation(c) for c in compliance_checks(keys, policy, exempt_keys) if c["status"] == FAIL]
+    return [_violation(c) for c in compliance_checks(keys, policy, exempt_keys, now) if c["status"] == FAIL]
 
 
 def _count(counter, value):
-    name = UNKNOWN if _missing(value) else str(value)
+    name = UNKNOWN if missing(value) else str(value)
     counter[name] = counter.get(name, 0) + 1
 
 
@@ -454,7 +285,7 @@ def _verdict(violations, not_assessed):
 
 
 def kms_compliance_report(
-    keys, policy, exempt_keys=None, regions=None, skipped=None, accounts=None, exclude_accounts=None
+    keys, policy, exempt_keys=None, regions=None, skipped=None, accounts=None, exclude_accounts=None, now=None
 ):
     """Verdict, summary per account, region and rule, violations, exemptions, what was not assessed, every check.
 
@@ -468,7 +299,7 @@ def kms_compliance_report(
     not_assessed = check_skipped(skipped)
     excluded = set(_account_list(exclude_accounts, "exclude_accounts"))
     named_accounts = [a for a in _account_list(accounts, "accounts") if a not in excluded]
-    checks = compliance_checks(keys, rules, exemptions)
+    checks = compliance_checks(keys, rules, exemptions, now)
     if isinstance(regions, str):
         regions = [regions]
     named = [r for r in (regions or ()) if r and r != "all"]
@@ -487,6 +318,7 @@ def kms_compliance_report(
             rule,
             {
                 "expected": expected(rule, value),
+                "config_rule": RULES[rule].config_rule_for(value),
                 "checked": 0,
                 "passed": 0,
                 "violations": 0,

@@ -155,13 +155,11 @@ RULES = {
         },
         None,
     ),
-    "require_deletion_protection": (
-        True,
-        dict((k, ("Disabled", "Enabled")) for k in ("hz-disabled", "hz-doomed", "sh-yearly", "sh-byok")),
-        None,
-    ),
+    # Cloud Config's kms-key-delete-protection-enabled: Enabled keys the account created; hz-service is a service's,
+    # hz-disabled, hz-doomed and sh-byok are not Enabled
+    "require_deletion_protection": (True, {"sh-yearly": ("Disabled", "Enabled")}, None),
 }
-NOT_APPLICABLE = {"require_rotation": 5, "max_rotation_interval_days": 5, "require_deletion_protection": 1}
+NOT_APPLICABLE = {"require_rotation": 5, "max_rotation_interval_days": 5, "require_deletion_protection": 4}
 
 
 @pytest.fixture(scope="module")
@@ -442,10 +440,7 @@ def test_creator_types_come_from_the_listing_not_from_describe_key(ansible, emul
         ("hz-service", "allowed_creator_types"): ("Service", "one of User"),
         ("hz-disabled", "require_rotation"): ("Disabled", "Enabled"),
         ("sh-paused", "require_rotation"): ("Suspended", "Enabled"),
-        **dict(
-            ((k, "require_deletion_protection"), ("Disabled", "Enabled"))
-            for k in ("hz-disabled", "hz-doomed", "sh-yearly", "sh-byok")
-        ),
+        ("sh-yearly", "require_deletion_protection"): ("Disabled", "Enabled"),
     }
     checks = dict(
         ((c["key_id"], c["rule"]), (c["status"], c["note"])) for c in result["kms_compliance_result"]["checks"]

@@ -72,6 +72,8 @@ def broken(policy, keys=None, exempt=None):
 
 # --- the plan: only what the rules need ------------------------------------------------------------
 
+NOTHING_MORE = {"details": False, "aliases": False, "tags": False, "key_policy": False}
+
 
 @pytest.mark.parametrize(
     "policy, facets",
@@ -90,7 +92,7 @@ def broken(policy, keys=None, exempt=None):
 )
 def test_list_rules_plan_facets_and_no_details(policy, facets):
     plan = compliance_plan(policy)
-    assert plan == {"rules": [r for r in RULE_NAMES if r in policy], "facets": facets, "details": False}
+    assert plan == dict(NOTHING_MORE, rules=[r for r in RULE_NAMES if r in policy], facets=facets)
 
 
 @pytest.mark.parametrize(
@@ -110,7 +112,7 @@ def test_detail_rules_plan_describe_key_and_the_creator_type_facet(policy, facet
     # DescribeKey documents state, spec, usage and protection level, but not the creator type: the rotation and
     # deletion protection rules apply only to keys the account created, so the creator type comes from a listing
     plan = compliance_plan(policy)
-    assert plan == {"rules": [r for r in RULE_NAMES if r in policy], "facets": facets, "details": True}
+    assert plan == dict(NOTHING_MORE, rules=[r for r in RULE_NAMES if r in policy], facets=facets, details=True)
 
 
 def test_rules_that_are_off_gather_nothing_extra():
@@ -123,7 +125,7 @@ def test_rules_that_are_off_gather_nothing_extra():
             "required_protection_level": None,
         }
     )
-    assert plan == {"rules": [], "facets": ["key_state", "key_spec"], "details": False}
+    assert plan == dict(NOTHING_MORE, rules=[], facets=["key_state", "key_spec"])
 
 
 def test_rules_come_out_in_canonical_order():
@@ -274,13 +276,19 @@ def test_max_rotation_interval_reads_odd_intervals():
     ]
 
 
-def test_require_deletion_protection_applies_to_keys_the_account_created():
-    assert broken({"require_deletion_protection": True}) == [
-        ("hz-disabled", "require_deletion_protection"),
-        ("hz-doomed", "require_deletion_protection"),
-        ("sh-byok", "require_deletion_protection"),
-        ("sh-yearly", "require_deletion_protection"),
-    ]
+def test_require_deletion_protection_applies_to_enabled_keys_the_account_created():
+    # Cloud Config's kms-key-delete-protection-enabled: not service keys, not keys that are not Enabled
+    assert broken({"require_deletion_protection": True}) == [("sh-yearly", "require_deletion_protection")]
+    checks = kms_compliance_report(KEYS, {"require_deletion_protection": True})["checks"]
+    assert dict((c["key_id"], (c["status"], c["note"])) for c in checks) == {
+        "hz-good": ("pass", None),
+        "hz-disabled": ("not_applicable", "the key is Disabled, not Enabled"),
+        "hz-doomed": ("not_applicable", "the key is PendingDeletion, not Enabled"),
+        "hz-service": ("not_applicable", "a cloud service manages this key"),
+        "sh-yearly": ("fail", None),
+        "sh-wallet": ("pass", None),
+        "sh-byok": ("not_applicable", "the key is PendingImport, not Enabled"),
+    }
 
 
 def test_violation_entries_have_exactly_the_documented_fields():
@@ -570,6 +578,7 @@ def test_report_counts_per_region_and_rule():
     assert summary["by_rule"] == {
         "forbidden_states": {
             "expected": "none of PendingDeletion",
+            "config_rule": "kms-key-state-not-pending-deletion",
             "checked": 7,
             "passed": 6,
             "violations": 1,
@@ -578,6 +587,7 @@ def test_report_counts_per_region_and_rule():
         },
         "allowed_specs": {
             "expected": "one of Aliyun_AES_256, Aliyun_SM4",
+            "config_rule": None,
             "checked": 7,
             "passed": 5,
             "violations": 1,
@@ -586,6 +596,7 @@ def test_report_counts_per_region_and_rule():
         },
         "require_rotation": {
             "expected": "Enabled",
+            "config_rule": "kms-key-rotation-enabled",
             "checked": 7,
             "passed": 2,
             "violations": 1,
