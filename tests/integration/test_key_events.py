@@ -11,11 +11,15 @@ import asyncio
 import importlib.util
 import json
 import os
+import shutil
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from emulator.seeding import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 from emulator.server import Emulator
@@ -23,6 +27,8 @@ from emulator.server import Emulator
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "extensions" / "eda" / "plugins" / "event_source" / "key_events.py"
 DEMO_SEED = ROOT / "tests" / "emulator" / "seeds" / "demo.yml"
+BIN = Path(sys.executable).parent
+COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(ROOT / ".collections")
 ACCOUNT = "1234567890123456"
 STS_TOKEN = "CAIS-kms-emulator-demo-sts-token"  # the demo seed's STS credential
 STS_SECRET = "kms-emulator-sts-secret"
@@ -494,3 +500,61 @@ def test_a_secret_of_the_wrong_type_is_not_quoted(emu):
         key_events.KeyEvents(arguments(emu, access_key_secret={"oops": "s3cr3t-value"}, max_retries=2))
     assert "argument access_key_secret: must be a str" in str(failure.value)
     assert "s3cr3t-value" not in str(failure.value)
+
+
+# --- the example rulebook ----------------------------------------------------------------------------------------------
+RULEBOOK = ROOT / "extensions" / "eda" / "rulebooks" / "kms_key_guard.yml"
+
+
+def test_the_example_rulebook_gives_the_source_valid_arguments_and_runs_the_compliance_check():
+    (ruleset,) = yaml.safe_load(RULEBOOK.read_text())
+    (source,) = ruleset["sources"]
+    options, settings = key_events.check_args(source["alicloud.kms.key_events"])
+    assert options["regions"] and settings["interval"] >= key_events.MIN_INTERVAL
+    actions = [a for rule in ruleset["rules"] for a in rule.get("actions", [rule.get("action")])]
+    plays = [a["run_playbook"] for a in actions if "run_playbook" in a]
+    assert len(plays) == 2
+    assert (ROOT / "playbooks" / ("%s.yml" % plays[0]["name"].split(".")[-1])).is_file()
+    for play in plays:
+        assert play["extra_vars"]["kms_compliance_accounts"] == ["{{ event.account_id }}"]
+        assert play["extra_vars"]["kms_compliance_regions"] == ["{{ event.region }}"]
+
+
+@pytest.mark.skipif(
+    not (shutil.which("ansible-rulebook") or (BIN / "ansible-rulebook").exists()) or not shutil.which("java"),
+    reason="ansible-rulebook (PyPI) and a Java 17 runtime (Debian openjdk-17-jre-headless) are not installed here; "
+    "see docs/docsite/rst/events.rst to run a rulebook against the emulator by hand",
+)
+def test_ansible_rulebook_runs_the_source_against_the_emulator(emu, tmp_path):
+    args = arguments(emu, regions=["cn-hangzhou"])
+    rulebook = [
+        {
+            "name": "baseline then stop",
+            "hosts": "localhost",
+            "sources": [{"alicloud.kms.key_events": args}],
+            "rules": [
+                {
+                    "name": "baseline",
+                    "condition": 'event.type == "baseline"',
+                    "actions": [{"print_event": {}}, {"shutdown": {}}],
+                }
+            ],
+        }
+    ]
+    path = tmp_path / "rulebook.yml"
+    path.write_text(yaml.safe_dump(rulebook))
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
+    rulebook_bin = shutil.which("ansible-rulebook") or str(BIN / "ansible-rulebook")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS)
+    proc = subprocess.run(
+        [rulebook_bin, "--rulebook", str(path), "-i", str(inventory)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "'count': 14" in proc.stdout or '"count": 14' in proc.stdout
+    assert DEMO_ACCESS_KEY_SECRET not in proc.stdout + proc.stderr
