@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsOptionError
-from ansible_collections.alicloud.kms.plugins.module_utils._query import API_FILTER_KEYS, KeyQuery
+from ansible_collections.alicloud.kms.plugins.module_utils._query import KeyQuery
 
 
 def sent(options):
@@ -65,36 +65,11 @@ def test_unsupported_region_values_are_passed_on():
     }
 
 
+# The shared bad-input table (tests/bad_input.py) holds the filter cases every face rejects alike.
 @pytest.mark.parametrize(
     "options, option, text",
-    [
-        ({"key_state": ["enabled"]}, "key_state", "did you mean 'Enabled'"),
-        ({"key_state": ["Gone"]}, "key_state", "Enabled, Disabled, PendingDeletion, PendingImport"),
-        ({"key_usage": ["ENCRYPT"]}, "key_usage", "ENCRYPT/DECRYPT, SIGN/VERIFY"),
-        ({"protection_level": ["hardware"]}, "protection_level", "SOFTWARE, HSM"),
-        ({"creator_type": ["Robot"]}, "creator_type", "User, Service"),
-        ({"dkms_instance_id": ["instance-1"]}, "dkms_instance_id", "kst-"),
-        ({"key_spec": ["S%d" % i for i in range(11)]}, "key_spec", "at most 10 values"),
-        (
-            {
-                "key_state": ["Enabled"],
-                "key_spec": ["RSA_2048"],
-                "key_usage": ["SIGN/VERIFY"],
-                "protection_level": ["HSM"],
-                "creator_type": ["User"],
-                "dkms_instance_id": ["kst-hzz1"],
-                "filters": [{"key": k, "values": ["v"]} for k in API_FILTER_KEYS[6:]],
-            },
-            "filters",
-            "at most 10 filter keys",
-        ),
-        ({"filters": [{"values": ["Enabled"]}]}, "filters[0]", "'key' is required"),
-        ({"filters": [{"key": "KeyState", "values": "Enabled"}]}, "filters[0]", "'values' must be a list"),
-        ({"filters": [{"key": "KeyState", "values": ["Enabled"], "op": "eq"}]}, "filters[0]", "unknown field"),
-        ({"filters": [{"key": "KeyState", "values": ["Bogus"]}]}, "key_state", "allowed values"),
+    [  # a module parses and converts these itself, with its own words
         ({"filters": "KeyState=Enabled"}, "filters", "list of {key, values}"),
-        ({"page_size": 0}, "page_size", "from 1 to 100"),
-        ({"page_size": 101}, "page_size", "from 1 to 100"),
         ({"page_size": "ten"}, "page_size", "from 1 to 100"),
     ],
 )
