@@ -481,6 +481,10 @@ def test_cancel_during_a_slow_poll_returns_within_a_second(emu):
         ({"access_key_secret": None}, "argument access_key_secret"),
         ({"protocol": "ftp"}, "argument protocol: must be one of https, http"),
         ({"regions": None, "region": None}, "argument region: no region given"),
+        (
+            {"state_file": "/nonexistent/folder/kms.json"},
+            "argument state_file: the folder /nonexistent/folder does not",
+        ),
         ({"regions": ["cn-hangzhou", "cn-shanghai"], "endpoint": "kms.example.internal"}, "argument endpoint"),
     ],
 )

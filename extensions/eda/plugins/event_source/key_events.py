@@ -273,6 +273,9 @@ class KeyEvents(object):
         self.snapshot = None
         self.failures = 0
         if self.settings["state_file"]:
+            folder = os.path.dirname(os.path.abspath(self.settings["state_file"]))
+            if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+                _fail("state_file", "the folder %s does not exist or is not writable" % folder)
             self.snapshot = self._read_state()
 
     def _request(self):
