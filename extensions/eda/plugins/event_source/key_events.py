@@ -84,7 +84,9 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
+from pathlib import Path
 
 from ansible.module_utils.common.validation import (
     check_type_bool,
@@ -95,12 +97,18 @@ from ansible.module_utils.common.validation import (
     check_type_str,
 )
 
-from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUMENT_SPEC
-from ansible_collections.alicloud.kms.plugins.module_utils._connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT
-from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
-from ansible_collections.alicloud.kms.plugins.module_utils._keys import KeyRequest
-from ansible_collections.alicloud.kms.plugins.module_utils._query import FILTER_OPTIONS
-from ansible_collections.alicloud.kms.plugins.module_utils._records import METADATA_FIELDS
+# ansible-rulebook runs a source from its file without Ansible's collection loader: put the folder holding this
+# collection's ansible_collections/ on sys.path, so the core imports as it does for the other plugins.
+_HERE = Path(os.path.abspath(__file__))  # not resolved: the collection may be a link
+if len(_HERE.parents) > 7 and _HERE.parents[6].name == "ansible_collections" and str(_HERE.parents[7]) not in sys.path:
+    sys.path.append(str(_HERE.parents[7]))
+
+from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUMENT_SPEC  # noqa: E402
+from ansible_collections.alicloud.kms.plugins.module_utils._connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT  # noqa: E402
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError  # noqa: E402
+from ansible_collections.alicloud.kms.plugins.module_utils._keys import KeyRequest  # noqa: E402
+from ansible_collections.alicloud.kms.plugins.module_utils._query import FILTER_OPTIONS  # noqa: E402
+from ansible_collections.alicloud.kms.plugins.module_utils._records import METADATA_FIELDS  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 
