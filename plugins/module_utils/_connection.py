@@ -88,10 +88,13 @@ class RunState(object):
         self.requests = {}  # action -> requests sent, retries included
         self.retries = 0
 
-    def count(self, action, retry=False):
+    def count(self, action):
         with self.lock:
             self.requests[action] = self.requests.get(action, 0) + 1
-            self.retries += bool(retry)
+
+    def retried(self):
+        with self.lock:
+            self.retries += 1
 
 
 class Connection(object):
@@ -201,7 +204,6 @@ class Connection(object):
         """One API call with retries; returns the response body as a dict."""
         client, limiter = self._client(service, region, credential)
         run = self.run
-        attempts = []
 
         def attempt():
             limiter.wait()
@@ -216,12 +218,12 @@ class Connection(object):
                 )
             if credential is None:  # fetched (a role assumed) before taking a slot: AssumeRole needs one too
                 self._credentials(region).get_credential()
-            run.count(action, retry=bool(attempts))
-            attempts.append(1)
+            run.count(action)
             with run.slots:
                 return self._send(client, service, region, action, query or {}, remaining)
 
         def on_retry(error):
+            run.retried()
             if is_throttling(error):
                 limiter.slow_down()
             if run.log:
