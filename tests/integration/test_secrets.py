@@ -41,6 +41,26 @@ def ansible(sts_emulator, tmp_path):
     return runner
 
 
+def from_vars(ansible, **extra):
+    """Module options that take the credentials from the play's variables, through the emulator."""
+    conn = {
+        "access_key_id": "{{ kms_ak }}",
+        "access_key_secret": "{{ kms_secret }}",
+        "security_token": "{{ kms_token }}",
+        "protocol": "http",
+        "http_proxy": ansible.emu.url,
+        "max_retries": 0,
+    }
+    return dict(conn, **extra)
+
+
+def assert_not_shown(ansible, result, values, inputs=()):
+    """None of values in the run's output or in any file it wrote (inputs: file names that are the test's input)."""
+    written = [p.read_text(errors="replace") for p in ansible.tmp.rglob("*") if p.is_file() and p.name not in inputs]
+    for text in [result.stdout, result.stderr] + written:
+        assert not any(value in text for value in values)
+
+
 def credentials_file(ansible, secret, token):
     path = ansible.tmp / "credentials.input.yml"  # the one file that may hold them: the input
     path.write_text(yaml.safe_dump({"kms_ak": ACCESS_KEY, "kms_secret": secret, "kms_token": token}))
@@ -66,14 +86,7 @@ def assert_nowhere(ansible, *outputs):
     ids=["right", "wrong-secret", "wrong-token"],
 )
 def test_modules_and_lookup(ansible, secret, token, ok):
-    conn = {
-        "access_key_id": "{{ kms_ak }}",
-        "access_key_secret": "{{ kms_secret }}",
-        "security_token": "{{ kms_token }}",
-        "protocol": "http",
-        "http_proxy": ansible.emu.url,
-        "max_retries": 0,
-    }
+    conn = from_vars(ansible)
     lookup = (
         "{{ query('alicloud.kms.keys', region='cn-shanghai', access_key_id=kms_ak, access_key_secret=kms_secret, "
         "security_token=kms_token, protocol='http', http_proxy='%s') }}" % ansible.emu.url
@@ -158,15 +171,7 @@ def issued(emu):
 
 def test_assume_role_through_the_emulators_sts(ansible):
     """Item 1: AssumeRole goes through protocol http and the proxy like every request, and reads the role's account."""
-    conn = {
-        "access_key_id": "{{ kms_ak }}",
-        "access_key_secret": "{{ kms_secret }}",
-        "security_token": "{{ kms_token }}",
-        "protocol": "http",
-        "http_proxy": ansible.emu.url,
-        "max_retries": 0,
-        "assume_role_arn": ROLE,
-    }
+    conn = from_vars(ansible, assume_role_arn=ROLE)
     lookup = (
         "{{ query('alicloud.kms.keys', region='cn-beijing', access_key_id=kms_ak, access_key_secret=kms_secret, "
         "security_token=kms_token, protocol='http', http_proxy='%s', assume_role_arn='%s') }}" % (ansible.emu.url, ROLE)
@@ -192,10 +197,7 @@ def test_assume_role_through_the_emulators_sts(ansible):
     ]  # one per run: module, lookup
     tokens = issued(ansible.emu)
     assert tokens
-    for text in [result.stdout, result.stderr] + [
-        p.read_text(errors="replace") for p in ansible.tmp.rglob("*") if p.is_file()
-    ]:
-        assert not any(t in text for t in tokens)
+    assert_not_shown(ansible, result, tokens)
     assert_nowhere(ansible, result.stdout, result.stderr)
 
 
@@ -203,16 +205,7 @@ def test_assume_role_failing_on_the_network_prints_no_token_or_signed_url(ansibl
     """Item 1: the credentials library printed the signed AssumeRole URL (token, signature) 15 times on stderr."""
     with refused_port() as port:
         proxy = "http://127.0.0.1:%d" % port
-        conn = {
-            "access_key_id": "{{ kms_ak }}",
-            "access_key_secret": "{{ kms_secret }}",
-            "security_token": "{{ kms_token }}",
-            "protocol": "http",
-            "http_proxy": proxy,
-            "https_proxy": proxy,
-            "max_retries": 0,
-            "assume_role_arn": ROLE,
-        }
+        conn = from_vars(ansible, http_proxy=proxy, https_proxy=proxy, assume_role_arn=ROLE)
         lookup = (
             "{{ query('alicloud.kms.keys', region='cn-beijing', access_key_id=kms_ak, access_key_secret=kms_secret, "
             "security_token=kms_token, protocol='http', http_proxy='%s', max_retries=0, assume_role_arn='%s') }}"
@@ -248,23 +241,12 @@ def test_a_proxy_password_is_masked_everywhere(ansible):
     )
     assert result.rc == 0 and result["info"]["total_count"] > 0, result.stdout + result.stderr
     assert "http://alice:********@" in result.stdout  # the invocation, shown at -vvv
-    written = [
-        p.read_text(errors="replace") for p in ansible.tmp.rglob("*") if p.is_file() and p.name != "playbook.yml"
-    ]  # the input
-    for text in [result.stdout, result.stderr] + written:
-        assert password not in text and basic not in text
+    assert_not_shown(ansible, result, (password, basic), inputs=("playbook.yml",))
 
 
 def test_an_organisation_wide_run_shows_no_member_credentials(ansible):
     """Issue 13: every member's temporary credentials stay out of every output, at -vvvv, for every face."""
-    conn = {
-        "access_key_id": "{{ kms_ak }}",
-        "access_key_secret": "{{ kms_secret }}",
-        "security_token": "{{ kms_token }}",
-        "protocol": "http",
-        "http_proxy": ansible.emu.url,
-        "max_retries": 0,
-    }
+    conn = from_vars(ansible)
     tasks = [
         {
             "alicloud.kms.key_info": dict(conn, accounts=["all"], region="cn-hangzhou", strict_permissions=False),
@@ -281,8 +263,5 @@ def test_an_organisation_wide_run_shows_no_member_credentials(ansible):
     assert result.rc == 0 and result["info"]["summary"]["accounts"] >= 3, result.stdout + result.stderr
     tokens = issued(ansible.emu)
     assert len(tokens) >= 4  # a secret and a token per member read
-    for text in [result.stdout, result.stderr] + [
-        p.read_text(errors="replace") for p in ansible.tmp.rglob("*") if p.is_file()
-    ]:
-        assert not any(t in text for t in tokens)
+    assert_not_shown(ansible, result, tokens)
     assert_nowhere(ansible, result.stdout, result.stderr)
