@@ -11,6 +11,7 @@ from collections import namedtuple
 
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import DEFAULTS
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._records import listed_items, total_count
 
 ALL = "all"
 # ListAccounts Status values whose account can be read (alibabacloud-resourcemanager20200331, ListAccounts docs);
@@ -110,22 +111,12 @@ def directory_accounts(connection):
         body = connection.call(
             None, "ListAccounts", {"PageNumber": number, "PageSize": LIST_ACCOUNTS_PAGE_SIZE}, service="resourcemanager"
         )
-        page = (body.get("Accounts") or {}).get("Account") if isinstance(body.get("Accounts"), dict) else None
-        try:
-            total = int(body.get("TotalCount"))
-        except (TypeError, ValueError):
-            total = -1
-        if not isinstance(page, list) or total < 0:
-            raise KmsError(
-                "MalformedResponse",
-                "ListAccounts returned no account list",
-                body.get("RequestId"),
-                action="ListAccounts",
-            )
+        page = listed_items(body, "Accounts", "Account", None, "ListAccounts")
+        total = total_count(body, None, "ListAccounts")
         accounts += [
             dict((k, a.get(k)) for k in ("AccountId", "DisplayName", "Status"))
             for a in page
-            if isinstance(a, dict) and isinstance(a.get("AccountId"), str) and _ACCOUNT_ID.match(a["AccountId"])
+            if isinstance(a.get("AccountId"), str) and _ACCOUNT_ID.match(a["AccountId"])
         ]
         if number * LIST_ACCOUNTS_PAGE_SIZE >= total or not page:
             break

@@ -15,6 +15,7 @@ import re
 from collections import namedtuple
 
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._records import listed_items, total_count
 
 ALIAS_PAGE_SIZE = 100  # ListAliases' maximum (ListAliasesRequest.page_size)
 TAG_BATCH = 50  # ListTagResources takes at most 50 ResourceId.N (ListTagResourcesRequest.resource_id)
@@ -132,23 +133,9 @@ class Enricher(object):
 
     def _alias_page(self, number):
         body = self.connection.call(self.region, "ListAliases", {"PageNumber": number, "PageSize": ALIAS_PAGE_SIZE})
-        aliases = body.get("Aliases")
-        items = aliases.get("Alias") if isinstance(aliases, dict) else None
-        try:
-            total = int(body.get("TotalCount"))
-        except (TypeError, ValueError):
-            total = -1
-        if not isinstance(items, list) or total < 0:
-            raise KmsError(
-                "MalformedResponse",
-                "ListAliases returned no alias list",
-                body.get("RequestId"),
-                self.region,
-                "ListAliases",
-            )
-        return total, [
-            a for a in items if isinstance(a, dict) and all(isinstance(a.get(k), str) for k in ("AliasName", "KeyId"))
-        ]
+        items = listed_items(body, "Aliases", "Alias", self.region, "ListAliases")
+        total = total_count(body, self.region, "ListAliases")
+        return total, [a for a in items if all(isinstance(a.get(k), str) for k in ("AliasName", "KeyId"))]
 
     def tags(self, key_ids):
         """{key_id: {tag: value}} for the keys, 50 a request; ListResourceTags per key where the region lacks it."""
@@ -175,18 +162,8 @@ class Enricher(object):
         found, token, tokens = {}, None, set()
         while True:
             body = self.connection.call(self.region, "ListTagResources", dict(query, NextToken=token))
-            resources = body.get("TagResources")
-            items = resources.get("TagResource") if isinstance(resources, dict) else None
-            if not isinstance(items, list):
-                raise KmsError(
-                    "MalformedResponse",
-                    "ListTagResources returned no tag list",
-                    body.get("RequestId"),
-                    self.region,
-                    "ListTagResources",
-                )
-            for item in items:
-                if isinstance(item, dict) and item.get("ResourceId") in key_ids and isinstance(item.get("TagKey"), str):
+            for item in listed_items(body, "TagResources", "TagResource", self.region, "ListTagResources"):
+                if item.get("ResourceId") in key_ids and isinstance(item.get("TagKey"), str):
                     found.setdefault(item["ResourceId"], {})[item["TagKey"]] = item.get("TagValue")
             token = body.get("NextToken") or None
             if token is None:
@@ -203,19 +180,8 @@ class Enricher(object):
 
     def _resource_tags(self, key_id):
         body = self.connection.call(self.region, "ListResourceTags", {"KeyId": key_id})
-        tags = body.get("Tags")
-        items = tags.get("Tag") if isinstance(tags, dict) else None
-        if not isinstance(items, list):
-            raise KmsError(
-                "MalformedResponse",
-                "ListResourceTags returned no tag list",
-                body.get("RequestId"),
-                self.region,
-                "ListResourceTags",
-            )
-        return dict(
-            (t["TagKey"], t.get("TagValue")) for t in items if isinstance(t, dict) and isinstance(t.get("TagKey"), str)
-        )
+        items = listed_items(body, "Tags", "Tag", self.region, "ListResourceTags")
+        return dict((t["TagKey"], t.get("TagValue")) for t in items if isinstance(t.get("TagKey"), str))
 
     def key_policy(self, record):
         """The parsed default policy of a key in a KMS instance; None, without a request, for the others."""

@@ -18,7 +18,12 @@ from ansible_collections.alicloud.kms.plugins.module_utils import _facets
 from ansible_collections.alicloud.kms.plugins.module_utils._enrich import enrich
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.alicloud.kms.plugins.module_utils._query import KeyQuery
-from ansible_collections.alicloud.kms.plugins.module_utils._records import add_metadata, key_items, make_record
+from ansible_collections.alicloud.kms.plugins.module_utils._records import (
+    add_metadata,
+    key_items,
+    make_record,
+    total_count,
+)
 
 MAX_CONCURRENCY = 16  # in flight per region: enough for the rate limit at 250 ms latency; the limiter bounds the rate
 MAX_REREADS = 3
@@ -43,18 +48,7 @@ class Lister(object):
             "ListKeys",
             {"PageNumber": number, "PageSize": query.page_size, "Filters": query.filters_json()},
         )
-        try:
-            total = int(body.get("TotalCount"))
-        except (TypeError, ValueError):
-            total = -1
-        if total < 0:
-            raise KmsError(
-                "MalformedResponse",
-                "ListKeys returned no valid TotalCount",
-                body.get("RequestId"),
-                self.region,
-                "ListKeys",
-            )
+        total = total_count(body, self.region, "ListKeys")
         return Page(total, key_items(body), body.get("RequestId"))
 
     def _read(self, queries, count_only=0):

@@ -11,6 +11,7 @@ import re
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import check_region
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 
 _ARN = re.compile(r"^acs:kms:(?P<region>[^:]*):(?P<account>[^:]*):key/(?P<key_id>.+)$")
 _ACCOUNT = re.compile(r"^[0-9]{1,32}$")
@@ -71,6 +72,35 @@ def key_items(body):
     if isinstance(keys, dict):
         keys = keys.get("Key") or []
     return [k for k in keys if isinstance(k, dict) and isinstance(k.get("KeyId"), str) and k["KeyId"]]
+
+
+def listed_items(body, outer, inner, region, action):
+    """body[outer][inner], the list every List* reply nests its entries in, or MalformedResponse: a reply without
+    its list is never read as an empty one."""
+    container = body.get(outer)
+    items = container.get(inner) if isinstance(container, dict) else None
+    if not isinstance(items, list):
+        raise KmsError(
+            "MalformedResponse",
+            "%s returned no %s.%s list" % (action, outer, inner),
+            body.get("RequestId"),
+            region,
+            action,
+        )
+    return [item for item in items if isinstance(item, dict)]
+
+
+def total_count(body, region, action):
+    """A paged reply's TotalCount as a non-negative int, or MalformedResponse."""
+    try:
+        total = int(body.get("TotalCount"))
+    except (TypeError, ValueError):
+        total = -1
+    if total < 0:
+        raise KmsError(
+            "MalformedResponse", "%s returned no valid TotalCount" % action, body.get("RequestId"), region, action
+        )
+    return total
 
 
 def make_record(item, region):
