@@ -45,6 +45,8 @@ MATRIX = [
 # requirements-dev.txt (ansible-lint and shellcheck are left out: the matrix runs no lint; antsibull-docs brings antsibull-changelog).
 TEST_REQUIREMENTS = [
     "alibabacloud-kms20160120>=3.3,<4",
+    "alibabacloud-sts20150401>=1.2,<2",
+    "alibabacloud-resourcemanager20200331>=2.6,<3",
     "pytest>=8",
     "pytest-ansible>=25",
     "pytest-timeout>=2.3",
