@@ -216,7 +216,8 @@ class Connection(object):
                     region=region,
                     action=action,
                 )
-            if credential is None:  # fetched (a role assumed) before taking a slot: AssumeRole needs one too
+            if credential is None and (self._parent is not None or self.options.credentials["assume_role_arn"]):
+                # a role is assumed (or renewed) before taking a slot: AssumeRole needs one too
                 self._credentials(region).get_credential()
             run.count(action)
             with run.slots:
