@@ -8,11 +8,6 @@ from emulator.backend import default_policy
 BIG = "ap-southeast-5"  # a region of our own, for many tagged keys
 
 
-def key_info(ansible, **options):
-    result = ansible.play([{"alicloud.kms.key_info": options, "register": "r", "ignore_errors": True}], save=["r"])
-    return result["r"]
-
-
 def by_action(emulator):
     return emulator.stats()["by_action"]
 
@@ -24,8 +19,8 @@ def policy_of(key):
 
 
 def test_aliases_tags_and_policies_of_a_region_for_a_few_requests(ansible, emulator):
-    r = key_info(ansible, region="cn-hangzhou", aliases=True, tags=True, key_policy=True)
-    assert not r.get("failed"), r
+    r = ansible.module("key_info", region="cn-hangzhou", aliases=True, tags=True, key_policy=True)
+    assert not r.failed, r
     keys = dict((k.key_id, k) for k in truth(emulator, "cn-hangzhou"))
     assert len(r["keys"]) == len(keys)
     for record in r["keys"]:
@@ -52,8 +47,8 @@ def test_many_keys_take_batches_of_50_and_follow_next_token(ansible, emulator):
         BIG, [{"tags": {"env": "prod" if i % 2 else "dev", "team": "t%d" % (i % 5), "n": str(i)}} for i in range(120)]
     )
     emulator.set_faults(tag_page_size=40)
-    r = key_info(ansible, region=BIG, tags=True)
-    assert not r.get("failed"), r
+    r = ansible.module("key_info", region=BIG, tags=True)
+    assert not r.failed, r
     assert dict((k["key_id"], k["tags"]) for k in r["keys"]) == dict((k.key_id, k.tags) for k in truth(emulator, BIG))
     # 50 + 50 + 20 keys with 3 tags each: 150, 150 and 60 rows at 40 a page
     assert by_action(emulator)["ListTagResources"] == 4 + 4 + 2
@@ -66,7 +61,7 @@ def test_tag_filters_are_exact_even_where_the_service_ignores_them(ansible, emul
     for ignore in ({}, {BIG: ["TagKey", "TagValue"]}):
         emulator.set_faults(ignore_filter_keys=ignore)
         for wanted in ({"env": "prod"}, {"env": ["prod", "dev"], "app": "orders"}, {"app": None}):
-            r = key_info(ansible, region=BIG, tag_filters=wanted)
+            r = ansible.module("key_info", region=BIG, tag_filters=wanted)
             expected = [
                 k.key_id
                 for k in truth(emulator, BIG)
@@ -81,8 +76,8 @@ def test_tag_filters_are_exact_even_where_the_service_ignores_them(ansible, emul
 
 def test_a_region_without_list_tag_resources_falls_back_to_list_resource_tags(ansible, emulator):
     emulator.set_faults(deny_actions={"cn-shanghai": ["ListTagResources"]})
-    r = key_info(ansible, region="cn-shanghai", tags=True)
-    assert not r.get("failed"), r
+    r = ansible.module("key_info", region="cn-shanghai", tags=True)
+    assert not r.failed, r
     assert dict((k["key_id"], k["tags"]) for k in r["keys"]) == dict(
         (k.key_id, k.tags) for k in truth(emulator, "cn-shanghai")
     )
@@ -92,15 +87,13 @@ def test_a_region_without_list_tag_resources_falls_back_to_list_resource_tags(an
 def test_the_lookup_finds_the_arn_of_the_key_tagged_for_an_app(ansible, emulator):
     tagged = [k for k in truth(emulator, "cn-hangzhou") if k.tags.get("team") == "orders"]
     c = ansible.connection()
-    task = {
-        "ansible.builtin.set_fact": {
-            "arns": "{{ query('alicloud.kms.keys', region='cn-hangzhou', tag_filters={'team': 'orders'}, "
-            "aliases=true, access_key_id=ak, access_key_secret=sk, protocol='http', http_proxy=proxy) }}"
-        },
-        "vars": {"ak": c["access_key_id"], "sk": c["access_key_secret"], "proxy": ansible.emu.url},
-    }
-    result = ansible.play([task], save=["arns"], defaults=False)
-    assert result.rc == 0, result.stdout + result.stderr
-    assert [(k["key_arn"], k["aliases"]) for k in result["arns"]] == [
+    looked = ansible.module(
+        "ansible.builtin.debug",
+        extra_vars={"ak": c["access_key_id"], "sk": c["access_key_secret"], "proxy": ansible.emu.url},
+        msg="{{ query('alicloud.kms.keys', region='cn-hangzhou', tag_filters={'team': 'orders'}, aliases=true, "
+        "access_key_id=ak, access_key_secret=sk, protocol='http', http_proxy=proxy) }}",
+    )
+    assert looked.rc == 0, looked
+    assert [(k["key_arn"], k["aliases"]) for k in looked["msg"]] == [
         (k.arn, sorted(k.aliases)) for k in tagged
     ] and tagged
