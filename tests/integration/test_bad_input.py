@@ -20,36 +20,31 @@ def test_the_table_is_big_enough():
 
 
 def test_modules_reject_every_case_before_any_request(ansible, emulator):
-    tasks = []
-    for index, (options, _option, _text) in enumerate(CASES):
-        module = "alicloud.kms.key_info" if index % 2 else "alicloud.kms.key_facts"
-        tasks.append({module: with_region(options), "register": "r%d" % index, "ignore_errors": True})
-    result = ansible.play(tasks, save=["r%d" % i for i in range(len(CASES))])
-    for index, (_options, option, text) in enumerate(CASES):
-        r = result["r%d" % index]
-        assert r["failed"] and r["msg"].startswith(option + ": ") and text in r["msg"], (index, r["msg"])
-        assert not any(secret in json.dumps(r) for secret in SECRETS), r  # the invocation included
-    assert not any(secret in result.stdout + result.stderr for secret in SECRETS)
+    for index, (options, option, text) in enumerate(CASES):
+        settings = ansible.connection(**with_region(options))
+        # each value from a vars file, as secrets are kept off a command line (ansible-core's ad-hoc error echoes the
+        # task's arguments): what the run shows is then what the module shows
+        r = ansible.module(
+            "alicloud.kms.key_info" if index % 2 else "alicloud.kms.key_facts",
+            extra_vars={"case": settings},
+            **dict((name, "{{ case[%r] }}" % name) for name in settings),
+        )
+        assert r.failed and r["msg"].startswith(option + ": ") and text in r["msg"], (index, r)
+        # the result (the invocation included) and what the run showed
+        assert not any(secret in json.dumps(r.result) + r.stdout + r.stderr for secret in SECRETS), r
     assert emulator.stats()["total"] == 0
 
 
 def test_the_lookup_rejects_every_case_before_any_request(ansible, emulator):
-    tasks = []
-    for index, (options, _option, _text) in enumerate(CASES):
+    for index, (options, option, text) in enumerate(CASES):
         settings = dict(ansible.connection(), **with_region(options))
-        tasks.append(
-            {
-                "ansible.builtin.set_fact": {"keys": "{{ query('alicloud.kms.keys', **opts) }}"},
-                "vars": {"opts": dict((k, v) for k, v in settings.items() if v is not None)},
-                "register": "r%d" % index,
-                "ignore_errors": True,
-            }
+        r = ansible.module(
+            "ansible.builtin.debug",
+            extra_vars={"opts": dict((k, v) for k, v in settings.items() if v is not None)},
+            msg="{{ query('alicloud.kms.keys', **opts) }}",
         )
-    result = ansible.play(tasks, save=["r%d" % i for i in range(len(CASES))], defaults=False)
-    for index, (_options, option, text) in enumerate(CASES):
-        r = result["r%d" % index]
-        assert r["failed"] and (option + ": ") in r["msg"] and text in r["msg"], (index, r["msg"])
-        assert not any(secret in json.dumps(r) for secret in SECRETS), r
+        assert r.failed and (option + ": ") in r["msg"] and text in r["msg"], (index, r)
+        assert not any(secret in json.dumps(r.result) for secret in SECRETS), r
     assert emulator.stats()["total"] == 0
 
 
