@@ -67,6 +67,11 @@ def credentials_file(ansible, secret, token):
     return path
 
 
+def verbose(ansible, secret=SECRET, token=TOKEN):
+    """-vvvv and the credentials from a vars file: the most a run may show, and credentials only in the input."""
+    return ["-vvvv", "-e", "@%s" % credentials_file(ansible, secret, token)]
+
+
 def assert_nowhere(ansible, *outputs):
     for text in outputs:
         for secret in SECRETS:
@@ -86,40 +91,14 @@ def assert_nowhere(ansible, *outputs):
     ids=["right", "wrong-secret", "wrong-token"],
 )
 def test_modules_and_lookup(ansible, secret, token, ok):
-    conn = from_vars(ansible)
-    lookup = (
-        "{{ query('alicloud.kms.keys', region='cn-shanghai', access_key_id=kms_ak, access_key_secret=kms_secret, "
-        "security_token=kms_token, protocol='http', http_proxy='%s') }}" % ansible.emu.url
-    )
-    tasks = [
-        {
-            "name": "modules",
-            "module_defaults": {"group/alicloud.kms.kms": conn},
-            "block": [
-                {"alicloud.kms.key_info": {"region": "cn-hangzhou"}, "register": "info", "ignore_errors": True},
-                {
-                    "alicloud.kms.key_facts": {"region": "cn-hangzhou", "details": True},
-                    "register": "facts",
-                    "ignore_errors": True,
-                },
-            ],
-        },
-        {"ansible.builtin.set_fact": {"looked": lookup}, "register": "lookup", "ignore_errors": True},
-    ]
-    result = ansible.play(
-        tasks,
-        save=["info", "facts", "lookup"],
-        defaults=False,
-        args=["-vvvv", "-e", "@%s" % credentials_file(ansible, secret, token)],
+    run = ansible.playbook(
+        "secrets_modules_and_lookup.yml",
+        extra_vars={"kms_proxy": ansible.emu.url, "expect_ok": ok},
+        args=verbose(ansible, secret, token),
         env=ansible.extra_env,
     )
-    assert bool(result["info"].get("failed")) is not ok and bool(result["lookup"].get("failed")) is not ok
-    if not ok:
-        assert result["info"]["error"]["code"] in ("SignatureDoesNotMatch", "InvalidSecurityToken.Mismatch")
-        assert result["info"]["error"]["request_id"]
-    else:
-        assert result["info"]["total_count"] > 0
-    assert_nowhere(ansible, result.stdout, result.stderr)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert_nowhere(ansible, run.stdout, run.stderr)
 
 
 @pytest.mark.parametrize("secret, ok", [(SECRET, True), (WRONG_SECRET, False)], ids=["right", "wrong-secret"])
@@ -171,61 +150,55 @@ def issued(emu):
 
 def test_assume_role_through_the_emulators_sts(ansible):
     """Item 1: AssumeRole goes through protocol http and the proxy like every request, and reads the role's account."""
-    conn = from_vars(ansible, assume_role_arn=ROLE)
-    lookup = (
-        "{{ query('alicloud.kms.keys', region='cn-beijing', access_key_id=kms_ak, access_key_secret=kms_secret, "
-        "security_token=kms_token, protocol='http', http_proxy='%s', assume_role_arn='%s') }}" % (ansible.emu.url, ROLE)
-    )
-    tasks = [
-        {"alicloud.kms.key_info": dict(conn, region="cn-beijing", details=True), "register": "info"},
-        {"ansible.builtin.set_fact": {"looked": lookup}},
-    ]
-    result = ansible.play(
-        tasks,
-        save=["info", "looked"],
-        defaults=False,
-        args=["-vvvv", "-e", "@%s" % credentials_file(ansible, SECRET, TOKEN)],
+    info = ansible.module(
+        "alicloud.kms.key_info",
+        flags=verbose(ansible),
         env=ansible.extra_env,
+        **from_vars(ansible, assume_role_arn=ROLE, region="cn-beijing", details=True),
     )
-    assert result.rc == 0, result.stdout + result.stderr
-    accounts = set(k["account_id"] for k in result["info"]["keys"] + result["looked"])
-    assert accounts == {"9876543210987654"} and result["info"]["total_count"] == 2
+    looked = ansible.module(
+        "ansible.builtin.debug",
+        flags=verbose(ansible),
+        env=ansible.extra_env,
+        msg="{{ query('alicloud.kms.keys', region='cn-beijing', access_key_id=kms_ak, access_key_secret=kms_secret, "
+        "security_token=kms_token, protocol='http', http_proxy='%s', assume_role_arn='%s') }}"
+        % (ansible.emu.url, ROLE),
+    )
+    assert info.rc == looked.rc == 0, (info, looked)
+    accounts = set(k["account_id"] for k in info["keys"] + looked["msg"])
+    assert accounts == {"9876543210987654"} and info["total_count"] == 2
     requests = ansible.emu.stats()["requests"]
-    assert [r["service"] for r in requests if r["action"] == "AssumeRole"] == [
-        "sts",
-        "sts",
-    ]  # one per run: module, lookup
+    # one per run: the module, the lookup
+    assert [r["service"] for r in requests if r["action"] == "AssumeRole"] == ["sts", "sts"]
     tokens = issued(ansible.emu)
     assert tokens
-    assert_not_shown(ansible, result, tokens)
-    assert_nowhere(ansible, result.stdout, result.stderr)
+    for run in (info, looked):
+        assert_not_shown(ansible, run, tokens)
+        assert_nowhere(ansible, run.stdout, run.stderr)
 
 
 def test_assume_role_failing_on_the_network_prints_no_token_or_signed_url(ansible):
     """Item 1: the credentials library printed the signed AssumeRole URL (token, signature) 15 times on stderr."""
     with refused_port() as port:
         proxy = "http://127.0.0.1:%d" % port
-        conn = from_vars(ansible, http_proxy=proxy, https_proxy=proxy, assume_role_arn=ROLE)
-        lookup = (
-            "{{ query('alicloud.kms.keys', region='cn-beijing', access_key_id=kms_ak, access_key_secret=kms_secret, "
-            "security_token=kms_token, protocol='http', http_proxy='%s', max_retries=0, assume_role_arn='%s') }}"
-            % (proxy, ROLE)
-        )
-        tasks = [
-            {"alicloud.kms.key_info": dict(conn, region="cn-beijing"), "register": "info", "ignore_errors": True},
-            {"ansible.builtin.set_fact": {"looked": lookup}, "register": "lookup", "ignore_errors": True},
-        ]
-        result = ansible.play(
-            tasks,
-            save=["info", "lookup"],
-            defaults=False,
-            args=["-vvvv", "-e", "@%s" % credentials_file(ansible, SECRET, TOKEN)],
+        info = ansible.module(
+            "alicloud.kms.key_info",
+            flags=verbose(ansible),
             env=ansible.extra_env,
+            **from_vars(ansible, http_proxy=proxy, https_proxy=proxy, assume_role_arn=ROLE, region="cn-beijing"),
         )
-    for r in (result["info"], result["lookup"]):
-        assert r["failed"] and "AssumeRole" in r["msg"] and "ConnectionError" in r["msg"], r
-    assert "Signature" not in result.stderr and "SecurityToken=" not in result.stderr
-    assert_nowhere(ansible, result.stdout, result.stderr)
+        looked = ansible.module(
+            "ansible.builtin.debug",
+            flags=verbose(ansible),
+            env=ansible.extra_env,
+            msg="{{ query('alicloud.kms.keys', region='cn-beijing', access_key_id=kms_ak, access_key_secret=kms_secret, "
+            "security_token=kms_token, protocol='http', http_proxy='%s', max_retries=0, assume_role_arn='%s') }}"
+            % (proxy, ROLE),
+        )
+    for run in (info, looked):
+        assert run.failed and "AssumeRole" in run["msg"] and "ConnectionError" in run["msg"], run
+        assert "Signature" not in run.stderr and "SecurityToken=" not in run.stderr
+        assert_nowhere(ansible, run.stdout, run.stderr)
 
 
 def test_a_proxy_password_is_masked_everywhere(ansible):
@@ -233,34 +206,22 @@ def test_a_proxy_password_is_masked_everywhere(ansible):
     password = "Pxy-%s" % uuid.uuid4().hex
     proxy = ansible.emu.url.replace("http://", "http://alice:%s@" % password)
     basic = base64.b64encode(("alice:%s" % password).encode()).decode()
-    result = ansible.play(
-        [{"alicloud.kms.key_info": {"region": "cn-hangzhou", "http_proxy": proxy}, "register": "info"}],
-        save=["info"],
-        args=["-vvvv"],
-        env=ansible.extra_env,
-    )
-    assert result.rc == 0 and result["info"]["total_count"] > 0, result.stdout + result.stderr
+    result = ansible.module("key_info", flags=["-vvvv"], env=ansible.extra_env, region="cn-hangzhou", http_proxy=proxy)
+    assert result.rc == 0 and result["total_count"] > 0, result
     assert "http://alice:********@" in result.stdout  # the invocation, shown at -vvv
-    assert_not_shown(ansible, result, (password, basic), inputs=("playbook.yml",))
+    assert_not_shown(ansible, result, (password, basic))
 
 
 def test_an_organisation_wide_run_shows_no_member_credentials(ansible):
     """Issue 13: every member's temporary credentials stay out of every output, at -vvvv, for every face."""
-    conn = from_vars(ansible)
-    tasks = [
-        {
-            "alicloud.kms.key_info": dict(conn, accounts=["all"], region="cn-hangzhou", strict_permissions=False),
-            "register": "info",
-        }
-    ]
-    result = ansible.play(
-        tasks,
-        save=["info"],
-        defaults=False,
-        args=["-vvvv", "-e", "@%s" % credentials_file(ansible, SECRET, TOKEN)],
+    # a playbook: key_info's skipped members make Ansible call the task skipped, and the tree callback keeps nothing
+    result = ansible.playbook(
+        "secrets_organisation.yml",
+        extra_vars={"kms_proxy": ansible.emu.url},
+        args=verbose(ansible),
         env=ansible.extra_env,
     )
-    assert result.rc == 0 and result["info"]["summary"]["accounts"] >= 3, result.stdout + result.stderr
+    assert result.rc == 0, result.stdout + result.stderr
     tokens = issued(ansible.emu)
     assert len(tokens) >= 4  # a secret and a token per member read
     assert_not_shown(ansible, result, tokens)
