@@ -188,17 +188,17 @@ def sdk_config(emu, region=None, key=None, via="proxy", v1=False, **config):
     emulator's first; via "proxy" keeps the service's own endpoint behind the emulator as HTTP proxy, else the emulator
     is the endpoint; v1: the V1 (HMAC-SHA1) signature."""
     key_id, secret, token = (tuple(key or emu.access_key) + (None,))[:3]
-    where = {"http_proxy": emu.url} if via == "proxy" else {"endpoint": "127.0.0.1:%d" % emu.port}
-    where.update(config)
-    return Config(
-        access_key_id=key_id,
-        access_key_secret=secret,
-        security_token=token,
-        region_id=region,
-        protocol="http",
-        signature_algorithm="v2" if v1 else None,
-        **where,
-    )
+    settings = {
+        "access_key_id": key_id,
+        "access_key_secret": secret,
+        "security_token": token,
+        "region_id": region,
+        "protocol": "http",
+        "signature_algorithm": "v2" if v1 else None,
+    }
+    settings.update({"http_proxy": emu.url} if via == "proxy" else {"endpoint": "127.0.0.1:%d" % emu.port})
+    settings.update(config)
+    return Config(**settings)
 
 
 def kms_client(emu, region="cn-hangzhou", **options):

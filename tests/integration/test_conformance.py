@@ -19,11 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # pylint: disable=wrong-import-position
 from alibabacloud_kms20160120 import models as kms_models  # noqa: E402
-from alibabacloud_kms20160120.client import Client  # noqa: E402
-from alibabacloud_tea_openapi.models import Config, OpenApiRequest, Params  # noqa: E402
 from alibabacloud_tea_openapi.utils import Utils  # noqa: E402
-from darabonba.runtime import RuntimeOptions  # noqa: E402
 
+from conftest import kms_client, rpc, sdk_config  # noqa: E402
 from emulator import resourcemanager  # noqa: E402
 from emulator.backend import FILTER_KEYS, MAX_TAG_RESOURCE_IDS, Backend  # noqa: E402
 from emulator.seeding import RD_ROLE, build_backend  # noqa: E402
@@ -117,30 +115,8 @@ def raw_call(emu, action, query, region="cn-hangzhou", key=None):
     """The generic call_api path with the action's service host; returns the JSON body as a dict. key: (id, secret) or
     (id, secret, security token); query values are flattened as the SDK clients do (Tag.1.Key, ...)."""
     service, version, dummy, dummy = MODELS[action]
-    key_id, secret, token = (tuple(key or emu.access_key) + (None,))[:3]
     endpoint = HOSTS.get(service, f"kms.{region}.aliyuncs.com")
-    sdk = Client(
-        Config(
-            access_key_id=key_id,
-            access_key_secret=secret,
-            security_token=token,
-            protocol="http",
-            http_proxy=emu.url,
-            endpoint=endpoint,
-        )
-    )
-    params = Params(
-        action=action,
-        version=version,
-        protocol="HTTPS",
-        pathname="/",
-        method="POST",
-        auth_type="AK",
-        style="RPC",
-        req_body_type="formData",
-        body_type="json",
-    )
-    return sdk.call_api(params, OpenApiRequest(query=Utils.query(query)), RuntimeOptions())["body"]
+    return rpc(kms_client(emu, None, key=key, endpoint=endpoint), action, Utils.query(query), version=version)
 
 
 def wire_names(model) -> set:
@@ -272,47 +248,24 @@ def test_every_response_field_exists_in_the_models(emu):
 
 
 def test_official_clients_parse_every_reply(emu):
-    key_id, secret = emu.access_key
-    kms = Client(
-        Config(
-            access_key_id=key_id, access_key_secret=secret, region_id="cn-hangzhou", protocol="http", http_proxy=emu.url
-        )
-    )
+    kms = kms_client(emu)
     listed = kms.list_keys(kms_models.ListKeysRequest(page_size=100)).body
     assert listed.total_count == len(listed.keys.key) == 14
     for entry in listed.keys.key:
         meta = kms.describe_key(kms_models.DescribeKeyRequest(key_id=entry.key_id)).body.key_metadata
         assert (meta.key_id, meta.arn) == (entry.key_id, entry.key_arn) and meta.creation_date and meta.key_state
     assert "cn-hangzhou" in [r.region_id for r in kms.describe_regions().body.regions.region]
-    sts = StsClient(
-        Config(
-            access_key_id=key_id,
-            access_key_secret=secret,
-            protocol="http",
-            http_proxy=emu.url,
-            endpoint="sts.aliyuncs.com",
-        )
-    )
+    sts = StsClient(sdk_config(emu, endpoint="sts.aliyuncs.com"))
     body = sts.assume_role(sts_models.AssumeRoleRequest(role_arn=ROLE_ARN, role_session_name="conformance")).body
     assert body.credentials.access_key_id and body.credentials.expiration and body.assumed_role_user.assumed_role_id
     assert sts.get_caller_identity().body.account_id == emu.backend.default_account.account_id
-    role = Client(
-        Config(
-            access_key_id=body.credentials.access_key_id,
-            access_key_secret=body.credentials.access_key_secret,
-            security_token=body.credentials.security_token,
-            region_id="cn-beijing",
-            protocol="http",
-            http_proxy=emu.url,
-        )
-    )
+    creds = body.credentials
+    role = kms_client(emu, "cn-beijing", key=(creds.access_key_id, creds.access_key_secret, creds.security_token))
     assert role.list_keys(kms_models.ListKeysRequest()).body.total_count == 2
 
 
 def test_official_resourcemanager_client_parses_list_accounts(emu):
-    key_id, secret = emu.access_key
-    config = Config(access_key_id=key_id, access_key_secret=secret, protocol="http", http_proxy=emu.url)
-    rm = RmClient(config)
+    rm = RmClient(sdk_config(emu))
     assert rm._endpoint == "resourcemanager.aliyuncs.com"  # pylint: disable=protected-access
     body = rm.list_accounts(rm_models.ListAccountsRequest(page_size=100, include_tags=True)).body
     assert (body.total_count, body.page_number, body.page_size, len(body.accounts.account)) == (6, 1, 100, 6)
@@ -342,26 +295,12 @@ def test_official_resourcemanager_client_parses_list_accounts(emu):
             break
         number += 1
     assert [len(p) for p in pages] == [4, 2]
-    v1 = RmClient(
-        Config(
-            access_key_id=key_id,
-            access_key_secret=secret,
-            protocol="http",
-            http_proxy=emu.url,
-            signature_algorithm="v2",
-            network="vpc",  # resourcemanager-vpc.aliyuncs.com
-        )
-    )
+    v1 = RmClient(sdk_config(emu, v1=True, network="vpc"))  # resourcemanager-vpc.aliyuncs.com
     assert v1.list_accounts(rm_models.ListAccountsRequest()).body.total_count == 6
 
 
 def test_official_client_parses_aliases_tags_and_policies(emu):
-    key_id, secret = emu.access_key
-    kms = Client(
-        Config(
-            access_key_id=key_id, access_key_secret=secret, region_id="cn-hangzhou", protocol="http", http_proxy=emu.url
-        )
-    )
+    kms = kms_client(emu)
     aliases = kms.list_aliases(kms_models.ListAliasesRequest(page_size=100)).body
     assert aliases.total_count == len(aliases.aliases.alias) == 7 and (aliases.page_number, aliases.page_size) == (
         1,

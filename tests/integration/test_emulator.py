@@ -25,10 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from alibabacloud_kms20160120 import models as kms_models  # noqa: E402
 from alibabacloud_kms20160120.client import Client  # noqa: E402
 from alibabacloud_tea_openapi import exceptions as sdk_errors  # noqa: E402
-from alibabacloud_tea_openapi.models import Config, OpenApiRequest, Params  # noqa: E402
+from alibabacloud_tea_openapi.models import Config  # noqa: E402
 from alibabacloud_tea_openapi.utils import Utils  # noqa: E402
-from darabonba.runtime import RuntimeOptions  # noqa: E402
 
+from conftest import kms_client as client  # noqa: E402
+from conftest import rpc, sdk_config  # noqa: E402
 from emulator.backend import DEFAULT_REGIONS  # noqa: E402
 from emulator.seeding import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_ACCOUNT_ID  # noqa: E402
 from emulator.server import Emulator, Handler  # noqa: E402
@@ -82,36 +83,9 @@ def fresh_fixture():
         yield emu
 
 
-def client(emu, region="cn-hangzhou", via="proxy", v1=False, key=None, **config):
-    key_id, secret = key or emu.access_key
-    where = {"http_proxy": emu.url} if via == "proxy" else {"endpoint": f"127.0.0.1:{emu.port}"}
-    return Client(
-        Config(
-            access_key_id=key_id,
-            access_key_secret=secret,
-            region_id=region,
-            protocol="http",
-            signature_algorithm="v2" if v1 else None,
-            **where,
-            **config,
-        )
-    )
-
-
 def call(kms, action, **query):
     """The generic call_api path, as the collection uses it; lets tests send values the typed models would not."""
-    params = Params(
-        action=action,
-        version="2016-01-20",
-        protocol="HTTPS",
-        pathname="/",
-        method="POST",
-        auth_type="AK",
-        style="RPC",
-        req_body_type="formData",
-        body_type="json",
-    )
-    return kms.call_api(params, OpenApiRequest(query={k: str(v) for k, v in query.items()}), RuntimeOptions())["body"]
+    return rpc(kms, action, {k: str(v) for k, v in query.items()})
 
 
 def error_of(func, *args, **kwargs):
@@ -471,19 +445,8 @@ def test_unknown_action_and_version(demo):
     kms = client(demo)
     error = error_of(call, kms, "CreateKey")
     assert (error.status_code, error.code) == (404, "InvalidAction.NotFound")
-    params = Params(
-        action="ListKeys",
-        version="2014-05-26",
-        protocol="HTTP",
-        pathname="/",
-        method="POST",
-        auth_type="AK",
-        style="RPC",
-        req_body_type="formData",
-        body_type="json",
-    )
     with pytest.raises(sdk_errors.ClientException) as info:
-        kms.call_api(params, OpenApiRequest(query={}), RuntimeOptions())
+        rpc(kms, "ListKeys", {}, version="2014-05-26", protocol="HTTP")
     assert info.value.code == "InvalidVersion"
 
 
@@ -811,17 +774,7 @@ AUDIT_ROLE = "acs:ram::9876543210987654:role/kms-audit"
 def sts_client(emu, key=None, v1=False, endpoint="sts.aliyuncs.com"):
     from alibabacloud_sts20150401.client import Client as StsClient  # pylint: disable=import-outside-toplevel
 
-    key_id, secret = key or emu.access_key
-    return StsClient(
-        Config(
-            access_key_id=key_id,
-            access_key_secret=secret,
-            protocol="http",
-            http_proxy=emu.url,
-            endpoint=endpoint,
-            signature_algorithm="v2" if v1 else None,
-        )
-    )
+    return StsClient(sdk_config(emu, key=key, v1=v1, endpoint=endpoint))
 
 
 def assume(emu, role_arn=AUDIT_ROLE, session="ansible-test", key=None, v1=False, endpoint="sts.aliyuncs.com", **extra):
@@ -956,15 +909,7 @@ def test_sts_routing_and_actions(demo):
         "global",
     )  # an STS client pointed at the emulator itself
     assert sts_client(demo).get_caller_identity().body.account_id == DEMO_ACCOUNT_ID  # the caller's own account
-    kms_on_sts = Client(
-        Config(
-            access_key_id=DEMO_ACCESS_KEY_ID,
-            access_key_secret=DEMO_ACCESS_KEY_SECRET,
-            protocol="http",
-            http_proxy=demo.url,
-            endpoint="sts.aliyuncs.com",
-        )
-    )
+    kms_on_sts = Client(sdk_config(demo, endpoint="sts.aliyuncs.com"))
     assert error_of(call, kms_on_sts, "ListKeys").code == "InvalidAction.NotFound"
     direct = assume(demo, endpoint=f"127.0.0.1:{demo.port}")
     assert direct.credentials.access_key_id.startswith("STS.")
@@ -1182,34 +1127,12 @@ ACCOUNT_FIELDS = {  # ListAccountsResponseBodyAccountsAccount's fields; Tags onl
 def rm_client(emu, key=None, v1=False, via="proxy", token=None):
     from alibabacloud_resourcemanager20200331.client import Client as RmClient  # pylint: disable=import-outside-toplevel
 
-    key_id, secret = key or emu.access_key
-    where = {"http_proxy": emu.url} if via == "proxy" else {"endpoint": f"127.0.0.1:{emu.port}"}
-    return RmClient(
-        Config(
-            access_key_id=key_id,
-            access_key_secret=secret,
-            security_token=token,
-            protocol="http",
-            signature_algorithm="v2" if v1 else None,
-            **where,
-        )
-    )
+    return RmClient(sdk_config(emu, key=key, via=via, v1=v1, security_token=token))
 
 
 def list_accounts(rm, **query):
     """ListAccounts through the generic call_api path, so tests can send values the typed model would not."""
-    params = Params(
-        action="ListAccounts",
-        version="2020-03-31",
-        protocol="HTTPS",
-        pathname="/",
-        method="POST",
-        auth_type="AK",
-        style="RPC",
-        req_body_type="formData",
-        body_type="json",
-    )
-    return rm.call_api(params, OpenApiRequest(query={k: str(v) for k, v in query.items()}), RuntimeOptions())["body"]
+    return rpc(rm, "ListAccounts", {k: str(v) for k, v in query.items()}, version="2020-03-31")
 
 
 def member_credentials(emu, account_id):
@@ -1403,29 +1326,10 @@ def test_resourcemanager_routing(demo):
     ):
         assert demo.route(host) == expected, host
     assert demo.route("127.0.0.1:1234", "2020-03-31") == ("resourcemanager", "global")
-    kms_on_rm = Client(
-        Config(
-            access_key_id=DEMO_ACCESS_KEY_ID,
-            access_key_secret=DEMO_ACCESS_KEY_SECRET,
-            protocol="http",
-            http_proxy=demo.url,
-            endpoint="resourcemanager.aliyuncs.com",
-        )
-    )
+    kms_on_rm = Client(sdk_config(demo, endpoint="resourcemanager.aliyuncs.com"))
     assert error_of(call, kms_on_rm, "ListKeys").code == "InvalidAction.NotFound"
-    params = Params(
-        action="ListAccounts",
-        version="2016-01-20",
-        protocol="HTTP",
-        pathname="/",
-        method="POST",
-        auth_type="AK",
-        style="RPC",
-        req_body_type="formData",
-        body_type="json",
-    )
     with pytest.raises(sdk_errors.ClientException) as info:
-        rm_client(demo).call_api(params, OpenApiRequest(query={}), RuntimeOptions())
+        rpc(rm_client(demo), "ListAccounts", {}, version="2016-01-20", protocol="HTTP")
     assert info.value.code == "InvalidVersion"
 
 
