@@ -75,34 +75,28 @@ def parser() -> argparse.ArgumentParser:
         metavar="REGION",
         help="403 Forbidden.NoPermission there",
     )
-    faults.add_argument(
-        "--mutate-after-page",
-        type=json.loads,
-        default=None,
-        metavar="JSON",
-        help='{"page": k, "add": n, "delete": m, "region": r, "times": t} (times: listing passes, default 1, 0 = every pass)',
-    )
-    faults.add_argument(
-        "--ignore-filter-values",
-        type=json.loads,
-        default=None,
-        metavar="JSON",
-        help='ListKeys filter values a region ignores, e.g. {"ap-southeast-1": {"KeySpec": ["Aliyun_SM4", "EC_SM2"]}}',
-    )
-    faults.add_argument(
-        "--ignore-filter-keys",
-        type=json.loads,
-        default=None,
-        metavar="JSON",
-        help='ListKeys filter keys a region ignores entirely, e.g. {"cn-shanghai": ["TagKey", "TagValue"]}',
-    )
-    faults.add_argument(
-        "--deny-actions",
-        type=json.loads,
-        default=None,
-        metavar="JSON",
-        help='KMS actions a region does not offer (404 InvalidAction.NotFound), e.g. {"cn-shanghai": ["ListTagResources"]}',
-    )
+    # the faults given as JSON
+    for name, help_text in (
+        (
+            "mutate-after-page",
+            '{"page": k, "add": n, "delete": m, "region": r, "times": t} (times: listing passes, '
+            "default 1, 0 = every pass)",
+        ),
+        (
+            "ignore-filter-values",
+            'ListKeys filter values a region ignores, e.g. {"ap-southeast-1": {"KeySpec": ["Aliyun_SM4", "EC_SM2"]}}',
+        ),
+        (
+            "ignore-filter-keys",
+            'ListKeys filter keys a region ignores entirely, e.g. {"cn-shanghai": ["TagKey", "TagValue"]}',
+        ),
+        (
+            "deny-actions",
+            'KMS actions a region does not offer (404 InvalidAction.NotFound), e.g. {"cn-shanghai": '
+            '["ListTagResources"]}',
+        ),
+    ):
+        faults.add_argument(f"--{name}", type=json.loads, default=None, metavar="JSON", help=help_text)
     faults.add_argument(
         "--tag-page-size",
         type=int,
