@@ -148,22 +148,29 @@ def issued(emu):
     ]
 
 
-def test_assume_role_through_the_emulators_sts(ansible):
-    """Item 1: AssumeRole goes through protocol http and the proxy like every request, and reads the role's account."""
+def as_role(ansible, proxy, lookup_retries=None, **options):
+    """key_info (with options) and the lookup, in cn-beijing as ROLE through proxy, at -vvvv with the credentials from
+    the input file: the two runs."""
     info = ansible.module(
         "alicloud.kms.key_info",
         flags=verbose(ansible),
         env=ansible.extra_env,
-        **from_vars(ansible, assume_role_arn=ROLE, region="cn-beijing", details=True),
+        **from_vars(ansible, http_proxy=proxy, assume_role_arn=ROLE, region="cn-beijing", **options),
     )
     looked = ansible.module(
         "ansible.builtin.debug",
         flags=verbose(ansible),
         env=ansible.extra_env,
         msg="{{ query('alicloud.kms.keys', region='cn-beijing', access_key_id=kms_ak, access_key_secret=kms_secret, "
-        "security_token=kms_token, protocol='http', http_proxy='%s', assume_role_arn='%s') }}"
-        % (ansible.emu.url, ROLE),
+        "security_token=kms_token, protocol='http', http_proxy='%s',%s assume_role_arn='%s') }}"
+        % (proxy, "" if lookup_retries is None else " max_retries=%d," % lookup_retries, ROLE),
     )
+    return info, looked
+
+
+def test_assume_role_through_the_emulators_sts(ansible):
+    """Item 1: AssumeRole goes through protocol http and the proxy like every request, and reads the role's account."""
+    info, looked = as_role(ansible, ansible.emu.url, details=True)
     assert info.rc == looked.rc == 0, (info, looked)
     accounts = set(k["account_id"] for k in info["keys"] + looked["msg"])
     assert accounts == {"9876543210987654"} and info["total_count"] == 2
@@ -181,20 +188,7 @@ def test_assume_role_failing_on_the_network_prints_no_token_or_signed_url(ansibl
     """Item 1: the credentials library printed the signed AssumeRole URL (token, signature) 15 times on stderr."""
     with refused_port() as port:
         proxy = "http://127.0.0.1:%d" % port
-        info = ansible.module(
-            "alicloud.kms.key_info",
-            flags=verbose(ansible),
-            env=ansible.extra_env,
-            **from_vars(ansible, http_proxy=proxy, https_proxy=proxy, assume_role_arn=ROLE, region="cn-beijing"),
-        )
-        looked = ansible.module(
-            "ansible.builtin.debug",
-            flags=verbose(ansible),
-            env=ansible.extra_env,
-            msg="{{ query('alicloud.kms.keys', region='cn-beijing', access_key_id=kms_ak, access_key_secret=kms_secret, "
-            "security_token=kms_token, protocol='http', http_proxy='%s', max_retries=0, assume_role_arn='%s') }}"
-            % (proxy, ROLE),
-        )
+        info, looked = as_role(ansible, proxy, lookup_retries=0, https_proxy=proxy)
     for run in (info, looked):
         assert run.failed and "AssumeRole" in run["msg"] and "ConnectionError" in run["msg"], run
         assert "Signature" not in run.stderr and "SecurityToken=" not in run.stderr
