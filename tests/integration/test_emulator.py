@@ -41,6 +41,8 @@ STS_ID, STS_SECRET, STS_TOKEN = (
     "kms-emulator-sts-secret",
     "CAIS-kms-emulator-demo-sts-token",
 )
+# paging values every List action rejects
+BAD_PAGING = [{"PageSize": 0}, {"PageSize": 101}, {"PageSize": "ten"}, {"PageNumber": 0}, {"PageNumber": -1}]
 ATTRS = {
     "KeyState": "key_state",
     "KeySpec": "key_spec",
@@ -281,12 +283,8 @@ def test_list_keys_defaults_and_paging(gen):
 
 @pytest.mark.parametrize(
     "query",
-    [
-        {"PageSize": 0},
-        {"PageSize": 101},
-        {"PageSize": "ten"},
-        {"PageNumber": 0},
-        {"PageNumber": -1},
+    BAD_PAGING
+    + [
         {"PageNumber": "1.5"},
         {"Filters": '{"Key": "KeyState"}'},
         {"Filters": '[{"Key":"KeyState","Values":["Enabled"]'},
@@ -1191,12 +1189,8 @@ def test_list_accounts_paging(demo):
 
 @pytest.mark.parametrize(
     "query",
-    [
-        {"PageSize": 0},
-        {"PageSize": 101},
-        {"PageSize": "ten"},
-        {"PageNumber": 0},
-        {"PageNumber": -1},
+    BAD_PAGING
+    + [
         {"IncludeTags": "maybe"},
         {"Tag.1.Value": "prod"},
     ],
