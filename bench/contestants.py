@@ -45,22 +45,61 @@ def core(url, **options):
 
 def playbook(url, workdir, expected, **options):
     """A whole ansible-playbook run of key_info; fails unless it returns `expected` keys."""
-    play = [
-        {
-            "name": "bench",
-            "hosts": "localhost",
-            "gather_facts": False,
-            "tasks": [
-                {"name": "List keys", "alicloud.kms.key_info": connection(url, **options), "register": "kms"},
-                {
-                    "name": "Count them",
-                    "ansible.builtin.assert": {"that": ["kms['keys'] | length == %d" % expected], "quiet": True},
-                },
-            ],
-        }
-    ]
+    run_playbook(
+        workdir,
+        [
+            {"name": "List keys", "alicloud.kms.key_info": connection(url, **options), "register": "kms"},
+            {
+                "name": "Count them",
+                "ansible.builtin.assert": {"that": ["kms['keys'] | length == %d" % expected], "quiet": True},
+            },
+        ],
+    )
+    return expected
+
+
+def compliance_playbook(url, workdir, policy, gather_only=False, **options):
+    """(g): the compliance role over the keys options name, writing its reports into workdir; or, with gather_only,
+    just the key_facts task the role runs for that policy (the same requests: its plan comes from the same filter)."""
+    defaults = {"module_defaults": {"group/alicloud.kms.kms": connection(url)}}
+    if gather_only:
+        tasks = [
+            {
+                "name": "Gather what the policy needs",
+                "vars": {"plan": "{{ policy | alicloud.kms.kms_compliance_plan }}", "policy": policy},
+                "alicloud.kms.key_facts": dict(
+                    options,
+                    facets="{{ plan.facets }}",
+                    details="{{ plan.details }}",
+                    aliases="{{ plan.aliases }}",
+                    tags="{{ plan.tags }}",
+                    key_policy="{{ plan.key_policy }}",
+                    strict_permissions=False,
+                ),
+            }
+        ]
+    else:
+        role_vars = {"kms_compliance_policy": policy, "kms_compliance_report_dir": str(Path(workdir) / "report")}
+        role_vars.update(("kms_compliance_" + name, value) for name, value in options.items())
+        role_vars["kms_compliance_fail_on_violation"] = False
+        tasks = [
+            {
+                "name": "Check the keys",
+                "ansible.builtin.include_role": {"name": "alicloud.kms.compliance"},
+                "vars": role_vars,
+            }
+        ]
+    run_playbook(workdir, tasks, **defaults)
+
+
+def run_playbook(workdir, tasks, **play):
+    """ansible-playbook of one play on localhost; raises with its output unless it succeeds."""
     book, hosts = Path(workdir) / "bench.yml", Path(workdir) / "hosts.ini"
-    book.write_text(yaml.safe_dump(play, sort_keys=False))
+    book.write_text(
+        yaml.safe_dump(
+            [dict(name="bench", hosts="localhost", gather_facts=False, tasks=tasks, **play)], sort_keys=False
+        )
+    )
     hosts.write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
     env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("ALICLOUD_", "ALIBABA_CLOUD_", "ANSIBLE_")))
     env.update(
@@ -82,7 +121,7 @@ def playbook(url, workdir, expected, **options):
         raise RuntimeError(
             "ansible-playbook failed (rc %d):\n%s%s" % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
         )
-    return expected
+    return proc
 
 
 def new_workdir():

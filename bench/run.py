@@ -45,7 +45,7 @@ LOAD_AT_START = [0.0]
 
 
 class EmulatorProcess(object):
-    def __init__(self, size=None, accounts=None, world=None):
+    def __init__(self, size=None, accounts=None, world=None, latency=LATENCY):
         if world:
             pass
         elif accounts:  # scenario (e): an organisation of MEMBERS:REGIONS:KEYS, each account-region with its quota
@@ -64,7 +64,7 @@ class EmulatorProcess(object):
             + world
             + [
                 "--latency-ms",
-                str(LATENCY * 1000),
+                str(latency * 1000),
                 "--qps",
                 str(QPS),
                 "--log",

@@ -39,6 +39,13 @@ from ansible_collections.alicloud.kms.plugins.module_utils._rules import (  # th
     missing,
     parse_time,
 )
+from ansible_collections.alicloud.kms.plugins.plugin_utils import _compliance_documents as documents
+from ansible_collections.alicloud.kms.plugins.plugin_utils._compliance_changes import (
+    BaselineError,
+    changes,
+    identity,
+    parse_baseline,
+)
 
 # What every report shows (bar charts per region), whatever the rules
 REPORT_FACETS = ("key_state", "key_spec")
@@ -50,6 +57,18 @@ _ACCOUNT_ID = re.compile(r"^\d{16}$")
 _ROLE_ARN = re.compile(r"^acs:ram::(\d{16}):role/.+$")
 # the fields of a not-assessed entry (key_facts' skipped): region None means the whole account
 SKIPPED_FIELDS = ("account_id", "region", "code", "message", "request_id")
+
+# what kms-compliance.json takes from the report, in the schema's order, between the run's fields and the keys
+REPORT_PARTS = (
+    "policy",
+    "summary",
+    "accounts",
+    "not_assessed",
+    "changes",
+    "violations",
+    "exempted",
+    "unused_exemptions",
+)
 
 COMPLIANT = "compliant"
 NON_COMPLIANT = "non_compliant"
@@ -166,12 +185,15 @@ def _exemption_for(key, rule, exemptions):
 
 
 def _keys(keys):
+    """The records as plain dicts: ansible-core 2.19 hands filters lazy containers that cost microseconds per read,
+    and the rules read each of 20,000 records' fields several times; one shallow copy reads each field once."""
     if not isinstance(keys, (list, tuple)):
         raise _error("expected a list of key records, got %s" % type(keys).__name__)
-    for key in keys:
+    records = [dict(key) if isinstance(key, dict) else key for key in keys]
+    for key in records:
         if not isinstance(key, dict) or not key.get("key_id"):
             raise _error("every key record must be a dict with key_id, got %r" % (key,))
-    return keys
+    return records
 
 
 def compliance_checks(keys, policy, exempt_keys=None, now=None):
@@ -189,6 +211,8 @@ def compliance_checks(keys, policy, exempt_keys=None, now=None):
                 "region": key.get("region"),
                 "account_id": key.get("account_id"),
                 "account_name": key.get("account_name"),
+                "alias": (key.get("aliases") or [None])[0],
+                "description": key.get("description"),
                 "rule": rule,
                 "status": status,
                 "actual": actual,
@@ -204,7 +228,9 @@ def compliance_checks(keys, policy, exempt_keys=None, now=None):
 
 
 def _violation(check, with_reason=False):
-    entry = dict((name, check[name]) for name in ("key_id", "key_arn", "region", "rule", "actual", "expected"))
+    entry = dict(
+        (name, check[name]) for name in ("key_id", "key_arn", "account_id", "region", "rule", "actual", "expected")
+    )
     if with_reason:
         entry["reason"] = check["note"]
     return entry
@@ -284,15 +310,37 @@ def _verdict(violations, not_assessed):
     return NON_COMPLIANT if violations else COMPLIANT
 
 
+def _baseline(baseline):
+    if baseline in (None, ""):
+        return None
+    try:
+        return parse_baseline(baseline)
+    except BaselineError as exc:
+        raise _error("kms_compliance_baseline: %s" % exc) from None
+
+
 def kms_compliance_report(
-    keys, policy, exempt_keys=None, regions=None, skipped=None, accounts=None, exclude_accounts=None, now=None
+    keys,
+    policy,
+    exempt_keys=None,
+    regions=None,
+    skipped=None,
+    accounts=None,
+    exclude_accounts=None,
+    now=None,
+    baseline=None,
+    with_checks=True,
+    run_id=None,
 ):
     """Verdict, summary per account, region and rule, violations, exemptions, what was not assessed, every check.
 
     ``skipped`` is alicloud.kms.key_facts' list of accounts and account-regions it could not read: anything in it
     makes the verdict ``incomplete``. ``accounts`` (IDs, role ARNs or ``all``) names accounts that appear in the
-    per-account summary even without keys, in that order, unless ``exclude_accounts`` names them.
+    per-account summary even without keys, in that order, unless ``exclude_accounts`` names them. ``baseline``, an
+    earlier kms-compliance.json (its text or parsed), adds ``changes``. ``with_checks`` false leaves ``checks`` out
+    (the role's fact: 80,000 checks would cost Ansible seconds to store). ``run_id``, when given, is added.
     """
+    baseline = _baseline(baseline)
     rules = check_policy(policy)
     exemptions = check_exemptions(exempt_keys)
     keys = _keys(keys)
@@ -356,7 +404,11 @@ def kms_compliance_report(
     violations = [_violation(c) for c in checks if c["status"] == FAIL]
     exempted = [_violation(c, with_reason=True) for c in checks if c["status"] == EXEMPT]
     known = set(k["key_id"] for k in keys) | set(k.get("key_arn") for k in keys)
-    return {
+    since = None
+    if baseline is not None:
+        every_account = "all" in [str(a).strip() for a in (accounts or ())]
+        since = changes(baseline, keys, violations, regions, None if every_account else named_accounts, not_assessed)
+    report = {
         "verdict": _verdict(violations, not_assessed),
         "policy": rules,
         "summary": {
@@ -379,8 +431,13 @@ def kms_compliance_report(
         "unused_exemptions": [e["key_id"] for e in exemptions if e["key_id"] not in known],
         "accounts": [_roster_entry(a) for a in by_account.values()],
         "not_assessed": not_assessed,
-        "checks": checks,
+        "changes": since,
     }
+    if with_checks:
+        report["checks"] = checks
+    if run_id is not None:
+        report["run_id"] = run_id
+    return report
 
 
 def _accounts(keys, regions, named_accounts, not_assessed):
@@ -449,20 +506,54 @@ def _stats_of(by_region, by_account, account_id, region):
     return entries
 
 
-# Characters XML 1.0 does not allow (section 2.2): C0 controls but tab, newline and carriage return, lone
-# surrogates, U+FFFE and U+FFFF. Escaping cannot express them (&#1; is not well-formed either).
-_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
-_XML_SPECIAL = re.compile("[&<>\"']")
+def kms_compliance_documents(
+    keys,
+    policy,
+    exempt_keys=None,
+    regions=None,
+    skipped=None,
+    accounts=None,
+    exclude_accounts=None,
+    now=None,
+    baseline=None,
+    run_id=None,
+):
+    """What the role's reports repeat per key, rendered once: the JSON report's text, the JUnit test cases per rule,
+    and the rows of the HTML report's tables (its violations, exempted, keys and changes since the baseline)."""
+    if now is None:
+        raise _error("kms_compliance_documents needs now, the report's time (the role passes it)")
+    keys = _keys(keys)
+    report = kms_compliance_report(
+        keys, policy, exempt_keys, regions, skipped, accounts, exclude_accounts, now, baseline
+    )
+    checks = report.pop("checks")
+    across = bool(accounts)
+    text = documents.json_report(
+        report="alicloud.kms.compliance",
+        format_version=1,
+        run_id=run_id,
+        generated_at=now,
+        verdict=report["verdict"],
+        regions_requested=list(regions or ()),
+        accounts_requested=list(accounts or ()),
+        accounts_excluded=list(exclude_accounts or ()),
+        **dict((name, report[name]) for name in REPORT_PARTS),
+        keys=keys,
+    )
+    names = dict((identity(k), k) for k in keys)
+    if report["changes"] is not None:
+        names.update((identity(k), k) for k in parse_baseline(baseline)["keys"] if identity(k) not in names)
+    return {
+        "json": text,
+        "junit": documents.junit_testcases(checks, across),
+        "html": documents.html_rows(checks, keys, across),
+        "changes": documents.html_changes(report["changes"], names, across) if report["changes"] else None,
+    }
 
 
 def kms_xml_escape(value):
     """value as XML 1.0 (and HTML) text or attribute: forbidden characters become U+FFFD, markup is escaped."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else str(value)
-    text = _XML_FORBIDDEN.sub("\ufffd", text)
-    return _XML_SPECIAL.sub(lambda match: _XML_ESCAPES[match.group(0)], text)
+    return documents.xml_escape(value)
 
 
 class FilterModule(object):
@@ -474,4 +565,5 @@ class FilterModule(object):
             "kms_violations": kms_violations,
             "kms_compliance_report": kms_compliance_report,
             "kms_xml_escape": kms_xml_escape,
+            "kms_compliance_documents": kms_compliance_documents,
         }

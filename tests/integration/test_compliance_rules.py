@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 
 import jsonschema
 import pytest
-from test_compliance import SCHEMA, run_role
+from test_compliance import SCHEMA, checks_of, run_role
 
 from conftest import DEMO_SEED, Ansible, truth
 from emulator.server import Emulator
@@ -172,7 +172,7 @@ def test_max_key_age_days_counts_from_creation_or_the_last_rotation(demo, demo_e
         assert found[description].endswith(" days (created %s, never rotated)" % created), found[description]
     # byok imported waits for its material (PendingImport): no key material, not applicable
     assert stats(report, "max_key_age_days") == (24, 5, 18, 1)
-    checks = dict((c["key_id"], c) for c in result["kms_compliance_result"]["checks"])
+    checks = dict((c["key_id"], c) for c in checks_of(report))
     assert checks[key_id(demo_emulator, "byok imported")]["note"] == "no key material yet (PendingImport)"
 
 
@@ -185,9 +185,7 @@ def test_max_key_age_days_counts_from_a_rotation_after_creation(demo, demo_emula
     assert result.rc == 0, result.stdout + result.stderr
     found = broken(demo_emulator, report, "max_key_age_days")
     assert "orders-db TDE" not in found and len(found) == 12  # 14 keys, byok imported not applicable
-    check = next(
-        c for c in result["kms_compliance_result"]["checks"] if c["key_id"] == key_id(demo_emulator, "orders-db TDE")
-    )
+    check = next(c for c in checks_of(report) if c["key_id"] == key_id(demo_emulator, "orders-db TDE"))
     assert (check["status"], check["actual"]) == ("pass", "10 days (last rotated %s)" % rotated[:10])
 
 
@@ -218,7 +216,7 @@ def test_min_material_validity_days_applies_to_imported_material_only(demo, demo
     assert found["byok lapsed"] == "expired %s" % at(-3)[:10]
     # 17 keys: 13 with KMS material and byok waiting are not applicable, byok long-lived passes
     assert stats(report, "min_material_validity_days") == (17, 1, 2, 14)
-    checks = dict((names[c["key_id"]], c) for c in result["kms_compliance_result"]["checks"])
+    checks = dict((names[c["key_id"]], c) for c in checks_of(report))
     assert checks["byok waiting"]["note"] == "no key material imported yet (PendingImport)"
     assert checks["orders-db TDE"]["note"] == "key material from Aliyun_KMS does not expire"
 

@@ -240,6 +240,7 @@ def test_require_rotation_reports_suspended_rotation():
         {
             "key_id": "a",
             "key_arn": ARN.format(region="cn-hangzhou", key_id="a"),
+            "account_id": "1234567890123456",
             "region": "cn-hangzhou",
             "rule": "require_rotation",
             "actual": "Suspended",
@@ -296,6 +297,7 @@ def test_violation_entries_have_exactly_the_documented_fields():
     assert violations[0] == {
         "key_id": "hz-doomed",
         "key_arn": ARN.format(region="cn-hangzhou", key_id="hz-doomed"),
+        "account_id": "1234567890123456",
         "region": "cn-hangzhou",
         "rule": "allowed_specs",
         "actual": "RSA_2048",
@@ -321,7 +323,9 @@ ALL_RULES = {
 def test_a_record_gathered_without_facets_breaks_every_rule_with_actual_unknown():
     # key_info without facets: the PendingDeletion key must not pass forbidden_states
     violations = kms_violations([BARE], {"forbidden_states": ["PendingDeletion"]})
-    assert violations == [dict(BARE, rule="forbidden_states", actual="unknown", expected="none of PendingDeletion")]
+    assert violations == [
+        dict(BARE, account_id=None, rule="forbidden_states", actual="unknown", expected="none of PendingDeletion")
+    ]
     assert [(v["rule"], v["actual"]) for v in kms_violations([BARE], ALL_RULES)] == [
         (rule, "unknown") for rule in ALL_RULES
     ]
@@ -643,7 +647,13 @@ def test_bad_key_records_fail_clearly(keys):
 
 def test_the_filters_work_in_jinja_under_their_names():
     filters = FilterModule().filters()
-    assert set(filters) == {"kms_compliance_plan", "kms_violations", "kms_compliance_report", "kms_xml_escape"}
+    assert set(filters) == {
+        "kms_compliance_plan",
+        "kms_violations",
+        "kms_compliance_report",
+        "kms_compliance_documents",
+        "kms_xml_escape",
+    }
     env = jinja2.Environment()
     env.filters.update(filters)
     out = env.from_string(

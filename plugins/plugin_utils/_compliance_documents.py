@@ -1,0 +1,206 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) alicloud.kms contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
+"""The per-key parts of the compliance role's reports, rendered here rather than in its templates.
+
+An organisation's report has 20,000 keys and 80,000 checks: Ansible's templating costs tens of microseconds per
+value it passes through (set_fact, loops, filter calls), which made a Jinja loop over the checks take minutes. The
+templates keep the page and its summaries; the rows they repeat per key, check or change are rendered here, once,
+as escaped text, and the JSON report is written with json.dumps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+# Characters XML 1.0 does not allow (section 2.2): C0 controls but tab, newline and carriage return, lone
+# surrogates, U+FFFE and U+FFFF. Escaping cannot express them (&#1; is not well-formed either).
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+_XML_SPECIAL = re.compile("[&<>\"']")
+
+
+def xml_escape(value):
+    """value as XML 1.0 (and HTML) text or attribute: forbidden characters become U+FFFD, markup is escaped."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    text = _XML_FORBIDDEN.sub("\ufffd", text)
+    return _XML_SPECIAL.sub(lambda match: _XML_ESCAPES[match.group(0)], text)
+
+
+def json_report(**fields):
+    """kms-compliance.json: the fields in the order given (the schema's), two-space indented."""
+    return json.dumps(fields, indent=2, ensure_ascii=False) + "\n"
+
+
+def key_name(entry):
+    """How people know a key, beside its ID: its first alias and its description, when gathered (a record has
+    aliases, a check its first alias)."""
+    alias = entry.get("alias") or (entry.get("aliases") or [None])[0]
+    return ", ".join(str(part) for part in (alias, entry.get("description")) if part)
+
+
+# --- JUnit -----------------------------------------------------------------------------------------------------------
+
+
+def junit_testcases(checks, across_accounts):
+    """{rule: the <testcase> elements of its testsuite}: one per key, a <failure> when the key breaks the rule, a
+    <skipped> when it is exempt or the rule does not apply. The name is "rule: key ID (alias, description)"."""
+    cases = {}
+    for check in checks:
+        rule = check["rule"]
+        key_id, region = xml_escape(check["key_id"]), xml_escape(check["region"])
+        account = ""
+        classname = "kms.%s" % region
+        if across_accounts:
+            classname = "kms.%s.%s" % (xml_escape(check["account_id"] or "unknown"), region)
+            account = " of account %s" % xml_escape(check["account_id"])
+            if check["account_name"]:
+                account += " (%s)" % xml_escape(check["account_name"])
+        name = key_name(check)
+        head = '    <testcase classname="%s" name="%s: %s%s" time="0"' % (
+            classname,
+            rule,
+            key_id,
+            " (%s)" % xml_escape(name) if name else "",
+        )
+        status = check["status"]
+        if status == "pass":
+            text = head + "/>\n"
+        else:
+            actual, expected = xml_escape(check["actual"] or "unknown"), xml_escape(check["expected"])
+            note = xml_escape(check["note"])
+            if status == "fail":
+                body = (
+                    '      <failure type="%s" message="%s: %s, expected %s">%s in %s%s breaks %s: actual %s, expected %s%s</failure>'
+                    % (
+                        rule,
+                        key_id,
+                        actual,
+                        expected,
+                        xml_escape(check["key_arn"]),
+                        region,
+                        account,
+                        rule,
+                        actual,
+                        expected,
+                        " (%s)" % note if note else "",
+                    )
+                )
+            else:
+                body = '      <skipped message="%s: %s"/>' % (
+                    "exempt" if status == "exempt" else "not applicable",
+                    note,
+                )
+            text = "%s>\n%s\n    </testcase>\n" % (head, body)
+        cases.setdefault(rule, []).append(text)
+    return dict((rule, "".join(parts)) for rule, parts in cases.items())
+
+
+# --- HTML ------------------------------------------------------------------------------------------------------------
+
+
+def account_label(account_id, account_name):
+    """An account as HTML: its display name and ID, its ID, or the caller's account."""
+    if account_name:
+        return "%s <code>%s</code>" % (xml_escape(account_name), xml_escape(account_id))
+    if account_id:
+        return "<code>%s</code>" % xml_escape(account_id)
+    return "the caller&#39;s account"
+
+
+def _cells(entry, across_accounts):
+    """The cells every row about a key starts with: region, key ID, name (alias, description), account."""
+    name = key_name(entry)
+    cells = '<td class="region">%s</td><td><code>%s</code></td><td class="key-name">%s</td>' % (
+        xml_escape(entry.get("region")),
+        xml_escape(entry.get("key_id")),
+        xml_escape(name) if name else '<span class="none">-</span>',
+    )
+    if across_accounts:
+        cells += "<td>%s</td>" % account_label(entry.get("account_id"), entry.get("account_name"))
+    return cells
+
+
+def key_header(across_accounts, *more):
+    """The headings matching _cells, then more."""
+    return "<th>Region</th><th>Key ID</th><th>Alias, description</th>%s%s" % (
+        "<th>Account</th>" if across_accounts else "",
+        "".join("<th>%s</th>" % h for h in more),
+    )
+
+
+def _actual(value):
+    return '<span class="none">unknown</span>' if value in (None, "unknown") else xml_escape(value)
+
+
+def html_rows(checks, keys, across_accounts):
+    """{violations, exempted, keys}: the <tr> rows of the HTML report's three long tables."""
+    violations, exempted = [], []
+    for check in checks:
+        if check["status"] == "fail":
+            violations.append(
+                '<tr>%s<td><code>%s</code></td><td>%s</td><td>%s</td><td><code class="arn">%s</code></td></tr>\n'
+                % (
+                    _cells(check, across_accounts),
+                    check["rule"],
+                    _actual(check["actual"]),
+                    xml_escape(check["expected"]),
+                    xml_escape(check["key_arn"]),
+                )
+            )
+        elif check["status"] == "exempt":
+            exempted.append(
+                "<tr>%s<td><code>%s</code></td><td>%s</td><td>%s</td><td>%s</td></tr>\n"
+                % (
+                    _cells(check, across_accounts),
+                    check["rule"],
+                    _actual(check["actual"]),
+                    xml_escape(check["expected"]),
+                    xml_escape(check["note"]),
+                )
+            )
+    rows = [
+        "<tr>%s%s</tr>\n"
+        % (
+            _cells(key, across_accounts),
+            "".join(
+                "<td>%s</td>" % xml_escape(key.get(field) or "")
+                for field in ("key_state", "key_spec", "key_usage", "protection_level", "creator_type")
+            ),
+        )
+        for key in keys
+    ]
+    return {"violations": "".join(violations), "exempted": "".join(exempted), "keys": "".join(rows)}
+
+
+def html_changes(changes, names, across_accounts):
+    """{new_violations, resolved_violations, new_keys, removed_keys, changed_keys}: <tr> rows of the "Since" section.
+    names: (account_id, region, key_id) -> the key record, for its alias and description."""
+
+    def cells(entry):
+        known = names.get((entry["account_id"], entry["region"], entry["key_id"])) or {}
+        return _cells(dict(known, **entry), across_accounts)
+
+    rows = {}
+    for part in ("new_violations", "resolved_violations"):
+        rows[part] = "".join(
+            "<tr>%s<td><code>%s</code></td></tr>\n" % (cells(e), xml_escape(e["rule"])) for e in changes[part]
+        )
+    for part in ("new_keys", "removed_keys"):
+        rows[part] = "".join("<tr>%s</tr>\n" % cells(e) for e in changes[part])
+    rows["changed_keys"] = "".join(
+        "<tr>%s<td>%s</td></tr>\n"
+        % (
+            cells(e),
+            "<br>".join(
+                "%s: %s &rarr; %s" % (field, xml_escape(old), xml_escape(new))
+                for field, (old, new) in e["changes"].items()
+            ),
+        )
+        for e in changes["changed_keys"]
+    )
+    return rows
