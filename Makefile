@@ -120,7 +120,7 @@ demo: venv collection
 	    "$$0" -i playbooks/inventory/localhost.yml playbooks/compliance_check.yml -e @playbooks/vars/policy.example.yml \
 	      -e kms_compliance_fail_on_violation=false -e "{\"kms_compliance_accounts\": [\"all\"]}"' "$(VENV_BIN)/ansible-playbook"
 
-# speed against the quota (issue 6): one table, as in the README's Performance section; not a test
+# speed against the quota (issue 6): one table, written into docs/docsite/rst/performance.rst by a full run; not a test
 bench: venv collection
 	"$(VENV_BIN)/python" bench/run.py $(if $(filter-out 0,$(BENCH_QUICK)),--quick)
 

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """make bench: this collection (core and ansible-playbook) against a sequential loop over the official SDK.
 
-python bench/run.py [--quick]    (or BENCH_QUICK=1) a tenth of the sizes, about a minute; the full run takes about 5.
+python bench/run.py [--quick]    (or BENCH_QUICK=1) a tenth of the sizes, about a minute; the full run takes about 8.
+python bench/run.py --only-g     scenario (g) alone: the compliance role at 20,000 keys.
 
 The emulator runs in its own process with 100 ms latency per request and the service's quota of 50 requests
 per second per account and region (HTTP 429 beyond). Request counts come from the emulator. The quota-bound
@@ -15,13 +16,26 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
 import urllib.request
 from importlib import metadata
+from pathlib import Path
 
-from contestants import DEMO_KEY, ROOT, Organisation, Sequential, core, new_workdir, playbook
+import yaml
+from contestants import (
+    DEMO_KEY,
+    ROOT,
+    Organisation,
+    Sequential,
+    compliance_playbook,
+    core,
+    new_workdir,
+    playbook,
+    run_playbook,
+)
 
 from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUMENT_SPEC
 from ansible_collections.alicloud.kms.plugins.module_utils._records import METADATA_FIELDS
@@ -29,8 +43,24 @@ from utils.docs_tables import rst_table, write_generated  # tests/ is on sys.pat
 
 LATENCY, QPS = 0.1, 50
 SIZES = {
-    "full": {"one": 10000, "each": 2500, "attrs": 1000, "memory": 100000, "org": (100, 4, 10), "tagged": 1000},
-    "quick": {"one": 1000, "each": 250, "attrs": 100, "memory": 10000, "org": (10, 4, 10), "tagged": 100},
+    "full": {
+        "one": 10000,
+        "each": 2500,
+        "attrs": 1000,
+        "memory": 100000,
+        "org": (100, 4, 10),
+        "tagged": 1000,
+        "compliance": (50, 400),
+    },
+    "quick": {
+        "one": 1000,
+        "each": 250,
+        "attrs": 100,
+        "memory": 10000,
+        "org": (10, 4, 10),
+        "tagged": 100,
+        "compliance": (10, 200),
+    },
 }
 ORG_REGIONS = ["cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen"]  # the emulator's first four
 ONE, FOUR, ATTRS, MEMORY, EMPTY = (
@@ -261,6 +291,88 @@ def aliases_and_tags(size):
         emu.stop()
 
 
+# (g): the policy the collection ships (two facet rules and two that need DescribeKey), and four facet rules, whose
+# gathering is the least a policy of four rules can cost
+EXAMPLE_POLICY = yaml.safe_load((ROOT / "playbooks" / "vars" / "policy.example.yml").read_text())[
+    "kms_compliance_policy"
+]
+FACET_POLICY = {
+    "forbidden_states": ["PendingDeletion"],
+    "allowed_specs": ["Aliyun_AES_256", "Aliyun_SM4", "RSA_2048", "EC_P256", "EC_SM2"],
+    "allowed_usages": ["ENCRYPT/DECRYPT", "SIGN/VERIFY"],
+    "required_protection_level": "SOFTWARE",
+}
+
+
+def compliance_at_scale(size):
+    """(g): the compliance role over an organisation at zero latency: its time beyond gathering (role playbook less
+    the playbook of its key_facts task alone) against the gathering's (that playbook less one with no task)."""
+    members, keys = size["compliance"]
+    emu = EmulatorProcess(accounts="%d:1:%d" % (members, keys), latency=0)
+    rows, found = [], []
+    try:
+        options = dict(accounts=["all"], regions=[ONE])
+        for label, policy in (("the example policy", EXAMPLE_POLICY), ("four facet rules", FACET_POLICY)):
+            name = "(g) role, %d keys, %d accounts, %s" % (members * keys, members, label)
+            empty = emu.measure(name, "ansible-playbook, no task", lambda: run_playbook(new_workdir(), []))
+            gather = emu.measure(
+                name,
+                "ansible-playbook, the role's key_facts",
+                lambda: compliance_playbook(emu.url, new_workdir(), policy, gather_only=True, **options),
+            )
+            work = new_workdir()
+            role = emu.measure(
+                name, "ansible-playbook, the role", lambda: compliance_playbook(emu.url, work, policy, **options)
+            )
+            report = json.loads((Path(work) / "report" / "kms-compliance.json").read_text())
+            check(report["summary"]["key_count"] == members * keys, name)
+            gathering, beyond = gather["wall"] - empty["wall"], role["wall"] - gather["wall"]
+            found.append(
+                (
+                    "(g) %s: the role beyond gathering no slower than gathering: %.2f s vs %.2f s (%.2fx); HTML %.1f MB%s"
+                    % (label, beyond, gathering, beyond / gathering, html_size(work), browser_time(work)),
+                    beyond <= gathering,
+                )
+            )
+            rows += [empty, gather, role]
+        return rows, found
+    finally:
+        emu.stop()
+
+
+def html_size(work):
+    return (Path(work) / "report" / "kms-compliance.html").stat().st_size / 1e6
+
+
+def browser_time(work):
+    """How long headless Chromium takes to open the HTML report and run its script, when Chromium is here."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        return ""
+    page = Path(work) / "report" / "kms-compliance.html"
+    started = time.monotonic()
+    proc = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--user-data-dir=%s" % Path(work, "chromium"),
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    ready = 'data-sortable="ready"' in proc.stdout
+    return ", opened in headless Chromium in %.1f s%s" % (
+        time.monotonic() - started,
+        "" if ready else " (script not run!)",
+    )
+
+
 def memory_child(emu, where):
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "peak_memory.py"), emu.url, where, DEMO_KEY[0]],
@@ -370,7 +482,7 @@ def targets(key, memory):
             memory["result"]["peak_mb"] < 250,
         )
     )
-    return found
+    return found + key["g"]
 
 
 def machine():
@@ -400,6 +512,10 @@ def main():
     LOAD_AT_START[0] = os.getloadavg()[0]
     if LOAD_AT_START[0] > 0.5:
         sys.stderr.write("note: load average %.1f: other work on this machine skews the timings\n" % LOAD_AT_START[0])
+    if "--only-g" in sys.argv[1:]:  # the compliance role alone, while working on it
+        rows, found = compliance_at_scale(size)
+        print(table(rows) + "\n\n" + "\n".join("  %s  %s" % ("PASS" if ok else "FAIL", text) for text, ok in found))
+        return
     sys.stderr.write("starting the emulator (%s sizes) ...\n" % ("quick" if quick else "full"))
     emu = EmulatorProcess(size)
     try:
@@ -409,7 +525,8 @@ def main():
         emu.stop()
     org_rows, key["e"] = organisation(size)
     tag_rows, key["f"] = aliases_and_tags(size)
-    rows += org_rows + tag_rows
+    compliance_rows, key["g"] = compliance_at_scale(size)
+    rows += org_rows + tag_rows + compliance_rows
     print(
         "\nalicloud.kms benchmark%s: emulator with %d ms latency, quota %d requests/s per region; rate_limit default %g/s"
         % (

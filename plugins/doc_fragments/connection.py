@@ -171,7 +171,7 @@ options:
     description:
       - What to do when an account's role cannot be assumed, or an account and region is denied or unreachable
         after retries.
-      - V(true) fails the run naming the account, region, Code and RequestId. V(false) warns, lists it in C(skipped)
+      - V(true) fails the run naming the account, region, Code and RequestId. V(false) warns, lists it in C(not_read)
         (modules) and goes on with the others; a wrong or inconsistent answer fails the run either way.
     type: bool
     default: true

@@ -159,7 +159,7 @@ class KeyRequest(object):
             keys=len(records),
             requests=dict(run.requests),
             retries=run.retries,
-            skipped=len(skipped),
+            not_read=len(skipped),
         )
         return Result(records, skipped, summary)
 

@@ -28,7 +28,8 @@ def new_module():
 def exit_with_keys(module, shape):
     """List keys and exit: the results both modules return, plus shape(records), the module's own."""
     result = module_run(module)
-    module.exit_json(changed=False, skipped=result.skipped, summary=result.summary, **shape(result.records))
+    # Not "skipped": Ansible takes a result whose skipped is truthy for a skipped task (no output, "is skipped").
+    module.exit_json(changed=False, not_read=result.skipped, summary=result.summary, **shape(result.records))
 
 
 def module_run(module):

@@ -53,8 +53,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-skipped:
-  description: The accounts and regions left out, as M(alicloud.kms.key_info) returns them in RV(alicloud.kms.key_info#module:skipped).
+not_read:
+  description: The accounts and regions left out, as M(alicloud.kms.key_info) returns them in RV(alicloud.kms.key_info#module:not_read).
   returned: always
   type: list
   elements: dict

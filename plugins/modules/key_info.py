@@ -74,10 +74,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-skipped:
+not_read:
   description:
     - The accounts and regions left out with O(strict_permissions=false) (denied, unreachable after retries, an account
       whose role cannot be assumed, or a member that is not usable yet); empty otherwise.
+    - Not named C(skipped), which Ansible would take for a skipped task.
   returned: always
   type: list
   elements: dict
@@ -117,10 +118,10 @@ summary:
     retries:
       description: Requests that were retries.
       type: int
-    skipped:
-      description: Entries in RV(skipped).
+    not_read:
+      description: Entries in RV(not_read).
       type: int
-  sample: {"accounts": 1, "regions": 2, "keys": 24, "requests": {"ListKeys": 2}, "retries": 0, "skipped": 0}
+  sample: {"accounts": 1, "regions": 2, "keys": 24, "requests": {"ListKeys": 2}, "retries": 0, "not_read": 0}
 keys:
   description: One record per key, ordered by region and then as the service lists them.
   returned: always

@@ -470,6 +470,15 @@ class Backend:
                     return changed
         raise KeyError(f"no key {key_id} in {account_id}/{region}")
 
+    def remove_key(self, account_id: str, region: str, key_id: str) -> None:
+        """Take a key away, as the service does once its pending window has passed (the key is then gone)."""
+        with self.lock:
+            keys = self.accounts[account_id].keys.get(region, [])
+            left = [k for k in keys if k.key_id != key_id]
+            if len(left) == len(keys):
+                raise KeyError(f"no key {key_id} in {account_id}/{region}")
+            keys[:] = left
+
     def snapshot(self) -> dict:
         """The whole state, cheap to take: keys are values, so lists are copied and keys shared."""
         with self.lock:

@@ -468,6 +468,10 @@ class Emulator:
         """Change a key's attributes at runtime (snake_case fields, e.g. key_state='Disabled'); returns the new Key."""
         return self.backend.update_key(account_id or self.backend.default_account.account_id, region, key_id, **changes)
 
+    def remove_key(self, region: str, key_id: str, account_id: str | None = None) -> None:
+        """Take a key away (a deletion that has completed)."""
+        self.backend.remove_key(account_id or self.backend.default_account.account_id, region, key_id)
+
     def on_request(self, callback, after: int = 1, action: str = "ListKeys", times: int = 1) -> None:
         """Run callback(emulator, entry) once the `after`-th successful `action` request from now has its answer and
         before the reply is sent (so the client's next request sees the change); then after each following one,

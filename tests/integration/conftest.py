@@ -25,6 +25,8 @@ BIN = Path(sys.executable).parent
 # where alicloud.kms is this tree: the Makefile's .collections, or the matrix's staged copy (pytest.ini's
 # pytest-ansible puts it on sys.path); every ansible command the tests run gets the same path
 COLLECTIONS = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(ROOT / ".collections")
+# the compliance role's JSON report schema
+SCHEMA = json.loads((ROOT / "roles" / "compliance" / "files" / "kms-compliance.schema.json").read_text())
 PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
 
 
@@ -46,17 +48,6 @@ def truth(emu, region, **attributes):
         for k in account.keys.get(region, [])
         if all(getattr(k, name) in values for name, values in attributes.items())
     ]
-
-
-class Result(object):
-    def __init__(self, proc, saved):
-        self.rc = proc.returncode
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-        self.saved = saved
-
-    def __getitem__(self, name):
-        return self.saved[name]
 
 
 class Run(object):
@@ -156,30 +147,38 @@ class Ansible(object):
         command += (self.extra_vars(extra_vars) if extra_vars else []) + list(args)
         return Run(self.run(command, env=env))
 
-    def play(self, tasks, save=(), defaults=True, plays_after=(), args=(), env=None, **overrides):
-        """One play on localhost running tasks, then saving the registered variables named in save."""
-        play = {"name": "test", "hosts": "localhost", "gather_facts": False, "tasks": list(tasks)}
-        if defaults:
-            play["module_defaults"] = {"group/alicloud.kms.kms": self.connection(**overrides)}
-        out = self.tmp / "saved.json"
-        if out.exists():
-            out.unlink()
-        if save:
-            play["tasks"].append(
-                {
-                    "name": "save results",
-                    "check_mode": False,
-                    "ansible.builtin.copy": {
-                        "dest": str(out),
-                        "content": "{{ {%s} | to_json }}" % ", ".join("'%s': %s" % (n, n) for n in save),
-                    },
-                }
-            )
-        book = self.tmp / "playbook.yml"
-        book.write_text(yaml.safe_dump([play] + list(plays_after), sort_keys=False))
-        proc = self.run([str(BIN / "ansible-playbook"), "-i", str(self.inventory), str(book)] + list(args), env=env)
-        saved = json.loads(out.read_text()) if out.exists() else {}
-        return Result(proc, saved)
+    def role(
+        self, policy, exempt=(), fail=False, report_dir=None, role=None, connection=None, args=(), env=None, **variables
+    ):
+        """The compliance role (compliance_role.yml) with kms_compliance_<name> for each of variables that is not None;
+        returns (the run, the JSON report or None). Without report_dir, a fresh tmp/report; with one, it as it is.
+        connection: overrides of the emulator's (a None drops a setting), or False for none (the environment's)."""
+        if report_dir is None:
+            report_dir = self.tmp / "report"
+            shutil.rmtree(report_dir, ignore_errors=True)
+        extra = dict(("kms_compliance_" + name, value) for name, value in variables.items() if value is not None)
+        extra.update(
+            kms_compliance_policy=policy,
+            kms_compliance_report_dir=str(report_dir),
+            kms_compliance_fail_on_violation=fail,
+            kms_compliance_exempt_keys=list(exempt),
+        )
+        if connection is not False:
+            extra["kms_connection"] = self.connection(**(connection or {}))
+        if role:
+            extra["role_name"] = role
+        run = self.playbook("compliance_role.yml", extra, args=args, env=env)
+        path = Path(report_dir) / "kms-compliance.json"
+        return run, (json.loads(path.read_text()) if str(report_dir).strip() and path.exists() else None)
+
+
+def checks_of(report):
+    """Every check of a role's run, key by key and rule by rule: the public filter over its JSON report's keys, policy
+    and time (the same input gives the same output), since the role's fact leaves the checks to the reports."""
+    # imported here: pytest-ansible puts the collection on sys.path after conftest files are loaded
+    from ansible_collections.alicloud.kms.plugins.filter.compliance import kms_compliance_report
+
+    return kms_compliance_report(report["keys"], report["policy"], now=report["generated_at"])["checks"]
 
 
 # --- the official SDK's clients of the emulator ------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 import re
 import shutil
 import stat
@@ -20,13 +19,11 @@ from xml.etree import ElementTree
 import jsonschema
 import pytest
 
-from ansible_collections.alicloud.kms.plugins.filter.compliance import kms_compliance_report
-from conftest import BIN, DEMO_KEY, DEMO_SEED, ROOT, Ansible, truth
+from conftest import BIN, DEMO_KEY, DEMO_SEED, ROOT, SCHEMA, Ansible, checks_of, truth
 from emulator.server import Emulator
 
 ACCOUNT = "1234567890123456"
 REGIONS = ["cn-hangzhou", "cn-shanghai", "ap-southeast-1"]
-SCHEMA = json.loads((ROOT / "roles" / "compliance" / "files" / "kms-compliance.schema.json").read_text())
 AES, SM4 = "Aliyun_AES_256", "Aliyun_SM4"
 
 # Nine keys in two regions, a third region without keys. Attributes not given take the emulator's defaults:
@@ -181,49 +178,10 @@ def arn(key_id):
     return "acs:kms:%s:%s:key/%s" % (region, ACCOUNT, key_id)
 
 
-def run_role(
-    ansible,
-    policy,
-    exempt=(),
-    fail=False,
-    regions=tuple(REGIONS),
-    report_dir=None,
-    role="alicloud.kms.compliance",
-    accounts=None,
-    exclude_accounts=None,
-    **play_options,
-):
-    """The role in a play on localhost; returns (ansible result, the JSON report or None).
-
-    Without report_dir, a fresh ansible.tmp/report; with one, that directory as it is."""
-    if report_dir is None:
-        report_dir = ansible.tmp / "report"
-        shutil.rmtree(report_dir, ignore_errors=True)
-    role_vars = {
-        "kms_compliance_policy": policy,
-        "kms_compliance_report_dir": str(report_dir),
-        "kms_compliance_fail_on_violation": fail,
-        "kms_compliance_exempt_keys": list(exempt),
-    }
-    if accounts is not None:
-        role_vars["kms_compliance_accounts"] = accounts
-    if exclude_accounts is not None:
-        role_vars["kms_compliance_exclude_accounts"] = exclude_accounts
-    if regions is not None:
-        role_vars["kms_compliance_regions"] = list(regions) if isinstance(regions, tuple) else regions
-    result = ansible.play(
-        [{"name": "check", "ansible.builtin.include_role": {"name": role}, "vars": role_vars}],
-        save=["kms_compliance_result"],
-        **play_options,
-    )
-    path = pathlib.Path(report_dir) / "kms-compliance.json"
-    return result, (json.loads(path.read_text()) if str(report_dir).strip() and path.exists() else None)
-
-
-def checks_of(report):
-    """Every check of a run, key by key and rule by rule: the public filter over the JSON report's keys, policy and
-    time (the same input gives the same output), since the role's fact leaves the checks to the reports."""
-    return kms_compliance_report(report["keys"], report["policy"], now=report["generated_at"])["checks"]
+def run_role(ansible, policy, exempt=(), **options):
+    """The role (conftest's Ansible.role) over this world's three regions unless options say otherwise."""
+    options.setdefault("regions", REGIONS)
+    return ansible.role(policy, exempt, **options)
 
 
 def found(report):
@@ -252,7 +210,7 @@ def test_each_rule_flags_exactly_the_expected_keys_and_gathers_only_what_it_need
     assert found(report) == dict(((key_id, rule), expected) for key_id, expected in broken.items())
     assert [v["key_arn"] for v in report["violations"]] == [arn(v["key_id"]) for v in report["violations"]]
     assert [v["key_id"] for v in report["violations"]] == [k["key_id"] for k in report["keys"] if k["key_id"] in broken]
-    assert report["verdict"] == "non_compliant" and result["kms_compliance_result"]["verdict"] == "non_compliant"
+    assert report["verdict"] == "non_compliant"  # and so is the fact: compliance_role.yml checks
     stats = report["summary"]["by_rule"][rule]
     assert (stats["checked"], stats["violations"], stats["not_applicable"]) == (
         9,
@@ -348,32 +306,13 @@ def test_violations_fail_the_play_after_the_reports_are_written(ansible):
 
 
 def test_fail_on_violation_false_reports_and_goes_on(ansible):
-    after = {"name": "later", "ansible.builtin.set_fact": {"went_on": True}}
-    result = ansible.play(
-        [
-            {
-                "name": "check",
-                "ansible.builtin.include_role": {"name": "alicloud.kms.compliance"},
-                "vars": {
-                    "kms_compliance_policy": {"allowed_creator_types": ["User"]},
-                    "kms_compliance_regions": "cn-hangzhou",
-                    "kms_compliance_fail_on_violation": "false",
-                    "kms_compliance_report_dir": str(ansible.tmp / "r"),
-                },
-            },
-            after,
-        ],
-        save=["went_on", "kms_compliance_result", "alicloud_kms_key_ids"],
-    )
+    # the variables as strings, as -e gives them; the play goes on to compliance_role.yml's check of the fact and of
+    # alicloud_kms_key_ids, the facts later plays read
+    result, report = ansible.role({"allowed_creator_types": ["User"]}, fail="false", regions="cn-hangzhou")
     assert result.rc == 0, result.stdout
-    assert result["went_on"] is True and result["kms_compliance_result"]["verdict"] == "non_compliant"
-    assert [v["key_id"] for v in result["kms_compliance_result"]["violations"]] == ["hz-service"]
-    assert sorted(result["alicloud_kms_key_ids"]) == [
-        "hz-disabled",
-        "hz-doomed",
-        "hz-good",
-        "hz-service",
-    ]  # facts for later plays
+    assert "TASK [The fact kms_compliance_result says what the JSON report says]" in result.stdout
+    assert report["verdict"] == "non_compliant" and [v["key_id"] for v in report["violations"]] == ["hz-service"]
+    assert sorted(k["key_id"] for k in report["keys"]) == ["hz-disabled", "hz-doomed", "hz-good", "hz-service"]
 
 
 # --- bad input fails before any request ------------------------------------------------------------
@@ -411,30 +350,15 @@ def test_an_empty_report_directory_fails_before_any_request(ansible, emulator, r
 
 def test_kms_violations_over_records_without_facets_reports_every_key_unknown(ansible):
     # key_info without facets knows no state: forbidden_states must not call the PendingDeletion key compliant
-    policy = {"forbidden_states": ["PendingDeletion"]}
-    result = ansible.play(
-        [
-            {"name": "plain", "alicloud.kms.key_info": {"region": "cn-hangzhou"}, "register": "plain"},
-            {
-                "name": "faceted",
-                "alicloud.kms.key_info": {"region": "cn-hangzhou", "facets": ["key_state"]},
-                "register": "faceted",
-            },
-            {
-                "name": "judge",
-                "ansible.builtin.set_fact": {
-                    "blind": "{{ plain['keys'] | alicloud.kms.kms_violations(%r) }}" % policy,
-                    "seeing": "{{ faceted['keys'] | alicloud.kms.kms_violations(%r) }}" % policy,
-                },
-            },
-        ],
-        save=["blind", "seeing"],
+    result = ansible.playbook(
+        "violations_without_facets.yml",
+        {
+            "kms_connection": ansible.connection(region="cn-hangzhou"),
+            "unknown_keys": ["hz-good", "hz-disabled", "hz-doomed", "hz-service"],
+            "doomed_keys": ["hz-doomed"],
+        },
     )
     assert result.rc == 0, result.stdout
-    assert [(v["key_id"], v["actual"], v["expected"]) for v in result["blind"]] == [
-        (k, "unknown", "none of PendingDeletion") for k in ("hz-good", "hz-disabled", "hz-doomed", "hz-service")
-    ]
-    assert [(v["key_id"], v["actual"]) for v in result["seeing"]] == [("hz-doomed", "PendingDeletion")]
 
 
 def test_creator_types_come_from_the_listing_not_from_describe_key(ansible, emulator):
@@ -483,8 +407,7 @@ def test_credentials_from_the_environment_and_regions_all(ansible, emulator):
         ansible,
         {"allowed_specs": [AES, SM4, "EC_P256"]},
         regions="all",
-        access_key_id=None,
-        access_key_secret=None,
+        connection={"access_key_id": None, "access_key_secret": None},
         env={"ALICLOUD_ACCESS_KEY": DEMO_KEY[0], "ALICLOUD_SECRET_KEY": DEMO_KEY[1]},
     )
     assert result.rc == 0, result.stdout
@@ -497,7 +420,11 @@ def test_credentials_from_the_environment_and_regions_all(ansible, emulator):
 
 def test_region_from_module_defaults_when_the_role_names_none_and_reports_in_check_mode(ansible):
     result, report = run_role(
-        ansible, {"forbidden_states": ["PendingImport"]}, regions=None, region="cn-shanghai", args=["--check"]
+        ansible,
+        {"forbidden_states": ["PendingImport"]},
+        regions=None,
+        connection={"region": "cn-shanghai"},
+        args=["--check"],
     )
     assert result.rc == 0, result.stdout
     assert found(report) == {("sh-byok", "forbidden_states"): ("PendingImport", "none of PendingImport")}
@@ -671,7 +598,7 @@ def test_the_three_reports_are_one_set_with_one_run_id(ansible):
     assert result.rc == 0, result.stdout
     ids = run_ids(report_dir)
     assert len(set(ids)) == 1 and UUID.match(ids[0]), ids
-    assert result["kms_compliance_result"]["run_id"] == ids[0] and "Run ID: %s" % ids[0] in result.stdout
+    assert "Run ID: %s" % ids[0] in result.stdout  # and the fact's: compliance_role.yml checks
     jsonschema.validate(first, SCHEMA)
 
     result, _report = run_role(ansible, {}, report_dir=report_dir)  # an inventory report: no testsuite per rule
@@ -970,7 +897,7 @@ def test_all_accounts_report_per_account_and_list_what_was_not_assessed(org):
     result, report = run_role(org, DOOMED, regions=ORG_REGIONS, accounts=["all"])
     assert result.rc == 0, result.stdout + result.stderr
     jsonschema.Draft202012Validator(SCHEMA).validate(report)
-    assert report["verdict"] == "incomplete" and result["kms_compliance_result"]["verdict"] == "incomplete"
+    assert report["verdict"] == "incomplete"  # and so is the fact: compliance_role.yml checks
     assert per_account(report) == ORG
     by_account = report["summary"]["by_account"]
     assert list(by_account) == sorted(by_account)  # [all] names no account: by ID

@@ -12,9 +12,8 @@ from xml.etree import ElementTree
 
 import jsonschema
 import pytest
-from test_compliance import SCHEMA, checks_of, run_role
 
-from conftest import DEMO_SEED, Ansible, truth
+from conftest import DEMO_SEED, SCHEMA, Ansible, checks_of, truth
 from emulator.server import Emulator
 
 HZ, SH = "cn-hangzhou", "cn-shanghai"
@@ -61,7 +60,7 @@ def stats(report, rule):
 
 
 def test_require_alias_flags_keys_without_one_and_lists_aliases_only(demo, demo_emulator):
-    result, report = run_role(demo, {"require_alias": True}, regions=REGIONS)
+    result, report = demo.role({"require_alias": True}, regions=REGIONS)
     assert result.rc == 0, result.stdout + result.stderr
     jsonschema.Draft202012Validator(SCHEMA).validate(report)
     no_alias = [
@@ -92,7 +91,7 @@ def test_require_alias_flags_keys_without_one_and_lists_aliases_only(demo, demo_
 
 
 def test_required_tags_names_the_missing_and_the_wrong_tags(demo, demo_emulator):
-    result, report = run_role(demo, {"required_tags": {"env": ["prod"], "team": None}}, regions=REGIONS)
+    result, report = demo.role({"required_tags": {"env": ["prod"], "team": None}}, regions=REGIONS)
     assert result.rc == 0, result.stdout + result.stderr
     untagged = [
         "customer PII envelope",
@@ -128,7 +127,7 @@ def test_require_description_is_kms_key_description_required(demo, demo_emulator
     archive, wallet = key_id(demo_emulator, "guomi archive"), key_id(demo_emulator, "ledger wallet")
     demo_emulator.update_key(HZ, archive, description="")
     demo_emulator.update_key(HZ, wallet, description="  ")
-    result, report = run_role(demo, {"require_description": True}, regions=REGIONS)
+    result, report = demo.role({"require_description": True}, regions=REGIONS)
     assert result.rc == 0, result.stdout + result.stderr
     jsonschema.Draft202012Validator(SCHEMA).validate(report)
     assert dict((v["key_id"], v["actual"]) for v in report["violations"]) == {
@@ -144,7 +143,7 @@ def test_max_key_age_days_counts_from_creation_or_the_last_rotation(demo, demo_e
     # a limit that falls between the keys created up to 2022-10-10 and those from 2023-01-10 on, whatever today is
     cutoff = datetime.datetime(2022, 11, 25, tzinfo=datetime.timezone.utc)
     days = (datetime.datetime.now(datetime.timezone.utc) - cutoff).days
-    result, report = run_role(demo, {"max_key_age_days": days}, regions=REGIONS)
+    result, report = demo.role({"max_key_age_days": days}, regions=REGIONS)
     assert result.rc == 0, result.stdout + result.stderr
     old = {
         "orders-db TDE": "2021-03-02",
@@ -181,7 +180,7 @@ def test_max_key_age_days_counts_from_a_rotation_after_creation(demo, demo_emula
         "%Y-%m-%dT%H:%M:%SZ"
     )
     demo_emulator.update_key(HZ, key_id(demo_emulator, "orders-db TDE"), last_rotation_date=rotated)
-    result, report = run_role(demo, {"max_key_age_days": 30}, regions=[HZ])
+    result, report = demo.role({"max_key_age_days": 30}, regions=[HZ])
     assert result.rc == 0, result.stdout + result.stderr
     found = broken(demo_emulator, report, "max_key_age_days")
     assert "orders-db TDE" not in found and len(found) == 12  # 14 keys, byok imported not applicable
@@ -206,7 +205,7 @@ def test_min_material_validity_days_applies_to_imported_material_only(demo, demo
             {"description": "byok waiting", "origin": "EXTERNAL", "key_state": "PendingImport"},
         ],
     )
-    result, report = run_role(demo, {"min_material_validity_days": 30}, regions=[HZ])
+    result, report = demo.role({"min_material_validity_days": 30}, regions=[HZ])
     assert result.rc == 0, result.stdout + result.stderr
     jsonschema.Draft202012Validator(SCHEMA).validate(report)
     names = dict((k.key_id, k.description) for k in truth(demo_emulator, HZ))
@@ -222,7 +221,7 @@ def test_min_material_validity_days_applies_to_imported_material_only(demo, demo
 
 
 def test_forbid_public_key_policy_flags_ledger_signing_and_skips_keys_without_a_policy(demo, demo_emulator):
-    result, report = run_role(demo, {"forbid_public_key_policy": True}, regions=REGIONS)
+    result, report = demo.role({"forbid_public_key_policy": True}, regions=REGIONS)
     assert result.rc == 0, result.stdout + result.stderr
     jsonschema.Draft202012Validator(SCHEMA).validate(report)
     assert broken(demo_emulator, report, "forbid_public_key_policy") == {
@@ -242,7 +241,7 @@ def test_cloud_config_mapping_and_applicability_in_json_html_and_junit(demo, dem
         "require_description": True,
         "require_alias": True,
     }
-    result, report = run_role(demo, policy, regions=[HZ])
+    result, report = demo.role(policy, regions=[HZ])
     assert result.rc == 0, result.stdout + result.stderr
     by_rule = report["summary"]["by_rule"]
     assert dict((rule, s["config_rule"]) for rule, s in by_rule.items()) == {
