@@ -58,6 +58,8 @@ _ROLE_ARN = re.compile(r"^acs:ram::(\d{16}):role/.+$")
 # the fields of a not-assessed entry (key_facts' skipped): region None means the whole account
 SKIPPED_FIELDS = ("account_id", "region", "code", "message", "request_id")
 
+# kms_compliance_report's arguments after the policy, in order (kms_compliance_documents takes them too)
+REPORT_ARGUMENTS = ("exempt_keys", "regions", "skipped", "accounts", "exclude_accounts", "now", "baseline", "run_id")
 # what kms-compliance.json takes from the report, in the schema's order, between the run's fields and the keys
 REPORT_PARTS = (
     "policy",
@@ -329,7 +331,6 @@ def kms_compliance_report(
     exclude_accounts=None,
     now=None,
     baseline=None,
-    with_checks=True,
     run_id=None,
 ):
     """Verdict, summary per account, region and rule, violations, exemptions, what was not assessed, every check.
@@ -337,8 +338,7 @@ def kms_compliance_report(
     ``skipped`` is alicloud.kms.key_facts' list of accounts and account-regions it could not read: anything in it
     makes the verdict ``incomplete``. ``accounts`` (IDs, role ARNs or ``all``) names accounts that appear in the
     per-account summary even without keys, in that order, unless ``exclude_accounts`` names them. ``baseline``, an
-    earlier kms-compliance.json (its text or parsed), adds ``changes``. ``with_checks`` false leaves ``checks`` out
-    (the role's fact: 80,000 checks would cost Ansible seconds to store). ``run_id``, when given, is added.
+    earlier kms-compliance.json (its text or parsed), adds ``changes``. ``run_id``, when given, is added.
     """
     baseline = _baseline(baseline)
     rules = check_policy(policy)
@@ -432,9 +432,8 @@ def kms_compliance_report(
         "accounts": [_roster_entry(a) for a in by_account.values()],
         "not_assessed": not_assessed,
         "changes": since,
+        "checks": checks,
     }
-    if with_checks:
-        report["checks"] = checks
     if run_id is not None:
         report["run_id"] = run_id
     return report
@@ -506,26 +505,24 @@ def _stats_of(by_region, by_account, account_id, region):
     return entries
 
 
-def kms_compliance_documents(
-    keys,
-    policy,
-    exempt_keys=None,
-    regions=None,
-    skipped=None,
-    accounts=None,
-    exclude_accounts=None,
-    now=None,
-    baseline=None,
-    run_id=None,
-):
-    """What the role's reports repeat per key, rendered once: the JSON report's text, the JUnit test cases per rule,
-    and the rows of the HTML report's tables (its violations, exempted, keys and changes since the baseline)."""
+def kms_compliance_documents(keys, policy, *args, **kwargs):
+    """The role's run in one evaluation: ``result``, the report as kms_compliance_report returns it without checks
+    (the role's fact), and what the reports repeat per key, rendered once: the JSON report's text, the JUnit test cases
+    per rule, and the rows of the HTML report's tables (violations, exempted, keys and changes since the baseline).
+    The arguments are kms_compliance_report's; now is required."""
+    options = dict(zip(REPORT_ARGUMENTS, args))
+    unknown = set(kwargs) - set(REPORT_ARGUMENTS)
+    if len(args) > len(REPORT_ARGUMENTS) or unknown:
+        raise _error("kms_compliance_documents takes %s after the policy" % ", ".join(REPORT_ARGUMENTS))
+    options.update(kwargs)
+    regions, accounts, exclude_accounts, now, run_id = (
+        options.get(name) for name in ("regions", "accounts", "exclude_accounts", "now", "run_id")
+    )
     if now is None:
         raise _error("kms_compliance_documents needs now, the report's time (the role passes it)")
     keys = _keys(keys)
-    report = kms_compliance_report(
-        keys, policy, exempt_keys, regions, skipped, accounts, exclude_accounts, now, baseline
-    )
+    options["baseline"] = baseline = _baseline(options.get("baseline"))
+    report = kms_compliance_report(keys, policy, **options)
     checks = report.pop("checks")
     across = bool(accounts)
     text = documents.json_report(
@@ -541,9 +538,10 @@ def kms_compliance_documents(
         keys=keys,
     )
     names = dict((identity(k), k) for k in keys)
-    if report["changes"] is not None:
-        names.update((identity(k), k) for k in parse_baseline(baseline)["keys"] if identity(k) not in names)
+    if baseline is not None:
+        names.update((identity(k), k) for k in baseline["keys"] if identity(k) not in names)
     return {
+        "result": report,
         "json": text,
         "junit": documents.junit_testcases(checks, across),
         "html": documents.html_rows(checks, keys, across),

@@ -125,55 +125,35 @@ def _cells(entry, across_accounts):
     return cells
 
 
-def key_header(across_accounts, *more):
-    """The headings matching _cells, then more."""
-    return "<th>Region</th><th>Key ID</th><th>Alias, description</th>%s%s" % (
-        "<th>Account</th>" if across_accounts else "",
-        "".join("<th>%s</th>" % h for h in more),
-    )
-
-
 def _actual(value):
     return '<span class="none">unknown</span>' if value in (None, "unknown") else xml_escape(value)
+
+
+def _row(entry, across_accounts, *cells):
+    """One <tr>: the cells about the key, then cells (HTML already)."""
+    return "<tr>%s%s</tr>\n" % (_cells(entry, across_accounts), "".join("<td>%s</td>" % cell for cell in cells))
+
+
+def _code(value):
+    return "<code>%s</code>" % xml_escape(value)
+
+
+# the columns of the keys table after the key's own
+KEY_COLUMNS = ("key_state", "key_spec", "key_usage", "protection_level", "creator_type")
 
 
 def html_rows(checks, keys, across_accounts):
     """{violations, exempted, keys}: the <tr> rows of the HTML report's three long tables."""
     violations, exempted = [], []
     for check in checks:
+        cells = (_code(check["rule"]), _actual(check["actual"]), xml_escape(check["expected"]))
         if check["status"] == "fail":
             violations.append(
-                '<tr>%s<td><code>%s</code></td><td>%s</td><td>%s</td><td><code class="arn">%s</code></td></tr>\n'
-                % (
-                    _cells(check, across_accounts),
-                    check["rule"],
-                    _actual(check["actual"]),
-                    xml_escape(check["expected"]),
-                    xml_escape(check["key_arn"]),
-                )
+                _row(check, across_accounts, *cells, '<code class="arn">%s</code>' % xml_escape(check["key_arn"]))
             )
         elif check["status"] == "exempt":
-            exempted.append(
-                "<tr>%s<td><code>%s</code></td><td>%s</td><td>%s</td><td>%s</td></tr>\n"
-                % (
-                    _cells(check, across_accounts),
-                    check["rule"],
-                    _actual(check["actual"]),
-                    xml_escape(check["expected"]),
-                    xml_escape(check["note"]),
-                )
-            )
-    rows = [
-        "<tr>%s%s</tr>\n"
-        % (
-            _cells(key, across_accounts),
-            "".join(
-                "<td>%s</td>" % xml_escape(key.get(field) or "")
-                for field in ("key_state", "key_spec", "key_usage", "protection_level", "creator_type")
-            ),
-        )
-        for key in keys
-    ]
+            exempted.append(_row(check, across_accounts, *cells, xml_escape(check["note"])))
+    rows = [_row(key, across_accounts, *(xml_escape(key.get(field) or "") for field in KEY_COLUMNS)) for key in keys]
     return {"violations": "".join(violations), "exempted": "".join(exempted), "keys": "".join(rows)}
 
 
@@ -181,21 +161,18 @@ def html_changes(changes, names, across_accounts):
     """{new_violations, resolved_violations, new_keys, removed_keys, changed_keys}: <tr> rows of the "Since" section.
     names: (account_id, region, key_id) -> the key record, for its alias and description."""
 
-    def cells(entry):
+    def row(entry, *cells):
         known = names.get((entry["account_id"], entry["region"], entry["key_id"])) or {}
-        return _cells(dict(known, **entry), across_accounts)
+        return _row(dict(known, **entry), across_accounts, *cells)
 
-    rows = {}
-    for part in ("new_violations", "resolved_violations"):
-        rows[part] = "".join(
-            "<tr>%s<td><code>%s</code></td></tr>\n" % (cells(e), xml_escape(e["rule"])) for e in changes[part]
-        )
-    for part in ("new_keys", "removed_keys"):
-        rows[part] = "".join("<tr>%s</tr>\n" % cells(e) for e in changes[part])
+    rows = dict(
+        (part, "".join(row(e, _code(e["rule"])) for e in changes[part]))
+        for part in ("new_violations", "resolved_violations")
+    )
+    rows.update((part, "".join(row(e) for e in changes[part])) for part in ("new_keys", "removed_keys"))
     rows["changed_keys"] = "".join(
-        "<tr>%s<td>%s</td></tr>\n"
-        % (
-            cells(e),
+        row(
+            e,
             "<br>".join(
                 "%s: %s &rarr; %s" % (field, xml_escape(old), xml_escape(new))
                 for field, (old, new) in e["changes"].items()

@@ -181,6 +181,57 @@ def checks_of(report):
     return kms_compliance_report(report["keys"], report["policy"], now=report["generated_at"])["checks"]
 
 
+# --- the HTML report in a real browser ------------------------------------------------------------------------
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--enable-logging=stderr",
+    "--v=0",
+]
+
+
+def chromium():
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get("CI"):
+        pytest.fail(
+            "Chromium is not installed: .ci/run installs Debian's chromium package, so CI tests the HTML report in a browser"
+        )
+    if not shutil.which("apt-get"):
+        pytest.skip(
+            "Chromium is not installed and apt-get is unavailable here, so the HTML report cannot be opened in a "
+            "browser; install Debian's chromium package to run this test"
+        )
+    pytest.skip(
+        "Chromium is not installed: run `apt-get install -y chromium` (.ci/run does) to test the HTML report in a browser"
+    )
+
+
+def browse(page, tmp, *args):
+    proc = subprocess.run(
+        [chromium()]
+        + CHROMIUM_FLAGS
+        + ["--user-data-dir=%s" % (tmp / "chromium-profile")]
+        + list(args)
+        + [page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == [], "the page logged to the console: %s" % console
+    return proc
+
+
 # --- the official SDK's clients of the emulator ------------------------------------------------------------------
 def sdk_config(emu, region=None, key=None, via="proxy", v1=False, **config):
     """An official client's Config for emu: key is (id, secret) or (id, secret, security token), by default the

@@ -12,14 +12,13 @@ import re
 import shutil
 import stat
 import struct
-import subprocess
 import zlib
 from xml.etree import ElementTree
 
 import jsonschema
 import pytest
 
-from conftest import BIN, DEMO_KEY, DEMO_SEED, ROOT, SCHEMA, Ansible, checks_of, truth
+from conftest import BIN, DEMO_KEY, DEMO_SEED, ROOT, SCHEMA, Ansible, browse, checks_of, truth
 from emulator.server import Emulator
 
 ACCOUNT = "1234567890123456"
@@ -658,17 +657,6 @@ def test_control_characters_in_service_values_and_reasons_leave_xml_and_html_wel
 
 # --- the HTML report in a real browser ---------------------------------------------------------------------
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--enable-logging=stderr",
-    "--v=0",
-]
 # clicks the "Key ID" heading of the violations table twice and records the row order each time
 SORT_PROBE = """<script>
 (function () {
@@ -682,43 +670,6 @@ SORT_PROBE = """<script>
 }());
 </script>
 </body>"""
-
-
-def chromium():
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    if os.environ.get("CI"):
-        pytest.fail(
-            "Chromium is not installed: .ci/run installs Debian's chromium package, so CI tests the HTML report in a browser"
-        )
-    if not shutil.which("apt-get"):
-        pytest.skip(
-            "Chromium is not installed and apt-get is unavailable here, so the HTML report cannot be opened in a "
-            "browser; install Debian's chromium package to run this test"
-        )
-    pytest.skip(
-        "Chromium is not installed: run `apt-get install -y chromium` (.ci/run does) to test the HTML report in a browser"
-    )
-
-
-def browse(page, tmp, *args):
-    proc = subprocess.run(
-        [chromium()]
-        + CHROMIUM_FLAGS
-        + ["--user-data-dir=%s" % (tmp / "chromium-profile")]
-        + list(args)
-        + [page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
-    assert console == [], "the page logged to the console: %s" % console
-    return proc
 
 
 def png_pixels(path):

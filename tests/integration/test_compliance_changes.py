@@ -6,13 +6,14 @@ is added, one is removed and one is exempted. The expected changes are written o
 
 from __future__ import annotations
 
+import re
 import shutil
 from xml.etree import ElementTree
 
 import jsonschema
 import pytest
 
-from conftest import DEMO_SEED, SCHEMA, Ansible
+from conftest import DEMO_SEED, SCHEMA, Ansible, browse
 from emulator.server import Emulator
 
 HZ, SH = "cn-hangzhou", "cn-shanghai"
@@ -112,6 +113,13 @@ def test_changes_since_the_baseline_in_json_html_and_junit(demo, demo_emulator):
     assert "key_state: Disabled &rarr; Enabled" in changed and "deletion_protection: Disabled &rarr; Enabled" in changed
     removed = html.split('id="changes-removed-keys">', 1)[1].split("</table>", 1)[0]
     assert "guomi archive" in removed  # named from the baseline, the key being gone
+
+    # in a browser: the section renders first, its five tables sort like the others
+    dom = browse(demo.tmp / "report" / "kms-compliance.html", demo.tmp, "--dump-dom").stdout
+    assert dom.index('id="changes"') < dom.index('id="total-keys"')
+    for part in ("new-violations", "resolved-violations", "new-keys", "removed-keys", "changed-keys"):
+        assert re.search(r'<table class="sortable" id="changes-%s" data-sortable="ready">' % part, dom), part
+    assert dom.count('data-sortable="ready"') == 9  # and rules, violations, exempted, keys
 
     # keys are named the way people know them: by description beside the ID (aliases: no rule here gathers them)
     cases = [c.get("name") for c in ElementTree.parse(str(demo.tmp / "report" / "kms-compliance.xml")).iter("testcase")]
