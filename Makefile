@@ -95,7 +95,7 @@ integration: venv collection
 lint: venv collection
 	"$(VENV_BIN)/ruff" format --check --diff .
 	"$(VENV_BIN)/ruff" check .
-	@dirs=""; for d in roles playbooks; do [ -d "$$d" ] && dirs="$$dirs $$d"; done; \
+	@dirs=""; for d in roles playbooks tests/integration/playbooks; do [ -d "$$d" ] && dirs="$$dirs $$d"; done; \
 	if [ -n "$$dirs" ]; then \
 	  echo "ansible-lint$$dirs"; "$(VENV_BIN)/ansible-lint" $$dirs; \
 	else \
