@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -179,6 +181,18 @@ def checks_of(report):
     from ansible_collections.alicloud.kms.plugins.filter.compliance import kms_compliance_report
 
     return kms_compliance_report(report["keys"], report["policy"], now=report["generated_at"])["checks"]
+
+
+def run_ids(report_dir):
+    """The run_id each of the three reports carries (every JUnit testsuite must carry the same)."""
+    report = json.loads((report_dir / "kms-compliance.json").read_text())
+    root = ElementTree.parse(report_dir / "kms-compliance.xml").getroot()
+    junit = {p.get("value") for p in root.iter("property") if p.get("name") == "run_id"}
+    assert len(junit) == 1 and len(root.findall("testsuite")) == len(list(root.iter("properties")))
+    html = (report_dir / "kms-compliance.html").read_text()
+    header = re.findall(r'data-run-id="([^"]*)"', html)
+    assert len(header) == 1 and header[0] in html.split('id="run-id">', 1)[1][:40]
+    return report["run_id"], junit.pop(), header[0]
 
 
 # --- the HTML report in a real browser ------------------------------------------------------------------------

@@ -13,8 +13,7 @@ from xml.etree import ElementTree
 import jsonschema
 import pytest
 
-from conftest import DEMO_SEED, SCHEMA, Ansible, browse
-from emulator.server import Emulator
+from conftest import SCHEMA, browse
 
 HZ, SH = "cn-hangzhou", "cn-shanghai"
 ACCOUNT = "1234567890123456"
@@ -32,18 +31,6 @@ BEFORE = {
 }
 
 
-@pytest.fixture(scope="module")
-def demo_emulator():
-    with Emulator(seed=str(DEMO_SEED)) as emu:
-        yield emu
-
-
-@pytest.fixture
-def demo(demo_emulator, tmp_path):
-    demo_emulator.reset()
-    return Ansible(demo_emulator, tmp_path)
-
-
 def ids(emu, region=HZ):
     """description -> key ID of the demo account's keys in region (the seed names keys by description)."""
     return dict((k.description, k.key_id) for k in emu.backend.accounts[ACCOUNT].keys.get(region, []))
@@ -56,12 +43,12 @@ def described(entries, *reports):
     return set((names[e["key_id"]], e["rule"]) if "rule" in e else names[e["key_id"]] for e in entries)
 
 
-def baseline(demo, report_dir=None, regions=(HZ,)):
+def baseline(ansible, report_dir=None, regions=(HZ,)):
     """A first run's report, copied aside as the next run's baseline; returns (its path, the report)."""
-    result, report = demo.role(POLICY, regions=list(regions), report_dir=report_dir)
+    result, report = ansible.role(POLICY, regions=list(regions), report_dir=report_dir)
     assert result.rc == 0, result.stdout
-    path = demo.tmp / "baseline.json"
-    shutil.copy(str(demo.tmp / "report" / "kms-compliance.json"), str(path))
+    path = ansible.tmp / "baseline.json"
+    shutil.copy(str(ansible.tmp / "report" / "kms-compliance.json"), str(path))
     return path, report
 
 
@@ -75,12 +62,12 @@ def change_the_keys(emu):
     return keys
 
 
-def test_changes_since_the_baseline_in_json_html_and_junit(demo, demo_emulator):
-    path, first = baseline(demo)
+def test_changes_since_the_baseline_in_json_html_and_junit(ansible, emulator):
+    path, first = baseline(ansible)
     assert described(first["violations"], first) == BEFORE and first["changes"] is None
-    old = change_the_keys(demo_emulator)
+    old = change_the_keys(emulator)
     exempt = [{"key_id": old["jwt issuer"], "reason": "SEC-77: retiring", "rules": [DP]}]
-    result, report = demo.role(POLICY, exempt, regions=[HZ], baseline=str(path))
+    result, report = ansible.role(POLICY, exempt, regions=[HZ], baseline=str(path))
     assert result.rc == 0, result.stdout
     jsonschema.Draft202012Validator(SCHEMA).validate(report)
     changes = report["changes"]
@@ -103,7 +90,7 @@ def test_changes_since_the_baseline_in_json_html_and_junit(demo, demo_emulator):
         result.stdout
     )
 
-    html = (demo.tmp / "report" / "kms-compliance.html").read_text()
+    html = (ansible.tmp / "report" / "kms-compliance.html").read_text()
     assert html.index('<section id="changes"') < html.index('class="totals"')  # first
     assert "<h2>Since %s</h2>" % first["generated_at"] in html
     for part, count in (("new-violations", 2), ("resolved-violations", 3), ("new-keys", 1), ("removed-keys", 1)):
@@ -115,50 +102,52 @@ def test_changes_since_the_baseline_in_json_html_and_junit(demo, demo_emulator):
     assert "guomi archive" in removed  # named from the baseline, the key being gone
 
     # in a browser: the section renders first, its five tables sort like the others
-    dom = browse(demo.tmp / "report" / "kms-compliance.html", demo.tmp, "--dump-dom").stdout
+    dom = browse(ansible.tmp / "report" / "kms-compliance.html", ansible.tmp, "--dump-dom").stdout
     assert dom.index('id="changes"') < dom.index('id="total-keys"')
     for part in ("new-violations", "resolved-violations", "new-keys", "removed-keys", "changed-keys"):
         assert re.search(r'<table class="sortable" id="changes-%s" data-sortable="ready">' % part, dom), part
     assert dom.count('data-sortable="ready"') == 9  # and rules, violations, exempted, keys
 
     # keys are named the way people know them: by description beside the ID (aliases: no rule here gathers them)
-    cases = [c.get("name") for c in ElementTree.parse(str(demo.tmp / "report" / "kms-compliance.xml")).iter("testcase")]
+    cases = [
+        c.get("name") for c in ElementTree.parse(str(ansible.tmp / "report" / "kms-compliance.xml")).iter("testcase")
+    ]
     assert "forbidden_states: %s (retired reporting)" % old["retired reporting"] in cases
     assert "%s: %s (payments signing)" % (DP, old["payments signing"]) in cases
     assert '<td><code>%s</code></td><td class="key-name">jwt issuer</td>' % old["jwt issuer"] in html
 
 
-def test_fail_on_new_fails_only_on_violations_the_baseline_did_not_have(demo, demo_emulator):
-    path, first = baseline(demo)
+def test_fail_on_new_fails_only_on_violations_the_baseline_did_not_have(ansible, emulator):
+    path, first = baseline(ansible)
     # nothing new: the seven violations are the backlog, the run passes
-    result, report = demo.role(POLICY, fail=True, regions=[HZ], baseline=str(path), fail_on="new")
+    result, report = ansible.role(POLICY, fail=True, regions=[HZ], baseline=str(path), fail_on="new")
     assert result.rc == 0, result.stdout
     assert report["verdict"] == "non_compliant" and len(report["violations"]) == 7
     assert report["changes"]["new_violations"] == []
     # two new ones fail it, after the reports are written, naming them
-    change_the_keys(demo_emulator)
-    result, report = demo.role(POLICY, fail=True, regions=[HZ], baseline=str(path), fail_on="new")
+    change_the_keys(emulator)
+    result, report = ansible.role(POLICY, fail=True, regions=[HZ], baseline=str(path), fail_on="new")
     assert result.rc == 2, result.stdout
     assert "KMS compliance: 2 new violation(s) since %s (%s), of 7 in all" % (first["generated_at"], DP) in (
         result.stdout
     )
     assert len(report["changes"]["new_violations"]) == 2
     # fail_on any fails on the backlog as before
-    result, _report = demo.role(POLICY, fail=True, regions=[HZ], baseline=str(path))
+    result, _report = ansible.role(POLICY, fail=True, regions=[HZ], baseline=str(path))
     assert result.rc == 2 and "KMS compliance: 7 violation(s) of the policy in 7 key(s)" in result.stdout
 
 
-def test_a_missing_baseline_fails_fail_on_new_before_any_request_and_is_a_first_run_otherwise(demo, demo_emulator):
-    missing = demo.tmp / "no-such.json"
-    result, report = demo.role(POLICY, regions=[HZ], baseline=str(missing), fail_on="new")
+def test_a_missing_baseline_fails_fail_on_new_before_any_request_and_is_a_first_run_otherwise(ansible, emulator):
+    missing = ansible.tmp / "no-such.json"
+    result, report = ansible.role(POLICY, regions=[HZ], baseline=str(missing), fail_on="new")
     assert result.rc == 2 and report is None
     assert "kms_compliance_fail_on is new, so kms_compliance_baseline must name a readable" in result.stdout
     assert "%s does not exist" % missing in result.stdout
-    assert demo_emulator.stats()["total"] == 0
-    result, report = demo.role(POLICY, regions=[HZ], fail_on="new")
-    assert result.rc == 2 and "(it is empty)" in result.stdout and demo_emulator.stats()["total"] == 0
+    assert emulator.stats()["total"] == 0
+    result, report = ansible.role(POLICY, regions=[HZ], fail_on="new")
+    assert result.rc == 2 and "(it is empty)" in result.stdout and emulator.stats()["total"] == 0
     # with fail_on any, a baseline not written yet is a first run: no changes
-    result, report = demo.role(POLICY, regions=[HZ], baseline=str(missing))
+    result, report = ansible.role(POLICY, regions=[HZ], baseline=str(missing))
     assert result.rc == 0 and report["changes"] is None
     assert "Since: no baseline at %s yet (a first run), no changes reported" % missing in result.stdout
 
@@ -171,18 +160,18 @@ def test_a_missing_baseline_fails_fail_on_new_before_any_request_and_is_a_first_
         ('{"report": "alicloud.kms.compliance", "keys": {}, "violations": []}', "its keys is not a list"),
     ],
 )
-def test_a_baseline_that_is_not_a_report_fails_the_role(demo, content, message):
-    path = demo.tmp / "bad.json"
+def test_a_baseline_that_is_not_a_report_fails_the_role(ansible, content, message):
+    path = ansible.tmp / "bad.json"
     path.write_text(content)
-    result, _report = demo.role(POLICY, regions=[HZ], baseline=str(path))
+    result, _report = ansible.role(POLICY, regions=[HZ], baseline=str(path))
     assert result.rc == 2 and message in result.stdout, result.stdout
 
 
-def test_keys_of_regions_not_asked_for_are_not_removed(demo, demo_emulator):
-    path, first = baseline(demo, regions=(HZ, SH))
+def test_keys_of_regions_not_asked_for_are_not_removed(ansible, emulator):
+    path, first = baseline(ansible, regions=(HZ, SH))
     assert {k["region"] for k in first["keys"]} == {HZ, SH}
-    demo_emulator.remove_key(HZ, ids(demo_emulator)["jwt issuer"])
-    result, report = demo.role(POLICY, regions=[HZ], baseline=str(path))
+    emulator.remove_key(HZ, ids(emulator)["jwt issuer"])
+    result, report = ansible.role(POLICY, regions=[HZ], baseline=str(path))
     assert result.rc == 0, result.stdout
     # only the key taken away: the Shanghai keys were not looked at, so neither gone nor resolved
     assert described(report["changes"]["removed_keys"], first) == {"jwt issuer"}
