@@ -20,6 +20,7 @@ import re
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
 _XML_SPECIAL = re.compile("[&<>\"']")
+_XML_ANY = re.compile("%s|%s" % (_XML_FORBIDDEN.pattern, _XML_SPECIAL.pattern))
 
 
 def xml_escape(value):
@@ -27,6 +28,8 @@ def xml_escape(value):
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
+    if not _XML_ANY.search(text):  # most values: nothing to do (a report has hundreds of thousands of them)
+        return text
     text = _XML_FORBIDDEN.sub("\ufffd", text)
     return _XML_SPECIAL.sub(lambda match: _XML_ESCAPES[match.group(0)], text)
 
