@@ -540,8 +540,13 @@ def kms_compliance_documents(keys, policy, *args, **kwargs):
     names = dict((identity(k), k) for k in keys)
     if baseline is not None:
         names.update((identity(k), k) for k in baseline["keys"] if identity(k) not in names)
+    labels = dict(
+        (a, documents.account_label(a, e["account_name"])) for a, e in report["summary"]["by_account"].items()
+    )
+    labels[""] = documents.account_label(None, None)  # the caller's account, when it is not known by ID
     return {
         "result": report,
+        "accounts": labels,
         "json": text,
         "junit": documents.junit_testcases(checks, across),
         "html": documents.html_rows(checks, keys, across),
