@@ -3,13 +3,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Compliance rules for KMS key records: pure functions behind the alicloud.kms.compliance role.
 
-Four filters, documented in the adjacent kms_*.yml files:
+Five filters, documented in the adjacent kms_*.yml files:
 
 - ``kms_compliance_plan(policy)``: the active rules and what to gather for them (facets, details);
 - ``kms_violations(keys, policy, exempt_keys)``: one entry per key and broken rule;
-- ``kms_compliance_report(keys, policy, exempt_keys, regions, skipped, accounts, exclude_accounts)``: verdict,
-  summary per account, region and rule, violations, exemptions, what was not assessed and one check per key and
-  rule (what the JSON, JUnit and HTML reports are made of);
+- ``kms_compliance_report(keys, policy, exempt_keys, regions, skipped, accounts, exclude_accounts, now, baseline,
+  run_id)``: verdict, summary per account, region and rule, violations, exemptions, what was not assessed, what
+  changed since a baseline report, and one check per key and rule;
+- ``kms_compliance_documents(...)``: the same arguments; the report and the per-key parts of the role's three
+  reports, rendered once (plugin_utils/_compliance_documents.py);
 - ``kms_xml_escape(value)``: a value as XML 1.0 / HTML text, for the JUnit and HTML reports.
 
 A rule never passes a key whose field it reads is unknown (missing, null or empty): the check fails
@@ -554,9 +556,7 @@ def kms_compliance_documents(keys, policy, *args, **kwargs):
     }
 
 
-def kms_xml_escape(value):
-    """value as XML 1.0 (and HTML) text or attribute: forbidden characters become U+FFFD, markup is escaped."""
-    return documents.xml_escape(value)
+kms_xml_escape = documents.xml_escape  # the filter, under its name
 
 
 class FilterModule(object):
