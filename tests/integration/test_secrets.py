@@ -202,13 +202,14 @@ def test_a_proxy_password_is_masked_everywhere(ansible):
     basic = base64.b64encode(("alice:%s" % password).encode()).decode()
     result = ansible.module("key_info", flags=["-vvvv"], env=ansible.extra_env, region="cn-hangzhou", http_proxy=proxy)
     assert result.rc == 0 and result["total_count"] > 0, result
-    assert "http://alice:********@" in result.stdout  # the invocation, shown at -vvv
+    # the invocation, shown at -vvv before ansible-core 2.21 (whose ad-hoc output leaves it out): masked there
+    assert "http://alice:********@" in result.stdout or '"module_args"' not in result.stdout
     assert_not_shown(ansible, result, (password, basic))
 
 
 def test_an_organisation_wide_run_shows_no_member_credentials(ansible):
     """Issue 13: every member's temporary credentials stay out of every output, at -vvvv, for every face."""
-    # a playbook: key_info's skipped members make Ansible call the task skipped, and the tree callback keeps nothing
+    # a playbook: the modules and the lookup in one -vvvv run
     result = ansible.playbook(
         "secrets_organisation.yml",
         extra_vars={"kms_proxy": ansible.emu.url},
