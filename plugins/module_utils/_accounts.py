@@ -11,14 +11,18 @@ from collections import namedtuple
 
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import DEFAULTS
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
-from ansible_collections.alicloud.kms.plugins.module_utils._records import listed_items, total_count
+from ansible_collections.alicloud.kms.plugins.module_utils._records import (
+    ACCOUNT_ID,
+    listed_items,
+    malformed,
+    total_count,
+)
 
 ALL = "all"
 # ListAccounts Status values whose account can be read (alibabacloud-resourcemanager20200331, ListAccounts docs);
 # the others (CreateVerifying, PromoteVerifying, failed or expired ones) are reported as skipped.
 USABLE_STATUSES = ("CreateSuccess", "InviteSuccess", "PromoteSuccess")
 LIST_ACCOUNTS_PAGE_SIZE = 100  # the API's maximum
-_ACCOUNT_ID = re.compile(r"^[0-9]{16}$")
 _ROLE_ARN = re.compile(r"^acs:ram::(?P<account>[0-9]{16}):role/(?P<name>[A-Za-z0-9.@_-]{1,64})$")
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9.@_-]{1,64}$")
 
@@ -113,11 +117,12 @@ def directory_accounts(connection):
         )
         page = listed_items(body, "Accounts", "Account", None, "ListAccounts")
         total = total_count(body, None, "ListAccounts")
-        accounts += [
-            dict((k, a.get(k)) for k in ("AccountId", "DisplayName", "Status"))
-            for a in page
-            if isinstance(a.get("AccountId"), str) and _ACCOUNT_ID.match(a["AccountId"])
-        ]
+        for account in page:
+            if not isinstance(account.get("AccountId"), str) or not ACCOUNT_ID.match(account["AccountId"]):
+                raise malformed(body, None, "ListAccounts", "an AccountId that is not 16 digits")
+            if not all(isinstance(account.get(k), (str, type(None))) for k in ("DisplayName", "Status")):
+                raise malformed(body, None, "ListAccounts", "a DisplayName or Status that is not a string")
+            accounts.append(dict((k, account.get(k)) for k in ("AccountId", "DisplayName", "Status")))
         if number * LIST_ACCOUNTS_PAGE_SIZE >= total or not page:
             break
         number += 1
@@ -142,7 +147,7 @@ def _as_list(value, option):
 
 
 def _account_id(value, option):
-    if not isinstance(value, str) or not _ACCOUNT_ID.match(value):
+    if not isinstance(value, str) or not ACCOUNT_ID.match(value):
         also = " or a RAM role ARN (acs:ram::<account>:role/<name>)" if option == "accounts" else ""
         raise KmsOptionError(option, "%r is not an account ID (16 digits)%s" % (value, also))
     return value

@@ -5,25 +5,55 @@
 """Aliases, tags and key policies: fetched in bulk per region and joined to the records locally.
 
 ListAliases reads every alias of a region a page at a time, ListTagResources the tags of 50 keys a request;
-GetKeyPolicy is the one per-key call, and only for keys in a KMS instance (the others have no policy).
+GetKeyPolicy is the one per-key call, and only for keys in a KMS instance (the others have no policy): membership
+is DescribeKey's documented DKMSInstanceId (from details, the dkms_instance_id facet, or a DescribeKey of its own),
+never guessed from the shape of a key ID.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import namedtuple
 
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
-from ansible_collections.alicloud.kms.plugins.module_utils._records import listed_items, total_count
+from ansible_collections.alicloud.kms.plugins.module_utils._records import (
+    add_metadata,
+    alias_pairs,
+    listed_items,
+    malformed,
+    tag_dict,
+    total_count,
+)
 
 ALIAS_PAGE_SIZE = 100  # ListAliases' maximum (ListAliasesRequest.page_size)
 TAG_BATCH = 50  # ListTagResources takes at most 50 ResourceId.N (ListTagResourcesRequest.resource_id)
 MAX_TAG_FILTERS = 20
 MAX_FILTER_VALUES = 10  # ListKeys: values per filter key
+# A batch's tags fill at most 50 keys x 20 tags (TagResourcesRequest.tag: "up to 20 tags") rows: even at one row a
+# page, a batch that needs more pages is an endless NextToken (docs/docsite/rst/reliability.rst).
+MAX_TAG_PAGES = TAG_BATCH * 20
 # How a region that lacks ListTagResources answers; the client then asks ListResourceTags per key.
 UNSUPPORTED_ACTION = ("InvalidAction.NotFound", "UnsupportedOperation", "Forbidden.ActionNotSupported")
-_INSTANCE_KEY_ID = re.compile(r"^key-[a-z]{3}[0-9a-z]+$")  # keys in a KMS instance: key-<region abbreviation><id>
+# Requests handed to a thread pool at once: a listing of many pages holds a window of futures, never one per page.
+WINDOW = 64
+
+
+def windowed(pool, call, items):
+    """[call(item) for item in items] through the pool, a WINDOW at a time, in order: memory stays bounded."""
+    items = list(items)
+    results = []
+    for start in range(0, len(items), WINDOW):
+        results.extend(pool.map(call, items[start : start + WINDOW]))
+    return results
+
+
+def describe_key(connection, region, key_id):
+    """(KeyMetadata, body) of DescribeKey for a key ID, or MalformedResponse when it describes another key."""
+    body = connection.call(region, "DescribeKey", {"KeyId": key_id})
+    metadata = body.get("KeyMetadata")
+    if not isinstance(metadata, dict) or metadata.get("KeyId") != key_id:
+        raise malformed(body, region, "DescribeKey", "no KeyMetadata for key %s" % key_id)
+    return metadata, body
 
 
 def check_tag_filters(value):
@@ -79,8 +109,10 @@ def enrichment(options):
     )
 
 
-def enrich(connection, region, pool, records, wanted):
-    """The records with what `wanted` (an Enrichment) asks for; with tag_filters, only the keys carrying the tags."""
+def enrich(connection, region, pool, records, wanted, described=False):
+    """The records with what `wanted` (an Enrichment) asks for; with tag_filters, only the keys carrying the tags.
+
+    described: the records hold DescribeKey's fields, so a key without dkms_instance_id is in no KMS instance."""
     if not records or not (wanted.aliases or wanted.tags or wanted.key_policy or wanted.tag_filters):
         return records
     enricher = Enricher(connection, region, pool, connection.run.log)
@@ -98,7 +130,7 @@ def enrich(connection, region, pool, records, wanted):
         for record in records:
             record["aliases"] = found.get(record["key_id"], [])
     if wanted.key_policy:
-        for record, policy in zip(records, list(pool.map(enricher.key_policy, records))):
+        for record, policy in zip(records, windowed(pool, lambda r: enricher.key_policy(r, described), records)):
             record["key_policy"] = policy
     return records
 
@@ -116,9 +148,9 @@ class Enricher(object):
         """{key_id: [alias names]} of the whole region, every page of ListAliases, read again if it moved."""
         for _attempt in range(3):
             first = self._alias_page(1)
-            pages = [first] + list(self.pool.map(self._alias_page, range(2, -(-first[0] // ALIAS_PAGE_SIZE) + 1)))
-            totals = set(total for total, _items in pages)
-            seen = dict(((a["AliasName"], a["KeyId"]), a) for _total, items in pages for a in items)
+            pages = [first] + windowed(self.pool, self._alias_page, range(2, -(-first[0] // ALIAS_PAGE_SIZE) + 1))
+            totals = set(total for total, _pairs in pages)
+            seen = set(pair for _total, pairs in pages for pair in pairs)
             if len(totals) == 1 and len(seen) == first[0]:
                 found = {}
                 for name, key_id in sorted(seen):
@@ -134,15 +166,14 @@ class Enricher(object):
     def _alias_page(self, number):
         body = self.connection.call(self.region, "ListAliases", {"PageNumber": number, "PageSize": ALIAS_PAGE_SIZE})
         items = listed_items(body, "Aliases", "Alias", self.region, "ListAliases")
-        total = total_count(body, self.region, "ListAliases")
-        return total, [a for a in items if all(isinstance(a.get(k), str) for k in ("AliasName", "KeyId"))]
+        return total_count(body, self.region, "ListAliases"), alias_pairs(items, body, self.region)
 
     def tags(self, key_ids):
         """{key_id: {tag: value}} for the keys, 50 a request; ListResourceTags per key where the region lacks it."""
         batches = [key_ids[i : i + TAG_BATCH] for i in range(0, len(key_ids), TAG_BATCH)]
         try:
             found = {}
-            for part in self.pool.map(self._tag_batch, batches):
+            for part in windowed(self.pool, self._tag_batch, batches):
                 for key_id, tags in part.items():
                     found.setdefault(key_id, {}).update(tags)
             return found
@@ -154,51 +185,51 @@ class Enricher(object):
                     "ListTagResources is not offered in %s (%s); asking ListResourceTags per key"
                     % (self.region, error.code)
                 )
-        return dict(zip(key_ids, self.pool.map(self._resource_tags, key_ids)))
+        return dict(zip(key_ids, windowed(self.pool, self._resource_tags, key_ids)))
 
     def _tag_batch(self, key_ids):
         query = dict(("ResourceId.%d" % (n + 1), key_id) for n, key_id in enumerate(key_ids))
         query.update(RegionId=self.region, ResourceType="key")
-        found, token, tokens = {}, None, set()
+        rows, token, tokens = {}, None, set()
         while True:
             body = self.connection.call(self.region, "ListTagResources", dict(query, NextToken=token))
             for item in listed_items(body, "TagResources", "TagResource", self.region, "ListTagResources"):
-                if item.get("ResourceId") in key_ids and isinstance(item.get("TagKey"), str):
-                    found.setdefault(item["ResourceId"], {})[item["TagKey"]] = item.get("TagValue")
+                if item.get("ResourceId") not in key_ids:
+                    raise malformed(body, self.region, "ListTagResources", "tags of a ResourceId it was not asked for")
+                rows.setdefault(item["ResourceId"], []).append(item)
             token = body.get("NextToken") or None
             if token is None:
-                return found
-            if token in tokens:  # a token seen before would loop for ever
-                raise KmsError(
-                    "MalformedResponse",
-                    "ListTagResources repeated a NextToken",
-                    body.get("RequestId"),
+                return dict(
+                    (key_id, tag_dict(items, body, self.region, "ListTagResources")) for key_id, items in rows.items()
+                )
+            if token in tokens or len(tokens) >= MAX_TAG_PAGES:  # a token seen before, or without end, loops for ever
+                raise malformed(
+                    body,
                     self.region,
                     "ListTagResources",
+                    "a NextToken seen before, or more pages than %d keys' tags can fill" % len(key_ids),
                 )
             tokens.add(token)
 
     def _resource_tags(self, key_id):
         body = self.connection.call(self.region, "ListResourceTags", {"KeyId": key_id})
         items = listed_items(body, "Tags", "Tag", self.region, "ListResourceTags")
-        return dict((t["TagKey"], t.get("TagValue")) for t in items if isinstance(t.get("TagKey"), str))
+        return tag_dict(items, body, self.region, "ListResourceTags")
 
-    def key_policy(self, record):
-        """The parsed default policy of a key in a KMS instance; None, without a request, for the others."""
-        # DescribeKey's DKMSInstanceId when details gave it; else the ID form the service gives instance keys
-        if not (record.get("dkms_instance_id") or _INSTANCE_KEY_ID.match(record["key_id"])):
+    def key_policy(self, record, described=False):
+        """The parsed default policy of a key in a KMS instance; None, without GetKeyPolicy, for the others."""
+        instance = record.get("dkms_instance_id")
+        if not instance and not described:  # membership unknown: DescribeKey says (its DKMSInstanceId)
+            metadata, body = describe_key(self.connection, self.region, record["key_id"])
+            add_metadata(record, {"DKMSInstanceId": metadata.get("DKMSInstanceId") or None}, body)
+            instance = record["dkms_instance_id"]
+        if not instance:
             return None
         body = self.connection.call(self.region, "GetKeyPolicy", {"KeyId": record["key_id"], "PolicyName": "default"})
         try:
             policy = json.loads(body.get("Policy"))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             policy = None
         if not isinstance(policy, dict):
-            raise KmsError(
-                "MalformedResponse",
-                "GetKeyPolicy returned no policy document for key %s" % record["key_id"],
-                body.get("RequestId"),
-                self.region,
-                "GetKeyPolicy",
-            )
+            raise malformed(body, self.region, "GetKeyPolicy", "no policy document for key %s" % record["key_id"])
         return policy

@@ -44,14 +44,14 @@ def covering(facets):
 
 
 def labels(partitions, listings):
-    """({(facet, key_id): value}, conflicts) from the partitions' listings (lists of items with KeyId).
+    """({(facet, key_id): value}, conflicts) from the partitions' listings (lists of key records).
 
     A key has one value per facet, so real partitions are disjoint. A region-dependent value whose listing
     shares a key with another value's listing was ignored by the service (it answered with every key) and
     labels nothing. A key left in two listings of one facet changed while they were read: it is counted
     in conflicts, and the caller reads again.
     """
-    members = [set(item["KeyId"] for item in items) for items in listings]
+    members = [set(item["key_id"] for item in items) for items in listings]
 
     def overlaps(i):
         return any(

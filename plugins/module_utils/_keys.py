@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,7 +17,12 @@ from ansible_collections.alicloud.kms.plugins.module_utils._enrich import enrich
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils._lister import list_region
 from ansible_collections.alicloud.kms.plugins.module_utils._query import FILTER_OPTIONS, KeyQuery
-from ansible_collections.alicloud.kms.plugins.module_utils._records import add_metadata, check_key_arn, make_record
+from ansible_collections.alicloud.kms.plugins.module_utils._records import (
+    add_metadata,
+    check_key_arn,
+    make_record,
+    malformed,
+)
 from ansible_collections.alicloud.kms.plugins.module_utils._retry import is_retryable
 
 # account-regions listed (and roles assumed) at once; each lists its pages with up to 16 requests in flight, all
@@ -87,32 +93,38 @@ class KeyRequest(object):
             )
 
     def resolve_regions(self):
-        """The regions to list; `all` and names outside KNOWN_REGIONS are resolved with DescribeRegions."""
-        if not self.regions:
-            return [self.connection.region]
-        if KNOWN_REGIONS.issuperset(self.regions):
-            return self.regions
-        entry = self.connection.region or DEFAULT_REGION
+        """The regions to list: regions (`all`: every region DescribeRegions returns), else region, each offered."""
+        if self.regions == ["all"]:
+            return self._offered_regions()
+        if self.regions:
+            return self._check_offered(self.regions, "regions")
+        return self._check_offered([self.connection.region], "region")
+
+    def _check_offered(self, names, option):
+        """names, when KMS offers each (KNOWN_REGIONS, else DescribeRegions), or KmsOptionError naming option."""
+        if KNOWN_REGIONS.issuperset(names):
+            return names
+        known = self._offered_regions()
+        unknown = [r for r in names if r not in known]
+        if unknown:
+            hints = [
+                "%s (did you mean %s?)" % (name, close[0]) if close else name
+                for name, close in ((n, difflib.get_close_matches(n, known, 1)) for n in unknown)
+            ]
+            raise KmsOptionError(
+                option, "%s not offered by KMS; valid regions are %s" % (", ".join(hints), ", ".join(known))
+            )
+        return names
+
+    def _offered_regions(self):
+        entry = self.connection.region if self.connection.region in KNOWN_REGIONS else DEFAULT_REGION
         body = self.connection.call(entry, "DescribeRegions")
         regions = body.get("Regions") if isinstance(body.get("Regions"), dict) else {}
         known = [r.get("RegionId") for r in regions.get("Region") or [] if isinstance(r, dict)]
         if not known or not all(isinstance(r, str) and _is_region(r) for r in known):
             # an empty or garbled list would make `all` mean nothing: never a silent empty answer
-            raise KmsError(
-                "MalformedResponse",
-                "DescribeRegions returned no valid region list",
-                body.get("RequestId"),
-                entry,
-                "DescribeRegions",
-            )
-        if self.regions == ["all"]:
-            return known
-        unknown = [r for r in self.regions if r not in known]
-        if unknown:
-            raise KmsOptionError(
-                "regions", "%s not offered by KMS; valid regions are %s" % (", ".join(unknown), ", ".join(known))
-            )
-        return self.regions
+            raise malformed(body, entry, "DescribeRegions", "no valid region list")
+        return known
 
     def run(self, progress=None):
         """A Result: the records of every account and region, what was skipped, and what the run cost.
@@ -131,7 +143,10 @@ class KeyRequest(object):
         def one(pair):
             target, connection, region = pair
             try:
-                records = list_region(connection, region, self.query, self.facets, self.details, self.wanted)
+                account_id = target.account_id if target else None
+                records = list_region(
+                    connection, region, self.query, self.facets, self.details, self.wanted, account_id
+                )
             except KmsError as error:
                 error.account = error.account or (target.account_id if target else None)
                 if self.strict or not _skippable(error):
@@ -196,22 +211,16 @@ class KeyRequest(object):
     def describe(self, refs):
         """One record with KeyMetadata per key ID, ARN or alias, in the order given (DescribeKey each)."""
         targets = [_target(ref, self.connection.region) for ref in refs]
+        self._check_offered(sorted(set(region for _ref, region, _account in targets if region)), "region")
 
         def one(target):
-            key_id, region = target
-            body = self.connection.call(region, "DescribeKey", {"KeyId": key_id})
+            ref, region, account_id = target
+            body = self.connection.call(region, "DescribeKey", {"KeyId": ref})
             metadata = body.get("KeyMetadata") if isinstance(body.get("KeyMetadata"), dict) else {}
-            if not isinstance(metadata.get("KeyId"), str) or not metadata["KeyId"]:
-                raise KmsError(
-                    "MalformedResponse",
-                    "DescribeKey returned no KeyMetadata.KeyId",
-                    body.get("RequestId"),
-                    region,
-                    "DescribeKey",
-                )
-            return add_metadata(
-                make_record({"KeyId": metadata["KeyId"], "KeyArn": metadata.get("Arn")}, region), metadata
-            )
+            record = make_record(metadata, region, account_id, body, "DescribeKey", "Arn")
+            if not ref.startswith("alias/") and record["key_id"] != ref:
+                raise malformed(body, region, "DescribeKey", "key %s when asked for key %s" % (record["key_id"], ref))
+            return add_metadata(record, metadata, body)
 
         with ThreadPoolExecutor(max_workers=MAX_PARALLEL_LISTINGS) as pool:
             return list(pool.map(one, targets))
@@ -225,24 +234,24 @@ def _is_region(name):
 
 
 def _target(ref, default_region):
-    """(KeyId to send, region) for a term: an ARN names its region and key; an ID or alias uses region."""
+    """(KeyId to send, region, account or None) for a term: an ARN names them; an ID or alias uses region."""
     if not isinstance(ref, str) or not ref.strip():
         raise KmsOptionError("_terms", "%r is not a key ID, ARN or alias; terms must be non-empty strings" % (ref,))
     if ref.startswith("acs:"):
         try:
-            region, _account, key_id = check_key_arn(ref, "_terms")
+            region, account_id, key_id = check_key_arn(ref, "_terms")
         except (ValueError, KmsOptionError):
             raise KmsOptionError(
                 "_terms", "%r is not a KMS key ARN; expected acs:kms:<region>:<account>:key/<key id>" % (ref,)
             ) from None
-        return key_id, region
+        return key_id, region, account_id
     if ref != ref.strip() or any(c.isspace() or ord(c) < 32 for c in ref):
         raise KmsOptionError("_terms", "%r contains whitespace or control characters" % (ref,))
     if not default_region:
         raise KmsOptionError(
             "region", "%s: a key ID or alias is resolved in one region; set region, or give the key's ARN" % ref
         )
-    return ref, default_region
+    return ref, default_region, None
 
 
 def _check_regions(regions):

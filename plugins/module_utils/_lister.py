@@ -15,7 +15,7 @@ from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.alicloud.kms.plugins.module_utils import _facets
-from ansible_collections.alicloud.kms.plugins.module_utils._enrich import enrich
+from ansible_collections.alicloud.kms.plugins.module_utils._enrich import describe_key, enrich, windowed
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.alicloud.kms.plugins.module_utils._query import KeyQuery
 from ansible_collections.alicloud.kms.plugins.module_utils._records import (
@@ -28,8 +28,8 @@ from ansible_collections.alicloud.kms.plugins.module_utils._records import (
 MAX_CONCURRENCY = 16  # in flight per region: enough for the rate limit at 250 ms latency; the limiter bounds the rate
 MAX_REREADS = 3
 
-Page = namedtuple("Page", "total items request_id")
-Listing = namedtuple("Listing", "items total consistent")  # items: distinct keys in service order
+Page = namedtuple("Page", "total items request_id")  # items: key records, identifiers checked
+Listing = namedtuple("Listing", "items total consistent")  # items: distinct key records in service order
 
 
 def _page_count(total, page_size):
@@ -37,10 +37,11 @@ def _page_count(total, page_size):
 
 
 class Lister(object):
-    def __init__(self, connection, region, pool):
+    def __init__(self, connection, region, pool, account_id=None):
         self.connection = connection
         self.region = region
         self.pool = pool
+        self.account_id = account_id  # the account read (None: the caller's own); an ARN naming another is malformed
 
     def _page(self, query, number):
         body = self.connection.call(
@@ -49,7 +50,8 @@ class Lister(object):
             {"PageNumber": number, "PageSize": query.page_size, "Filters": query.filters_json()},
         )
         total = total_count(body, self.region, "ListKeys")
-        return Page(total, key_items(body), body.get("RequestId"))
+        records = [make_record(item, self.region, self.account_id, body) for item in key_items(body, self.region)]
+        return Page(total, records, body.get("RequestId"))
 
     def _read(self, queries, count_only=0):
         """One pass over every page of every query: a Listing per query, in query order.
@@ -63,7 +65,7 @@ class Lister(object):
             if i >= count_only
             for n in range(2, _page_count(query_pages[0].total, queries[i].page_size) + 1)
         ]
-        for (i, _n), page in zip(tasks, self.pool.map(lambda t: self._page(queries[t[0]], t[1]), tasks)):
+        for (i, _n), page in zip(tasks, windowed(self.pool, lambda t: self._page(queries[t[0]], t[1]), tasks)):
             pages[i].append(page)
         listings = []
         for query_pages in pages:
@@ -71,7 +73,7 @@ class Lister(object):
             seen = {}
             for page in query_pages:
                 for item in page.items:
-                    seen.setdefault(item["KeyId"], item)
+                    seen.setdefault(item["key_id"], item)
             total = query_pages[0].total
             complete = len(seen) == total or len(listings) < count_only
             listings.append(Listing(list(seen.values()), total, len(totals) == 1 and complete))
@@ -115,7 +117,7 @@ class Lister(object):
                 return "%d key(s) in two values of one facet" % conflicts
             if covering:
                 union = set(
-                    item["KeyId"]
+                    item["key_id"]
                     for part, l in zip(partitions, listings[1:])
                     if part.facet == covering
                     for item in l.items
@@ -132,7 +134,7 @@ class Lister(object):
         if covering:
             base = list(
                 dict(
-                    (item["KeyId"], item)
+                    (item["key_id"], item)
                     for part, l in zip(partitions, listings[1:])
                     if part.facet == covering
                     for item in l.items
@@ -140,7 +142,7 @@ class Lister(object):
             )
         else:
             base = listings[0].items
-        records = [make_record(item, self.region) for item in base]
+        records = base
         for record in records:
             for facet in facets:
                 record[facet] = found.get((facet, record["key_id"]))
@@ -150,26 +152,13 @@ class Lister(object):
             )
             wanted = wanted._replace(tags=False, tag_filters=None)
         if details:
-            metadata = self.pool.map(self._describe, [r["key_id"] for r in records])
-            records = [add_metadata(r, m) for r, m in zip(records, metadata)]
+            described = windowed(self.pool, lambda r: describe_key(self.connection, self.region, r["key_id"]), records)
+            records = [add_metadata(r, metadata, body) for r, (metadata, body) in zip(records, described)]
         if wanted is not None:
-            records = enrich(self.connection, self.region, self.pool, records, wanted)
+            records = enrich(self.connection, self.region, self.pool, records, wanted, described=details)
         return records
 
-    def _describe(self, key_id):
-        body = self.connection.call(self.region, "DescribeKey", {"KeyId": key_id})
-        metadata = body.get("KeyMetadata")
-        if not isinstance(metadata, dict) or metadata.get("KeyId") != key_id:
-            raise KmsError(
-                "MalformedResponse",
-                "DescribeKey returned no KeyMetadata for key %s" % key_id,
-                body.get("RequestId"),
-                self.region,
-                "DescribeKey",
-            )
-        return metadata
 
-
-def list_region(connection, region, query, facets=(), details=False, wanted=None):
+def list_region(connection, region, query, facets=(), details=False, wanted=None, account_id=None):
     with ThreadPoolExecutor(max_workers=MAX_CONCURRENCY) as pool:
-        return Lister(connection, region, pool).keys(query, facets, details, wanted)
+        return Lister(connection, region, pool, account_id).keys(query, facets, details, wanted)

@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 import json
-import re
 
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._records import INSTANCE_ID
 
 # The documented values of the closed sets (ListKeysRequest.filters, official SDK), defined here only.
 KEY_STATES = ("Enabled", "Disabled", "PendingDeletion", "PendingImport")
@@ -52,7 +52,6 @@ OPTION_BY_API_KEY = dict((api, opt) for opt, (api, _allowed) in FILTER_OPTIONS.i
 MAX_PAIRS = 10
 MAX_VALUES = 10
 MAX_PAGE_SIZE = 100
-_INSTANCE_ID = re.compile(r"^kst-[A-Za-z0-9]+$")
 
 
 def _check_values(option, values):
@@ -70,7 +69,7 @@ def _check_values(option, values):
                 "unknown value %r%s; allowed values are %s"
                 % (value, " (did you mean %r?)" % hint[0] if hint else "", ", ".join(allowed)),
             )
-        if api_key == "DKMSInstanceId" and not _INSTANCE_ID.match(value):
+        if api_key == "DKMSInstanceId" and not INSTANCE_ID.match(value):
             raise KmsOptionError(option, "%r is not a KMS instance ID; expected the form kst-xxxx" % (value,))
 
 

@@ -14,8 +14,14 @@ from ansible_collections.alicloud.kms.plugins.module_utils._connection_options i
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 
 _ARN = re.compile(r"^acs:kms:(?P<region>[^:]*):(?P<account>[^:]*):key/(?P<key_id>.+)$")
-_ACCOUNT = re.compile(r"^[0-9]{1,32}$")
-_KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+# Identifiers in their documented forms (Alibaba Cloud account IDs are 16 digits; KMS key IDs are UUIDs or, in a
+# KMS instance, key-<region abbreviation><id>; alias names alias/[a-zA-Z0-9:/_-], at most 255 characters in all;
+# KMS instance IDs kst-<id>). A service value is checked against them where records are built: a value of another
+# form is MalformedResponse naming the field, never passed on to a playbook, an event or a file name.
+ACCOUNT_ID = re.compile(r"^[0-9]{16}$")
+KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9:/_-]{1,249}$")
+INSTANCE_ID = re.compile(r"^kst-[A-Za-z0-9]+$")
 # Fields the collection derives; no service value may replace them.
 DERIVED = ("key_id", "key_arn", "region", "account_id")
 # DescribeKey's KeyMetadata, as the official model documents it (alibabacloud-kms20160120,
@@ -61,68 +67,141 @@ def check_key_arn(arn, option):
     if key_id is None:
         raise ValueError("not an ARN")
     check_region(region, option)
-    if account is not None and not _ACCOUNT.match(account) or not _KEY_ID.match(key_id):
+    if account is not None and not ACCOUNT_ID.match(account) or not KEY_ID.match(key_id):
         raise ValueError("not a KMS key ARN")
     return region, account, key_id
 
 
-def key_items(body):
-    """The keys of a ListKeys body, in the real {"Keys": {"Key": [...]}} form or the reference's flat list."""
-    keys = body.get("Keys") or []
-    if isinstance(keys, dict):
-        keys = keys.get("Key") or []
-    return [k for k in keys if isinstance(k, dict) and isinstance(k.get("KeyId"), str) and k["KeyId"]]
+def malformed(body, region, action, what):
+    """The MalformedResponse of a reply (a dict) that says `what` (it names the field, never quotes its value)."""
+    request_id = body.get("RequestId") if isinstance(body, dict) else None
+    return KmsError("MalformedResponse", "%s returned %s" % (action, what), request_id, region, action)
+
+
+def key_items(body, region):
+    """The entries of a ListKeys body, in the real {"Keys": {"Key": [...]}} form or the reference's flat list."""
+    if isinstance(body.get("Keys"), list):
+        return _entries(body["Keys"], body, region, "ListKeys", "Keys")
+    return listed_items(body, "Keys", "Key", region, "ListKeys")
 
 
 def listed_items(body, outer, inner, region, action):
     """body[outer][inner], the list every List* reply nests its entries in, or MalformedResponse: a reply without
-    its list is never read as an empty one."""
+    its list is never read as an empty one, nor an entry that is not an object skipped."""
     container = body.get(outer)
     items = container.get(inner) if isinstance(container, dict) else None
     if not isinstance(items, list):
-        raise KmsError(
-            "MalformedResponse",
-            "%s returned no %s.%s list" % (action, outer, inner),
-            body.get("RequestId"),
-            region,
-            action,
-        )
-    return [item for item in items if isinstance(item, dict)]
+        raise malformed(body, region, action, "no %s.%s list" % (outer, inner))
+    return _entries(items, body, region, action, "%s.%s" % (outer, inner))
+
+
+def _entries(items, body, region, action, where):
+    if not all(isinstance(item, dict) for item in items):
+        raise malformed(body, region, action, "an entry of %s that is not an object" % where)
+    return items
+
+
+# Paged listings (ListKeys, ListAliases, ListAccounts) whose TotalCount is larger are malformed: no account holds
+# that many keys or aliases in a region, nor a Resource Directory that many members, and believing it would make a
+# client schedule millions of pages (docs/docsite/rst/reliability.rst).
+MAX_LISTED = 100000
 
 
 def total_count(body, region, action):
-    """A paged reply's TotalCount as a non-negative int, or MalformedResponse."""
+    """A paged reply's TotalCount as an int from 0 to MAX_LISTED, or MalformedResponse."""
     try:
         total = int(body.get("TotalCount"))
     except (TypeError, ValueError):
         total = -1
     if total < 0:
-        raise KmsError(
-            "MalformedResponse", "%s returned no valid TotalCount" % action, body.get("RequestId"), region, action
+        raise malformed(body, region, action, "no valid TotalCount")
+    if total > MAX_LISTED:
+        raise malformed(
+            body,
+            region,
+            action,
+            "a TotalCount of %d, more than the %d entries a listing may hold" % (total, MAX_LISTED),
         )
     return total
 
 
-def make_record(item, region):
-    arn = item.get("KeyArn") if isinstance(item.get("KeyArn"), str) else None
-    arn_region, account_id, arn_key_id = parse_arn(arn)
-    if arn_key_id != item["KeyId"] or arn_region not in (None, region):
-        arn_region, account_id = None, None  # an ARN that names another key or region says nothing of this one
-    return {
-        "key_id": item["KeyId"],
-        "key_arn": arn,
-        "region": region,
-        "account_id": account_id,
-    }
+def make_record(item, region, account_id=None, body=None, action="ListKeys", arn_field="KeyArn"):
+    """A key record from an entry with KeyId and its ARN (arn_field), both checked against their documented forms.
+
+    The region and account are the ones the run read (account_id None: the caller's own, known only from the ARN);
+    an ARN that names another key, region or account is MalformedResponse, never a record of a key it is not.
+    """
+    key_id = item.get("KeyId")
+    if not isinstance(key_id, str) or not KEY_ID.match(key_id):
+        raise malformed(body, region, action, "a KeyId that is not a KMS key ID")
+    arn = item.get(arn_field)
+    if arn is not None:
+        arn_region, arn_account, arn_key_id = parse_arn(arn)
+        if (
+            arn_key_id != key_id
+            or arn_region != region
+            or not ACCOUNT_ID.match(arn_account or "")
+            or account_id not in (None, arn_account)
+        ):
+            raise malformed(
+                body,
+                region,
+                action,
+                "a %s for key %s that is not acs:kms:%s:%s:key/%s"
+                % (arn_field, key_id, region, account_id or "<account ID>", key_id),
+            )
+        account_id = arn_account
+    return {"key_id": key_id, "key_arn": arn, "region": region, "account_id": account_id}
 
 
-def add_metadata(record, metadata):
+def tag_dict(items, body, region, action):
+    """{TagKey: TagValue} of one key's tag entries (each TagKey once, both strings), or MalformedResponse."""
+    tags = {}
+    for item in items:
+        key, value = item.get("TagKey"), item.get("TagValue")
+        if not isinstance(key, str) or not key or not isinstance(value, str):
+            raise malformed(body, region, action, "a tag without a string TagKey and TagValue")
+        if key in tags:
+            raise malformed(body, region, action, "one TagKey twice for a key")
+        tags[key] = value
+    return tags
+
+
+def alias_pairs(items, body, region):
+    """[(AliasName, KeyId)] of ListAliases entries, each in its documented form, or MalformedResponse."""
+    pairs = []
+    for item in items:
+        name, key_id = item.get("AliasName"), item.get("KeyId")
+        if not isinstance(name, str) or not ALIAS_NAME.match(name):
+            raise malformed(body, region, "ListAliases", "an AliasName that is not alias/[a-zA-Z0-9:/_-], at most 255")
+        if not isinstance(key_id, str) or not KEY_ID.match(key_id):
+            raise malformed(body, region, "ListAliases", "a KeyId that is not a KMS key ID for alias %s" % name)
+        pairs.append((name, key_id))
+    return pairs
+
+
+def add_metadata(record, metadata, body=None):
     """Merge DescribeKey's documented KeyMetadata fields, in snake_case, into a record.
 
-    A documented field the service left out (the model's optional fields, such as RotationInterval when
-    rotation is off) is absent from the record too.
+    Every field is a string in the model; DKMSInstanceId, when set, is an instance ID. A documented field the service
+    left out (the model's optional fields, such as RotationInterval when rotation is off) is absent from the record.
     """
     for name, field in METADATA_FIELDS.items():
-        if name in metadata:
-            record[field] = metadata[name]
+        if name not in metadata:
+            continue
+        value = metadata[name]
+        if (
+            value is not None
+            and not isinstance(value, str)
+            or name == "DKMSInstanceId"
+            and value
+            and not INSTANCE_ID.match(value)
+        ):
+            raise malformed(
+                body,
+                record["region"],
+                "DescribeKey",
+                "a KeyMetadata.%s for key %s of another form" % (name, record["key_id"]),
+            )
+        record[field] = value
     return record
