@@ -92,7 +92,11 @@ options:
   key_policy:
     description:
       - Add C(key_policy), the parsed default policy of each key in a KMS instance (C(GetKeyPolicy), one request per
-        such key); null, without a request, for keys outside an instance (their IDs do not start with C(key-)).
+        such key); null, without a request, for keys outside an instance.
+      - Which keys are in an instance is the documented C(DKMSInstanceId), never the shape of a key ID. With
+        O(details=true) DescribeKey gives it; otherwise C(ListKmsInstances) names the region's instances and one
+        C(ListKeys) filtered by each finds their keys, and the records gain C(dkms_instance_id). The caller then needs
+        C(kms:ListKmsInstances) too.
     type: bool
     default: false
   tag_filters:

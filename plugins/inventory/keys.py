@@ -13,6 +13,12 @@ description:
   - Hostvars are the key record (C(key_id), C(key_arn), C(region), C(account_id), the O(facets) asked for and,
     with O(details=true), the C(KeyMetadata) fields in snake_case), plus C(ansible_connection=local) and the
     controller's Python, so a play over keys needs no SSH. O(compose) can override both.
+  - With O(tags=true) the record's C(tags) is the hostvar C(key_tags), in O(hostname), O(compose), O(groups) and
+    O(keyed_groups) too (for example the keyed group key C(key_tags.env)), because Ansible reserves C(tags) for its
+    play keyword.
+  - Every value that came from the service is data, never a template, on every supported ansible-core. A description
+    or tag value holding C({{ ... }}) stays that text in hostvars, in O(hostname), in O(compose) and in group names.
+    A host name that would hold C({), C(}), whitespace or a control character fails the inventory, naming the key.
   - Every host is in the group C(alicloud_kms_keys) and in C(region_<region>) (dashes become underscores,
     for example C(region_cn_shanghai)); O(keyed_groups) and O(groups) add more.
   - The configuration file must end in C(kms_keys.yml) or C(kms_keys.yaml). Connection options come from that file
@@ -47,6 +53,7 @@ options:
       - Two keys that get the same name fail the inventory, naming both keys (a host per key, never fewer).
       - With O(aliases=true), C({{ aliases | first | default(key_id) }}) names a key by its first alias, or its ID
         when it has none.
+      - A name must not contain C({), C(}), whitespace or control characters (Ansible would read C({{) as a template).
     type: str
     default: key_id
 """
@@ -66,6 +73,16 @@ groups:
 compose:
   short_id: key_id[:8]
 
+# tagged.kms_keys.yml: hosts named by their first alias, grouped by the env tag (key_tags: tags is reserved)
+# plugin: alicloud.kms.keys
+# region: cn-hangzhou
+# aliases: true
+# tags: true
+# hostname: "{{ aliases | first | default(key_id) }}"
+# keyed_groups:
+#   - key: key_tags.env
+#     prefix: env
+
 # all.kms_keys.yml: every region, cached for an hour, keep going when one region is denied
 # plugin: alicloud.kms.keys
 # regions: all
@@ -78,11 +95,13 @@ compose:
 
 import hashlib
 import json
+import re
 import sys
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
+from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.alicloud.kms.plugins.module_utils._argspec import OPTION_NAMES
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import SECRET_FIELDS
@@ -91,6 +110,10 @@ from ansible_collections.alicloud.kms.plugins.plugin_utils._options import key_r
 
 display = Display()
 GROUP = "alicloud_kms_keys"
+# record fields whose names Ansible reserves (play keywords), and their hostvar names
+RENAMED = {"tags": "key_tags"}
+# what a host name may not hold: template delimiters, whitespace, control characters
+_UNFIT_HOSTNAME = re.compile(r"[{}\s\x00-\x1f\x7f]")
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -139,30 +162,43 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
         return "%s_%s" % (self.get_cache_key(path), digest)
 
-    def _hostname(self, record):
+    def _hostname(self, record, hostvars):
         name = self.get_option("hostname")
-        if name in record:
-            return record[name]
         try:
-            if "{{" in name:  # a template, such as "{{ aliases | first | default(key_id) }}"
-                self.templar.available_variables = record
+            if name in record:
+                host = record[name]
+            elif "{{" in name:  # a template, such as "{{ aliases | first | default(key_id) }}"
+                self.templar.available_variables = hostvars
                 host = self.templar.template(name)
             else:  # an expression, such as region ~ '/' ~ key_id
-                host = self._compose(name, record)
+                host = self._compose(name, hostvars)
         except Exception as error:  # pylint: disable=broad-except
             raise AnsibleParserError(
                 "hostname: cannot evaluate %r for key %s: %s" % (name, record["key_id"], error)
             ) from None
         if not isinstance(host, str) or not host:
             raise AnsibleParserError("hostname: %r gives key %s no name (%r)" % (name, record["key_id"], host))
-        return host
+        if _UNFIT_HOSTNAME.search(host):
+            raise AnsibleParserError(
+                "hostname: %r gives key %s a name with braces, whitespace or control characters, which Ansible would "
+                "template or split; name hosts by key_id, key_arn or aliases" % (name, record["key_id"])
+            )
+        return str(host)
 
     def _populate(self, records):
         strict = self.get_option("strict")
         self.inventory.add_group(GROUP)
         owners = {}
         for record in records:
-            host = self._hostname(record)
+            # Service values are data on every core: unsafe, so that no template in them is ever rendered (before
+            # 2.19 set_variable and the templar took them as templates). The controller's own Python: plays over
+            # keys run locally, without interpreter discovery.
+            hostvars = dict(
+                wrap_var(dict((RENAMED.get(name, name), value) for name, value in record.items())),
+                ansible_connection="local",
+                ansible_python_interpreter=sys.executable,
+            )
+            host = self._hostname(record, hostvars)
             if host in owners:
                 raise AnsibleParserError(
                     "hostname: %r gives two keys the host name %r (%s and %s); choose a hostname that "
@@ -179,8 +215,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self.inventory.add_host(
                     host, group=self.inventory.add_group(self._sanitize_group_name("account_" + record["account_id"]))
                 )
-            # The controller's own Python: plays over keys run locally, without interpreter discovery.
-            hostvars = dict(record, ansible_connection="local", ansible_python_interpreter=sys.executable)
             for name, value in hostvars.items():
                 self.inventory.set_variable(host, name, value)
             self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)

@@ -70,6 +70,7 @@ _raw:
 from ansible import constants as C
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
+from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.alicloud.kms.plugins.module_utils._keys import skip_text
 from ansible_collections.alicloud.kms.plugins.plugin_utils._options import (
@@ -85,9 +86,10 @@ class LookupModule(LookupBase):
         check_keywords(kwargs, C.config.get_configuration_definitions("lookup", self._load_name), AnsibleLookupError)
         self.set_options(var_options=variables, direct=kwargs)
         request = key_request(self, AnsibleLookupError)
+        # Service values are data, never templates, even where a caller passes allow_unsafe=True.
         if terms:
-            return run_request(lambda: request.describe(terms), AnsibleLookupError)
+            return wrap_var(run_request(lambda: request.describe(terms), AnsibleLookupError))
         result = run_request(lambda: request.run(progress=display.v), AnsibleLookupError)
         for entry in result.skipped:
             display.warning("alicloud.kms.keys: %s (strict_permissions is false)" % skip_text(entry))
-        return result.records
+        return wrap_var(result.records)

@@ -37,7 +37,6 @@ _ENDPOINT = re.compile(r"^[A-Za-z0-9.{}_-]+(:(?P<port>[0-9]{1,5}))?$")
 _PROXY = re.compile(
     r"^https?://(?:(?P<user>[^:@/\s]*)(?::(?P<password>[^@/\s]*))?@)?[A-Za-z0-9.\[\]_-]+(:[0-9]{1,5})?/?$"
 )
-_USERINFO = re.compile(r"(?<=://)[^@/]*@")
 _WHITESPACE = re.compile(r"[\s\x00-\x1f\x7f]")
 _LOOPBACK = re.compile(r"^(localhost|127\.[0-9.]+|\[::1\])$")
 
@@ -50,15 +49,23 @@ def check_region(region, option="region"):
     return region
 
 
+def _userinfo(url):
+    """The user[:password] of a proxy URL, whatever its shape (all before the last @ after any scheme), or None:
+    a URL that fails validation is masked as well as one that passes."""
+    rest = url.split("://", 1)[-1] if isinstance(url, str) else ""
+    return rest.rsplit("@", 1)[0] if "@" in rest else None
+
+
 def mask_proxy(url):
     """A proxy URL fit for messages: its user and password replaced."""
-    return _USERINFO.sub("****@", url)
+    info = _userinfo(url)
+    return url.replace(info + "@", "****@", 1) if info is not None else url
 
 
 def proxy_password(url):
     """The password part of a proxy URL, or None: the faces add it to what they mask."""
-    match = _PROXY.match(url or "")
-    return match.group("password") if match and match.group("password") else None
+    password = (_userinfo(url) or "").partition(":")[2]
+    return password or None
 
 
 def _number(values, name, minimum, maximum, integer=False):

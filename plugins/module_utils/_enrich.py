@@ -6,8 +6,8 @@
 
 ListAliases reads every alias of a region a page at a time, ListTagResources the tags of 50 keys a request;
 GetKeyPolicy is the one per-key call, and only for keys in a KMS instance (the others have no policy): membership
-is DescribeKey's documented DKMSInstanceId (from details, the dkms_instance_id facet, or a DescribeKey of its own),
-never guessed from the shape of a key ID.
+is the documented DKMSInstanceId (DescribeKey's with details, else one ListKeys filtered by each instance that
+ListKmsInstances names, see the lister), never guessed from the shape of a key ID.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections import namedtuple
 
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils._records import (
-    add_metadata,
+    INSTANCE_ID,
     alias_pairs,
     listed_items,
     malformed,
@@ -26,6 +26,7 @@ from ansible_collections.alicloud.kms.plugins.module_utils._records import (
 )
 
 ALIAS_PAGE_SIZE = 100  # ListAliases' maximum (ListAliasesRequest.page_size)
+INSTANCE_PAGE_SIZE = 100  # ListKmsInstances' maximum (ListKmsInstancesRequest.page_size: "1 to 100")
 TAG_BATCH = 50  # ListTagResources takes at most 50 ResourceId.N (ListTagResourcesRequest.resource_id)
 MAX_TAG_FILTERS = 20
 MAX_FILTER_VALUES = 10  # ListKeys: values per filter key
@@ -109,10 +110,33 @@ def enrichment(options):
     )
 
 
-def enrich(connection, region, pool, records, wanted, described=False):
+def kms_instances(connection, region, pool):
+    """The IDs of the region's KMS instances, every page of ListKmsInstances (each ID in its documented form)."""
+
+    def page(number):
+        body = connection.call(region, "ListKmsInstances", {"PageNumber": number, "PageSize": INSTANCE_PAGE_SIZE})
+        items = listed_items(body, "KmsInstances", "KmsInstance", region, "ListKmsInstances")
+        if not all(isinstance(i.get("KmsInstanceId"), str) and INSTANCE_ID.match(i["KmsInstanceId"]) for i in items):
+            raise malformed(body, region, "ListKmsInstances", "a KmsInstanceId that is not kst-<id>")
+        return total_count(body, region, "ListKmsInstances"), [i["KmsInstanceId"] for i in items]
+
+    total, first = page(1)
+    found = first + [i for _t, ids in windowed(pool, page, range(2, -(-total // INSTANCE_PAGE_SIZE) + 1)) for i in ids]
+    found = list(dict.fromkeys(found))
+    if len(found) != total:
+        raise KmsError(
+            "ListingChanged",
+            "ListKmsInstances returned %d instances for a TotalCount of %d; run again" % (len(found), total),
+            region=region,
+            action="ListKmsInstances",
+        )
+    return found
+
+
+def enrich(connection, region, pool, records, wanted):
     """The records with what `wanted` (an Enrichment) asks for; with tag_filters, only the keys carrying the tags.
 
-    described: the records hold DescribeKey's fields, so a key without dkms_instance_id is in no KMS instance."""
+    key_policy needs each record's dkms_instance_id known (a key without one is in no KMS instance)."""
     if not records or not (wanted.aliases or wanted.tags or wanted.key_policy or wanted.tag_filters):
         return records
     enricher = Enricher(connection, region, pool, connection.run.log)
@@ -130,7 +154,7 @@ def enrich(connection, region, pool, records, wanted, described=False):
         for record in records:
             record["aliases"] = found.get(record["key_id"], [])
     if wanted.key_policy:
-        for record, policy in zip(records, windowed(pool, lambda r: enricher.key_policy(r, described), records)):
+        for record, policy in zip(records, windowed(pool, enricher.key_policy, records)):
             record["key_policy"] = policy
     return records
 
@@ -216,14 +240,9 @@ class Enricher(object):
         items = listed_items(body, "Tags", "Tag", self.region, "ListResourceTags")
         return tag_dict(items, body, self.region, "ListResourceTags")
 
-    def key_policy(self, record, described=False):
-        """The parsed default policy of a key in a KMS instance; None, without GetKeyPolicy, for the others."""
-        instance = record.get("dkms_instance_id")
-        if not instance and not described:  # membership unknown: DescribeKey says (its DKMSInstanceId)
-            metadata, body = describe_key(self.connection, self.region, record["key_id"])
-            add_metadata(record, {"DKMSInstanceId": metadata.get("DKMSInstanceId") or None}, body)
-            instance = record["dkms_instance_id"]
-        if not instance:
+    def key_policy(self, record):
+        """The parsed default policy of a key in a KMS instance; None, without a request, for the others."""
+        if not record.get("dkms_instance_id"):
             return None
         body = self.connection.call(self.region, "GetKeyPolicy", {"KeyId": record["key_id"], "PolicyName": "default"})
         try:

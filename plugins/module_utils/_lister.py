@@ -15,7 +15,7 @@ from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.alicloud.kms.plugins.module_utils import _facets
-from ansible_collections.alicloud.kms.plugins.module_utils._enrich import describe_key, enrich, windowed
+from ansible_collections.alicloud.kms.plugins.module_utils._enrich import describe_key, enrich, kms_instances, windowed
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.alicloud.kms.plugins.module_utils._query import KeyQuery
 from ansible_collections.alicloud.kms.plugins.module_utils._records import (
@@ -154,9 +154,35 @@ class Lister(object):
         if details:
             described = windowed(self.pool, lambda r: describe_key(self.connection, self.region, r["key_id"]), records)
             records = [add_metadata(r, metadata, body) for r, (metadata, body) in zip(records, described)]
+        if wanted is not None and wanted.key_policy and not details:  # DescribeKey's DKMSInstanceId is not at hand
+            members = self._instance_members(query)
+            for record in records:
+                record["dkms_instance_id"] = members.get(record["key_id"])
         if wanted is not None:
-            records = enrich(self.connection, self.region, self.pool, records, wanted, described=details)
+            records = enrich(self.connection, self.region, self.pool, records, wanted)
         return records
+
+    def _instance_members(self, query):
+        """{key_id: KMS instance ID} of the query's keys in an instance: ListKmsInstances, then one ListKeys filtered
+        by DKMSInstanceId per instance (O(instances x pages), never a request per key)."""
+        parts = [
+            (i, query.narrowed("DKMSInstanceId", i)) for i in kms_instances(self.connection, self.region, self.pool)
+        ]
+        parts = [(i, q) for i, q in parts if q is not None]
+        if not parts:
+            return {}
+        listings = self._consistent_pass([q for _i, q in parts], lambda _listings: None)
+        members = {}
+        for (instance, _query), listing in zip(parts, listings):
+            for item in listing.items:
+                if members.setdefault(item["key_id"], instance) != instance:  # a region ignoring the filter
+                    raise KmsError(
+                        "MalformedResponse",
+                        "ListKeys placed key %s in two KMS instances" % item["key_id"],
+                        region=self.region,
+                        action="ListKeys",
+                    )
+        return members
 
 
 def list_region(connection, region, query, facets=(), details=False, wanted=None, account_id=None):

@@ -642,8 +642,33 @@ class Backend:
         with self.lock:
             return {"Regions": {"Region": [{"RegionId": r} for r in self.regions]}}
 
+    def list_kms_instances(self, account_id: str, region: str, params: dict) -> dict:
+        """The KMS instances of the account in the region: those its keys name (DKMSInstanceId), in ID order.
+
+        ListKmsInstancesRequest (alibabacloud-kms20160120 3.3.1): PageNumber "default 1", PageSize "1 to 100. Default
+        value: 20"; ListKmsInstancesResponseBody: KmsInstances.KmsInstance[]{KmsInstanceId, KmsInstanceArn},
+        PageNumber, PageSize, TotalCount."""
+        page_number = parse_int(params, "PageNumber", 1, 1, None)
+        page_size = parse_int(params, "PageSize", 20, 1, 100)
+        with self.lock:
+            keys = self.accounts[account_id].keys.get(region, [])
+            instances = sorted(set(k.dkms_instance_id for k in keys if k.dkms_instance_id))
+        page = instances[(page_number - 1) * page_size : page_number * page_size]
+        return {
+            "KmsInstances": {
+                "KmsInstance": [
+                    {"KmsInstanceId": i, "KmsInstanceArn": f"acs:kms:{region}:{account_id}:kmsinstance/{i}"}
+                    for i in page
+                ]
+            },
+            "TotalCount": len(instances),
+            "PageNumber": page_number,
+            "PageSize": page_size,
+        }
+
     ACTIONS = {
         "ListKeys": list_keys,
+        "ListKmsInstances": list_kms_instances,
         "DescribeKey": describe_key,
         "DescribeRegions": describe_regions,
         "ListAliases": list_aliases,

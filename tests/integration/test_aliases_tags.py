@@ -33,9 +33,12 @@ def test_aliases_tags_and_policies_of_a_region_for_a_few_requests(ansible, emula
     )
     assert any(len(record["tags"]) == 3 for record in r["keys"]) and any(not record["tags"] for record in r["keys"])
     instance_keys = sum(1 for key in keys.values() if key.dkms_instance_id)
-    # one listing, one alias page, one tag batch, one policy per key in an instance; nothing per key otherwise
+    instances = len(set(key.dkms_instance_id for key in keys.values() if key.dkms_instance_id))
+    # one listing, one alias page, one tag batch, the instances and one listing of each (membership: issue 21 item
+    # 6), one policy per key in an instance; nothing per key otherwise
     assert by_action(emulator) == {
-        "ListKeys": 1,
+        "ListKeys": 1 + instances,
+        "ListKmsInstances": 1,
         "ListAliases": 1,
         "ListTagResources": 1,
         "GetKeyPolicy": instance_keys,

@@ -60,6 +60,12 @@ MODELS = {
         kms_models.ListTagResourcesResponseBody,
     ),
     "GetKeyPolicy": ("kms", "2016-01-20", kms_models.GetKeyPolicyRequest, kms_models.GetKeyPolicyResponseBody),
+    "ListKmsInstances": (
+        "kms",
+        "2016-01-20",
+        kms_models.ListKmsInstancesRequest,
+        kms_models.ListKmsInstancesResponseBody,
+    ),
     "AssumeRole": ("sts", "2015-04-01", sts_models.AssumeRoleRequest, sts_models.AssumeRoleResponseBody),
     "GetCallerIdentity": ("sts", "2015-04-01", None, sts_models.GetCallerIdentityResponseBody),
     "ListAccounts": (
@@ -90,6 +96,7 @@ SAMPLES = {
         "Tag": [{"Key": "env", "Value": "prod"}],
     },
     "GetKeyPolicy": {"KeyId": LEDGER_TDE.arn, "PolicyName": "default"},
+    "ListKmsInstances": {"Filters": "[]", "PageNumber": 1, "PageSize": 100},
     "AssumeRole": {
         "RoleArn": ROLE_ARN,
         "RoleSessionName": "conformance",
@@ -224,6 +231,7 @@ def test_every_response_field_exists_in_the_models(emu):
                     assert_conforms("GetKeyPolicy", raw_call(world, "GetKeyPolicy", {"KeyId": key_id}, region, key))
             for (key, region), key_ids in by_region.items():
                 assert_conforms("ListAliases", raw_call(world, "ListAliases", {"PageSize": 100}, region, key))
+                assert_conforms("ListKmsInstances", raw_call(world, "ListKmsInstances", {}, region, key))
                 for start in range(0, len(key_ids), MAX_TAG_RESOURCE_IDS):
                     query = {
                         "RegionId": region,
@@ -337,3 +345,22 @@ def test_official_client_parses_aliases_tags_and_policies(emu):
     assert [(r.tag_key, r.tag_value) for r in narrowed] == [("team", "ledger")] * 2
     policy = json.loads(kms.get_key_policy(kms_models.GetKeyPolicyRequest(key_id=LEDGER_TDE.key_id)).body.policy)
     assert policy["Version"] == "1" and len(policy["Statement"]) == 2
+
+
+def test_official_client_lists_the_kms_instances_its_keys_name(emu):
+    """ListKmsInstances (issue 21 item 6: key policy membership) parsed by the official client, every page."""
+    kms = kms_client(emu)
+    instances = sorted(set(k.dkms_instance_id for k in DEMO_KEYS.values() if k.dkms_instance_id))
+    assert instances
+    body = kms.list_kms_instances(kms_models.ListKmsInstancesRequest(page_size=1)).body
+    assert body.total_count == len(instances) and body.page_size == 1
+    listed = [
+        i.kms_instance_id
+        for n in range(1, len(instances) + 1)
+        for i in kms.list_kms_instances(
+            kms_models.ListKmsInstancesRequest(page_number=n, page_size=1)
+        ).body.kms_instances.kms_instance
+    ]
+    assert listed == instances
+    first = kms.list_kms_instances(kms_models.ListKmsInstancesRequest()).body.kms_instances.kms_instance[0]
+    assert first.kms_instance_arn == "acs:kms:cn-hangzhou:1234567890123456:kmsinstance/%s" % instances[0]

@@ -266,3 +266,122 @@ def test_yaml_block_scalar_token_fails_naming_the_option_not_the_token(ansible, 
         assert token not in r.stdout + r.stderr + json.dumps(r.result)
     assert emulator.stats()["total"] == 0
     assert yaml.safe_load(vars_file.read_text())["token"].endswith("\n")
+
+
+# --- issue 21: service data is data -----------------------------------------------------------------------------------
+OTHER_ACCOUNT = "6543210987654321"
+
+
+def rewrite_listing(monkeypatch, action, change):
+    """Backend.ACTIONS[action] answering change(body, account_id) instead of its body."""
+    original = Backend.ACTIONS[action]
+
+    def hostile(backend, account_id, region, params, *more):
+        return change(original(backend, account_id, region, params, *more), account_id)
+
+    monkeypatch.setitem(Backend.ACTIONS, action, hostile)
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "acs:kms:cn-hangzhou:1234567890123456:key/{other}",  # item 3: another key
+        "acs:kms:cn-shanghai:1234567890123456:key/{key}",  # another region
+        "acs:kms:cn-hangzhou:{{{{ lookup('pipe', 'id') }}}}:key/{key}",  # item 2: a template as the account
+    ],
+)
+def test_a_key_arn_that_names_another_key_region_or_a_template_is_malformed(ansible, emulator, monkeypatch, arn):
+    """Issue 21 items 2 and 3: the record kept a foreign ARN (or an ARN's template account reached events)."""
+    keys = truth(emulator, "cn-hangzhou")
+
+    def change(body, _account_id):
+        first = body["Keys"]["Key"][0]
+        first["KeyArn"] = arn.format(key=first["KeyId"], other=keys[-1].key_id)
+        return body
+
+    rewrite_listing(monkeypatch, "ListKeys", change)
+    r = ansible.module("key_info", region="cn-hangzhou")
+    assert r.failed and "MalformedResponse" in r["msg"] and "KeyArn for key" in r["msg"], r
+    assert "lookup" not in r["msg"]
+
+
+def test_a_member_listing_whose_arns_name_another_account_is_malformed(ansible, emulator, monkeypatch):
+    """Issue 21 item 4: a member's keys were returned as the management account's when their ARNs said so."""
+
+    def change(body, account_id):
+        for item in body["Keys"]["Key"]:
+            if account_id == "9876543210987654":
+                item["KeyArn"] = item["KeyArn"].replace(account_id, "1234567890123456")
+        return body
+
+    rewrite_listing(monkeypatch, "ListKeys", change)
+    r = ansible.module("key_info", accounts=["9876543210987654"], region="cn-hangzhou")
+    assert r.failed and "MalformedResponse" in r["msg"], r
+    assert mentions(r["msg"], "9876543210987654", "KeyArn")
+
+
+@pytest.mark.parametrize("action", ["ListKeys", "ListAliases"])
+def test_a_huge_total_count_is_malformed_not_a_million_pages(ansible, emulator, monkeypatch, action):
+    """Issue 21 item 5: TotalCount 10**9 made the client schedule every page at once (6 GB in 60 s)."""
+    rewrite_listing(monkeypatch, action, lambda body, _account: dict(body, TotalCount=10**9))
+    r = ansible.module("key_info", region="cn-hangzhou", aliases=True, deadline=60)
+    assert r.failed and "MalformedResponse" in r["msg"] and "TotalCount" in r["msg"] and action in r["msg"], r
+    assert emulator.stats()["by_action"].get(action, 0) < 10
+
+
+def test_an_endless_next_token_is_malformed(ansible, emulator, monkeypatch):
+    """Issue 21 item 5: ListTagResources answering a new NextToken for ever ended in a connect timeout."""
+    original, counter = Backend.ACTIONS["ListTagResources"], iter(range(10**6))
+
+    def endless(backend, account_id, region, params, *more):
+        first = dict((k, v) for k, v in params.items() if k != "NextToken")  # page 1 again, with a new token
+        return dict(original(backend, account_id, region, first, *more), NextToken="t%d" % next(counter))
+
+    monkeypatch.setitem(Backend.ACTIONS, "ListTagResources", endless)
+    emulator.set_faults(qps=0)  # no throttling: every request counted is a page
+    r = ansible.module("key_info", region="cn-hangzhou", tags=True, rate_limit=1000, deadline=120)
+    assert r.failed and "MalformedResponse" in r["msg"] and "NextToken" in r["msg"], r
+    batches = -(-len(truth(emulator, "cn-hangzhou")) // 50)  # each stops after 1,000 pages (50 keys x 20 tags)
+    assert emulator.stats()["by_action"]["ListTagResources"] <= 1001 * batches
+
+
+def test_key_policies_are_read_for_keys_in_a_kms_instance_only_whatever_their_id_looks_like(ansible, emulator):
+    """Issue 21 item 6: GetKeyPolicy went to every key- ID and the run failed on keys in no instance."""
+    lookalikes = emulator.add_keys("cn-hangzhou", [{"key_id": "key-hzz%016d" % n} for n in range(3)])
+    r = ansible.module("key_info", region="cn-hangzhou", key_policy=True)
+    assert not r.failed, r
+    in_instance = [k for k in truth(emulator, "cn-hangzhou") if k.dkms_instance_id]
+    keys = dict((k.key_id, k.dkms_instance_id) for k in truth(emulator, "cn-hangzhou"))
+    policies = dict((k["key_id"], k["key_policy"]) for k in r["keys"])
+    assert all(policies[k.key_id] is None for k in lookalikes)
+    assert in_instance and all(isinstance(policies[k.key_id], dict) for k in in_instance)
+    assert emulator.stats()["by_action"]["GetKeyPolicy"] == len(in_instance)
+    assert "DescribeKey" not in emulator.stats()["by_action"]  # membership from listings, not a request per key
+    assert all(k["dkms_instance_id"] == (keys[k["key_id"]] or None) for k in r["keys"])
+
+
+def test_a_misspelt_region_is_an_option_error_with_a_suggestion(ansible, emulator):
+    """Issue 21 item 7: region: cn-hangzou answered ok with no keys (a connection error from the real service)."""
+    for face in ("module", "lookup"):
+        if face == "module":
+            r = ansible.module("key_info", region="cn-hangzou")
+        else:
+            r = lookup(ansible, "query('alicloud.kms.keys', region='cn-hangzou', %s)" % CONNECTION)
+        assert r.failed and mentions(r["msg"], "region", "cn-hangzou", "did you mean cn-hangzhou"), r
+    proc, _data = listing(ansible, inventory(ansible, regions=None, region="cn-hangzou"))
+    assert proc.returncode != 0 and mentions(proc.stderr, "did you mean cn-hangzhou")
+
+
+def test_the_lookup_returns_service_text_literally_even_with_unsafe_lookups_allowed(ansible, emulator):
+    """Issue 21 item 1: the lookup's records are data on every core, even where allow_unsafe_lookups is set."""
+    key = truth(emulator, "cn-hangzhou")[0]
+    emulator.update_key("cn-hangzhou", key.key_id, description="{{ 6 * 7 }}")
+    c = ansible.connection()
+    r = ansible.module(
+        "ansible.builtin.debug",
+        env=dict(ANSIBLE_ALLOW_UNSAFE_LOOKUPS="true"),
+        extra_vars=dict(ak=c["access_key_id"], sk=c["access_key_secret"], proxy=ansible.emu.url),
+        msg="{{ query('alicloud.kms.keys', %r, region='cn-hangzhou', %s) | map(attribute='description') | first }}"
+        % (key.key_id, CONNECTION),
+    )
+    assert not r.failed and r["msg"] == "{{ 6 * 7 }}", r

@@ -134,3 +134,63 @@ def test_the_example_inventory_file_groups_by_region_and_facet(ansible, emulator
     ):
         assert group in proc.stdout
     assert "|  |--alias/orders-db" in proc.stdout  # named by its alias
+
+
+def test_service_text_is_never_rendered_by_the_inventory_nor_by_a_play_over_it(ansible, emulator):
+    """Issue 21 item 1: on ansible-core 2.16-2.18 a template in a description or tag value ran when ansible-inventory
+    built hosts (hostname, compose, keyed_groups) and again when a play used the hostvar. Item 14: the record's tags
+    are the hostvar key_tags (tags is a name Ansible reserves)."""
+    canary = ansible.tmp / "canary"
+    text = "{{ lookup('pipe', 'touch %s') }}" % canary
+    key = truth(emulator, "cn-hangzhou")[0]
+    emulator.update_key("cn-hangzhou", key.key_id, description=text, tags={"env": text})
+    path = inventory(
+        ansible,
+        regions=["cn-hangzhou"],
+        details=True,
+        tags=True,
+        hostname="{{ key_id if description ~ key_tags.get('env', '') is string else 'x' }}",
+        compose={"desc": "description", "env": "key_tags.env | default('')"},
+        keyed_groups=[{"key": "key_tags.env", "prefix": "env"}, {"key": "description", "prefix": "d"}],
+        groups={"templated": "'lookup' in description"},
+    )
+    proc, data = listing(ansible, path)
+    assert proc.returncode == 0, proc.stderr
+    host = data["_meta"]["hostvars"][key.key_id]
+    assert host["description"] == host["desc"] == host["env"] == host["key_tags"]["env"] == text
+    assert "tags" not in host and "reserved" not in proc.stderr
+    assert key.key_id in data["templated"]["hosts"]
+    playbook = ansible.tmp / "over_keys.yml"
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "Use the hostvars",
+                    "hosts": key.key_id,
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "name": "Show",
+                            "ansible.builtin.debug": {"msg": "{{ description }} {{ desc }} {{ key_tags }}"},
+                        },
+                        {
+                            "name": "Literal",
+                            "ansible.builtin.assert": {"that": ["description == desc", "key_tags.env == desc"]},
+                        },
+                    ],
+                }
+            ]
+        )
+    )
+    run = ansible.run([str(BIN / "ansible-playbook"), "-i", str(path), str(playbook)], env=inventory_env(ansible))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert not canary.exists()
+
+
+def test_a_host_name_that_ansible_would_template_fails_naming_the_key(ansible, emulator):
+    """Issue 21 item 1: a hostname built from service text must not carry template delimiters into inventory_hostname."""
+    key = truth(emulator, "cn-hangzhou")[0]
+    emulator.update_key("cn-hangzhou", key.key_id, description="{{ 7 * 7 }}")
+    proc, _data = listing(ansible, inventory(ansible, regions=["cn-hangzhou"], details=True, hostname="description"))
+    assert proc.returncode != 0
+    assert mentions(proc.stderr, "hostname", key.key_id, "braces")

@@ -221,3 +221,14 @@ def test_an_organisation_wide_run_shows_no_member_credentials(ansible):
     assert len(tokens) >= 4  # a secret and a token per member read
     assert_not_shown(ansible, result, tokens)
     assert_nowhere(ansible, result.stdout, result.stderr)
+
+
+@pytest.mark.parametrize("shape", ["http://alice:{pw}@proxy.example.com:port/a path", "alice:{pw}@proxy.example.com"])
+def test_the_password_of_a_malformed_proxy_url_is_masked_too(ansible, shape):
+    """Issue 21 item 8: a proxy URL that fails validation was printed, password and all, in the -vvvv invocation."""
+    password = "Pxy-%s" % uuid.uuid4().hex
+    result = ansible.module(
+        "key_info", flags=["-vvvv"], env=ansible.extra_env, region="cn-hangzhou", http_proxy=shape.format(pw=password)
+    )
+    assert result.failed and "http_proxy" in result["msg"] and "****@" in result["msg"], result
+    assert_not_shown(ansible, result, (password,))
