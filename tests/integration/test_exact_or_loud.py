@@ -385,3 +385,21 @@ def test_the_lookup_returns_service_text_literally_even_with_unsafe_lookups_allo
         % (key.key_id, CONNECTION),
     )
     assert not r.failed and r["msg"] == "{{ 6 * 7 }}", r
+
+
+@pytest.mark.parametrize("change", ["duplicate", "number"])
+def test_a_tag_given_twice_or_not_as_a_string_is_malformed(ansible, emulator, monkeypatch, change):
+    """Issue 21 item 15: a TagKey given twice kept the last value silently; a non-string value was accepted."""
+
+    def rewrite(body, _account_id):
+        rows = body["TagResources"]["TagResource"]
+        if change == "duplicate":
+            rows.append(dict(rows[0], TagValue="other"))
+        else:
+            rows[0]["TagValue"] = 42
+        return body
+
+    rewrite_listing(monkeypatch, "ListTagResources", rewrite)
+    r = ansible.module("key_info", region="cn-hangzhou", tags=True)
+    assert r.failed and "MalformedResponse" in r["msg"] and "ListTagResources" in r["msg"], r
+    assert ("TagKey twice" if change == "duplicate" else "string TagKey and TagValue") in r["msg"]
