@@ -8,6 +8,7 @@ import re
 import pytest
 from alibabacloud_kms20160120 import models
 
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.alicloud.kms.plugins.module_utils._records import (
     DERIVED,
     METADATA_FIELDS,
@@ -18,7 +19,6 @@ from ansible_collections.alicloud.kms.plugins.module_utils._records import (
     parse_arn,
     tag_dict,
 )
-from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 
 KEY = "80e9409f-78fa-42ab-84bd-83f40c81b001"
 ACCOUNT = "1234567890123456"
