@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 
+from . import hostile
 from .server import Emulator
 
 
@@ -97,6 +98,26 @@ def parser() -> argparse.ArgumentParser:
         ),
     ):
         faults.add_argument(f"--{name}", type=json.loads, default=None, metavar="JSON", help=help_text)
+    faults.add_argument(
+        "--hostile",
+        action="store_true",
+        help="every free-text field (descriptions, Creator, tag keys and values, alias names, key policies, account "
+        "display names) holds Jinja that would touch the canary file, markup, control characters or 10,000 "
+        "characters; each account and region gets an alias outside the documented form",
+    )
+    faults.add_argument(
+        "--hostile-canary",
+        default=hostile.DEFAULT_CANARY,
+        metavar="PATH",
+        help=f"the file the hostile Jinja would create (default {hostile.DEFAULT_CANARY}): it must never appear",
+    )
+    faults.add_argument(
+        "--mismatched-ids",
+        choices=hostile.MISMATCHES,
+        default=None,
+        help="ListKeys entries whose KeyArn names another key, account or region, or whose KeyId is not in the "
+        "documented form",
+    )
     faults.add_argument(
         "--tag-page-size",
         type=int,

@@ -8,6 +8,7 @@ import threading
 import time
 
 from .backend import FILTER_KEYS, Backend
+from .hostile import DEFAULT_CANARY, MISMATCHES, check_canary
 
 RATES = ("error_rate_503", "error_rate_500", "drop_rate", "malformed_rate")
 
@@ -40,6 +41,14 @@ class FaultSettings:
     # Rows per ListTagResources page; default 200 (ListTagResourcesRequest.next_token: "By default, 200 rows are
     # returned per page"); lower it to make NextToken paging happen with few keys.
     tag_page_size: int = 200
+    # The hostile profile (hostile.py): every free-text field the emulator returns holds Jinja that would run
+    # `touch <hostile_canary>`, markup, control characters or 10,000 characters. It rewrites the state when it turns
+    # on, so it turns off only by reset() of an emulator started without it; set hostile_canary with it or before.
+    hostile: bool = False
+    hostile_canary: str = DEFAULT_CANARY
+    # "key", "account", "region" or "key_id": each ListKeys entry's KeyArn names another key, account or region, or
+    # its KeyId is not in the documented form (hostile.mismatch). Default None: identifiers agree.
+    mismatched_ids: str | None = None
     random_seed: int = 0
 
 
@@ -96,7 +105,7 @@ def _check(name: str, value):
         value = int(value) if value else None
     elif name == "deny_regions":
         value = [value] if isinstance(value, str) else list(value or [])
-    elif name == "flat_keys":
+    elif name in ("flat_keys", "hostile"):
         value = value.strip().lower() in ("1", "true", "yes", "on") if isinstance(value, str) else bool(value)
     elif name == "mutate_after_page":
         if value:
@@ -138,6 +147,12 @@ def _check(name: str, value):
         value = int(value)
         if value < 1:
             raise ValueError("tag_page_size must be at least 1")
+    elif name == "hostile_canary":
+        value = check_canary(value)
+    elif name == "mismatched_ids":
+        value = value or None
+        if value is not None and value not in MISMATCHES:
+            raise ValueError(f"mismatched_ids must be one of {', '.join(MISMATCHES)} (or null)")
     elif name == "random_seed":
         value = int(value or 0)
     else:
@@ -155,6 +170,12 @@ class Faults:
         self.buckets: dict[tuple, TokenBucket] = {}
         self.update(**settings)
         self.initial = self.settings  # what reset() returns to
+
+    def preview(self, **settings) -> FaultSettings:
+        """The settings update() would give, checked, without applying them."""
+        checked = {name: _check(name, value) for name, value in settings.items()}
+        with self.lock:
+            return dataclasses.replace(self.settings, **checked)
 
     def update(self, **settings) -> dict:
         with self.lock:

@@ -14,7 +14,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import resourcemanager, sts
+from . import hostile, resourcemanager, sts
 from .backend import API_VERSION, ApiError, unknown_action
 from .faults import Faults
 from .seeding import build_backend, generate_keys
@@ -290,6 +290,15 @@ class Handler(BaseHTTPRequestHandler):
                 error.headers,
             )
         if action == "ListKeys":
+            if settings.mismatched_ids:
+                hostile.mismatch(
+                    result,
+                    settings.mismatched_ids,
+                    access_key.account_id,
+                    region,
+                    emulator.backend,
+                    settings.hostile_canary,
+                )
             if settings.flat_keys:
                 result["Keys"] = result["Keys"]["Key"]
             emulator.mutate_after(result["PageNumber"], access_key.account_id, region)
@@ -374,6 +383,8 @@ class Emulator:
         )
         self.default_region = default_region
         self.faults = Faults(random_seed=random_seed, **faults)
+        if self.faults.settings.hostile:  # part of the seeded state reset() returns to
+            hostile.apply(self.backend, self.faults.settings.hostile_canary)
         self.auth = Authenticator(self.backend.access_keys.get)
         self.counts = Stats()
         self.random_seed = random_seed
@@ -459,7 +470,18 @@ class Emulator:
         self.faults.reset()
 
     def set_faults(self, **settings) -> dict:
-        return self.faults.update(**settings)
+        """Change fault settings; hostile=True rewrites the state now (see hostile.py), and an emulator that is
+        hostile stays so, with its canary, until reset() (a ValueError otherwise)."""
+        old, new = self.faults.settings, self.faults.preview(**settings)
+        if old.hostile and (not new.hostile or new.hostile_canary != old.hostile_canary):
+            raise ValueError(
+                "the hostile profile rewrote the keys and directory: it cannot be turned off nor its canary changed "
+                "except by reset() of an emulator started without it"
+            )
+        result = self.faults.update(**settings)
+        if new.hostile and not old.hostile:
+            hostile.apply(self.backend, new.hostile_canary)
+        return result
 
     def add_keys(self, region: str, keys, account_id: str | None = None):
         return self.backend.add_keys(account_id or self.backend.default_account.account_id, region, keys)

@@ -1799,3 +1799,168 @@ try:
 except Exception as error:
     print(error.code)
 """
+
+
+# --- the hostile profile (issue 21) -----------------------------------------------------------
+
+DOCUMENTED_KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+DOCUMENTED_ALIAS = re.compile(r"^alias/[a-zA-Z0-9:/_-]{1,255}$")
+
+
+@pytest.fixture(name="hostile_demo")
+def hostile_demo_fixture(tmp_path):
+    """The demo world with the hostile profile; its canary file must never appear."""
+    canary = tmp_path / "canary"
+    with Emulator(seed=DEMO_SEED, hostile=True, hostile_canary=str(canary), log=io.StringIO()) as emu:
+        yield emu
+    assert not canary.exists()
+
+
+def test_hostile_profile_fills_every_free_text_field(hostile_demo):
+    from emulator import hostile  # pylint: disable=import-outside-toplevel
+
+    canary = hostile_demo.faults.settings.hostile_canary
+    texts = hostile.texts(canary)
+    assert len(texts["long"]) == hostile.LONG_LENGTH == 10000
+    assert all(canary in texts[name] for name in ("jinja", "statement", "mixed", "long"))
+    kms = client(hostile_demo)
+    ids = all_ids(kms)
+    seen = set()
+    for index, key_id in enumerate(ids):  # DescribeKey: Description, Creator, DeletionProtectionDescription
+        meta = kms.describe_key(kms_models.DescribeKeyRequest(key_id=key_id)).body.key_metadata
+        assert meta.description == hostile.description(index, canary)
+        assert meta.creator == texts["statement"] + texts["markup"]
+        if meta.deletion_protection == "Enabled":
+            assert meta.deletion_protection_description == texts["jinja"] + texts["control"]
+        seen.add(meta.description)
+        # the tags, by both actions
+        tags = kms.list_resource_tags(kms_models.ListResourceTagsRequest(key_id=key_id)).body.tags.tag
+        assert hostile.hostile_tags(canary).items() <= {(t.tag_key, t.tag_value) for t in tags}
+    assert seen == set(texts.values())  # every text is some key's description
+    rows = call(kms, "ListTagResources", RegionId="cn-hangzhou", ResourceType="key", **{"ResourceId.1": ids[0]})
+    pairs = {(r["TagKey"], r["TagValue"]) for r in rows["TagResources"]["TagResource"]}
+    assert hostile.hostile_tags(canary).items() <= pairs and (texts["jinja"], "v") in pairs
+    # one alias outside the documented form per account and region, on its first key
+    aliases = call(kms, "ListAliases", PageSize=100)["Aliases"]["Alias"]
+    bad = [a for a in aliases if not DOCUMENTED_ALIAS.match(a["AliasName"])]
+    assert [(a["AliasName"], a["KeyId"]) for a in bad] == [(hostile.hostile_alias(canary), ids[0])]
+    # key policies: JSON text with hostile strings inside, still granting only the account
+    instance_keys = [k for k in hostile_demo.backend.default_account.keys["cn-hangzhou"] if k.dkms_instance_id]
+    assert instance_keys
+    for key in instance_keys:
+        text = call(kms, "GetKeyPolicy", KeyId=key.key_id)["Policy"]
+        assert json.loads(text) == hostile.hostile_policy(DEMO_ACCOUNT_ID, canary)
+        assert texts["markup"] in json.loads(text)["Statement"][0]["Condition"]["StringEquals"]["kms:tag/x"]
+    # account display names and tags (ResourceManager ListAccounts)
+    accounts = list_accounts(rm_client(hostile_demo), PageSize=100, IncludeTags="true")["Accounts"]["Account"]
+    assert len(accounts) == 6 and {a["DisplayName"] for a in accounts} == set(texts.values())
+    assert all({"Key": "x", "Value": texts["mixed"]} in a["Tags"]["Tag"] for a in accounts)
+    # the filters agree with the state: a hostile tag value and the hostile alias select keys
+    tagged = call(kms, "ListKeys", PageSize=100, Filters=json.dumps([{"Key": "TagValue", "Values": [texts["markup"]]}]))
+    assert tagged["TotalCount"] == len(ids)
+    named = call(kms, "ListKeys", Filters=json.dumps([{"Key": "AliasName", "Values": [hostile.hostile_alias(canary)]}]))
+    assert [k["KeyId"] for k in named["Keys"]["Key"]] == [ids[0]]
+
+
+def test_hostile_profile_stays_until_reset_and_is_part_of_the_seeded_state(hostile_demo):
+    first = hostile_demo.backend.default_account.keys["cn-hangzhou"][0]
+    hostile_demo.update_key("cn-hangzhou", first.key_id, description="plain")
+    hostile_demo.reset()
+    assert hostile_demo.backend.default_account.keys["cn-hangzhou"][0] == first
+    assert hostile_demo.faults.settings.hostile is True
+    for change in ({"hostile": False}, {"hostile_canary": "/tmp/elsewhere"}):
+        with pytest.raises(ValueError, match="reset"):
+            hostile_demo.set_faults(**change)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            control(hostile_demo, "faults", change)
+        assert refused.value.code == 400
+    assert control(hostile_demo, "faults")["hostile"] is True
+
+
+@pytest.mark.parametrize("canary", ["", "/tmp/a b", "/tmp/x'); import os", "/tmp/$(id)"])
+def test_hostile_canary_must_be_a_plain_path(canary):
+    with pytest.raises(ValueError, match="hostile_canary"):
+        Emulator(hostile=True, hostile_canary=canary)
+
+
+def test_hostile_profile_turned_on_at_runtime(fresh_demo, tmp_path):
+    from emulator import hostile  # pylint: disable=import-outside-toplevel
+
+    canary = str(tmp_path / "canary")
+    key = fresh_demo.backend.default_account.keys["cn-shanghai"][0]
+    faults = control(fresh_demo, "faults", {"hostile": True, "hostile_canary": canary})
+    assert (faults["hostile"], faults["hostile_canary"]) == (True, canary)
+    meta = client(fresh_demo, "cn-shanghai").describe_key(kms_models.DescribeKeyRequest(key_id=key.key_id)).body
+    assert meta.key_metadata.description == hostile.texts(canary)["mixed"]
+    fresh_demo.reset()  # an emulator started without it: back to the seed
+    assert fresh_demo.faults.settings.hostile is False
+    assert fresh_demo.backend.default_account.keys["cn-shanghai"][0] == key and "{{" not in key.description
+
+
+def arn_parts(arn):
+    return re.fullmatch(r"acs:kms:([^:]*):([^:]*):key/(.*)", arn).groups()
+
+
+@pytest.mark.parametrize("mode", ["key", "account", "region", "key_id"])
+def test_mismatched_ids(fresh_demo, mode):
+    seeded = [k.key_id for k in fresh_demo.backend.default_account.keys["cn-hangzhou"]]
+    kms = client(fresh_demo)
+    fresh_demo.set_faults(mismatched_ids=mode)
+    for body in (call(kms, "ListKeys", PageSize=100), kms.list_keys(kms_models.ListKeysRequest(page_size=3)).body):
+        entries = body["Keys"]["Key"] if isinstance(body, dict) else [k.to_map() for k in body.keys.key]
+        assert entries
+        for entry in entries:
+            region, account, key_id = arn_parts(entry["KeyArn"])
+            if mode == "key_id":
+                assert not DOCUMENTED_KEY_ID.match(entry["KeyId"]) and key_id == entry["KeyId"]
+                assert (region, account) == ("cn-hangzhou", DEMO_ACCOUNT_ID)
+                continue
+            assert entry["KeyId"] in seeded
+            assert (key_id != entry["KeyId"], account != DEMO_ACCOUNT_ID, region != "cn-hangzhou") == (
+                mode == "key",
+                mode == "account",
+                mode == "region",
+            )
+            assert DOCUMENTED_KEY_ID.match(key_id) and re.fullmatch(r"[0-9]{16}", account) and region
+    # a member's listing names the management account
+    member_key, token = member_credentials(fresh_demo, "2222333344445555")
+    member = call(client(fresh_demo, key=member_key + (token,)), "ListKeys")["Keys"]["Key"]
+    if mode == "account":
+        assert {arn_parts(e["KeyArn"])[1] for e in member} == {DEMO_ACCOUNT_ID}
+    fresh_demo.set_faults(mismatched_ids=None)
+    agreed = call(kms, "ListKeys", PageSize=100)["Keys"]["Key"]
+    assert [arn_parts(e["KeyArn"]) for e in agreed] == [("cn-hangzhou", DEMO_ACCOUNT_ID, e["KeyId"]) for e in agreed]
+    with pytest.raises(ValueError, match="mismatched_ids"):
+        fresh_demo.set_faults(mismatched_ids="everything")
+
+
+def test_cli_hostile_profile(tmp_path):
+    canary = tmp_path / "canary"
+    script = (
+        "import json, os, urllib.request; "
+        'f = json.load(urllib.request.urlopen(os.environ["KMS_EMULATOR_URL"] + "/_emulator/faults")); '
+        'print(f["hostile"], f["hostile_canary"], f["mismatched_ids"])'
+    )
+    process = cli(
+        "--seed",
+        str(DEMO_SEED),
+        "--hostile",
+        "--hostile-canary",
+        str(canary),
+        "--mismatched-ids",
+        "region",
+        "--exec",
+        "--",
+        sys.executable,
+        "-c",
+        script,
+    )
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert out.splitlines()[1] == f"True {canary} region"
+    refused = cli("--hostile", "--hostile-canary", "/tmp/$(id)")
+    dummy, err = refused.communicate(timeout=20)
+    assert refused.returncode == 2 and "hostile_canary" in err
+    helped, dummy = cli("--help").communicate(timeout=20)
+    assert "--hostile" in helped and "--hostile-canary" in helped and "--mismatched-ids" in helped
+    assert not canary.exists()
