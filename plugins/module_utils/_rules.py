@@ -575,22 +575,49 @@ class MinMaterialValidityDays(Rule):
         return (FAIL if left < value else PASS), "expires %s (in %d days)" % (_date(expires), int(left)), None
 
 
+class UnreadablePolicy(ValueError):
+    """A key policy whose statements are not in the documented shape: the rule cannot judge it."""
+
+
+def _principals(principal):
+    """The principals of a statement: `*`, a list of them, or {type: principal or list}, each a string."""
+    values = list(principal.values()) if isinstance(principal, dict) else [principal]
+    flat = []
+    for value in values:
+        flat.extend(value if isinstance(value, list) else [value])
+    if not flat or not all(isinstance(item, str) for item in flat):
+        raise UnreadablePolicy("a Principal that is not a string, a list of strings or a dict of them")
+    return flat
+
+
 def public_statements(policy):
-    """The Sids (or positions) of the Allow statements of a key policy whose principal is `*`."""
-    statements = policy.get("Statement") if isinstance(policy, dict) else None
+    """The Sids (or positions) of the Allow statements of a key policy whose principal is `*`.
+
+    Raises UnreadablePolicy for a policy not in the documented shape (Statement a list of statements, each with Effect
+    Allow or Deny and a Principal): one that cannot be read could allow anyone, so it never passes."""
+    if not isinstance(policy, dict):
+        raise UnreadablePolicy("not a policy document")
+    statements = policy.get("Statement")
     if isinstance(statements, dict):
         statements = [statements]
+    if not isinstance(statements, list):
+        raise UnreadablePolicy("no Statement list")
     found = []
-    for index, statement in enumerate(statements or ()):
-        if not isinstance(statement, dict) or str(statement.get("Effect", "")).lower() != "allow":
-            continue
-        principal = statement.get("Principal")
-        values = principal.values() if isinstance(principal, dict) else [principal]
-        flat = []
-        for item in values:
-            flat.extend(item if isinstance(item, (list, tuple)) else [item])
-        if any(str(item).strip() == "*" for item in flat):
-            found.append(str(statement.get("Sid") or "statement %d" % (index + 1)))
+    for index, statement in enumerate(statements):
+        where = "statement %d" % (index + 1)
+        if not isinstance(statement, dict):
+            raise UnreadablePolicy("%s is not a statement" % where)
+        effect, sid = statement.get("Effect"), statement.get("Sid")
+        if not isinstance(effect, str) or effect.lower() not in ("allow", "deny"):
+            raise UnreadablePolicy("%s has no Effect Allow or Deny" % where)
+        if sid is not None and not isinstance(sid, str):
+            raise UnreadablePolicy("%s has a Sid that is not a string" % where)
+        try:
+            principals = _principals(statement.get("Principal"))
+        except UnreadablePolicy as exc:
+            raise UnreadablePolicy("%s has %s" % (where, exc)) from None
+        if effect.lower() == "allow" and any(item.strip() == "*" for item in principals):
+            found.append(sid or where)
     return found
 
 
@@ -612,10 +639,10 @@ class ForbidPublicKeyPolicy(Rule):
         return "no principal *"
 
     def judge(self, value, key, now):
-        policy = key["key_policy"]
-        if not isinstance(policy, dict):
-            return FAIL, "unreadable key policy", None
-        found = public_statements(policy)
+        try:
+            found = public_statements(key["key_policy"])
+        except UnreadablePolicy as exc:
+            return FAIL, UNKNOWN, "unreadable key policy: %s" % exc
         return (FAIL if found else PASS), ("allows * (%s)" % ", ".join(found) if found else "no principal *"), None
 
 

@@ -8,16 +8,78 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.alicloud.kms.plugins.module_utils._records import parse_arn
-from ansible_collections.alicloud.kms.plugins.module_utils._rules import missing
+from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import check_region
+from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._records import ACCOUNT_ID, KEY_ID, parse_arn
+from ansible_collections.alicloud.kms.plugins.module_utils._rules import RULE_NAMES, missing
 
 REPORT = "alicloud.kms.compliance"
 # the fields changed_keys compares: state, spec, rotation, deletion protection (when both runs gathered them)
 COMPARED_FIELDS = ("key_state", "key_spec", "automatic_rotation", "deletion_protection")
+SCALARS = (str, bool, int, float)
 
 
 class BaselineError(ValueError):
     """The baseline is not a report of this role."""
+
+
+def _region(value):
+    try:
+        return check_region(value)
+    except KmsOptionError:
+        return None
+
+
+def _arn(value):
+    """(region, account_id, key_id) of a well-formed key ARN, or None."""
+    region, account_id, key_id = parse_arn(value)
+    if key_id is None or not _region(region) or not ACCOUNT_ID.match(account_id or "") or not KEY_ID.match(key_id):
+        return None
+    return region, account_id, key_id
+
+
+# identifier field -> (whether a value has the form the role writes it in, that form in words)
+_FORMS = {
+    "key_id": (lambda v: bool(KEY_ID.match(v)), "a KMS key ID"),
+    "account_id": (lambda v: bool(ACCOUNT_ID.match(v)), "a 16-digit account ID"),
+    "region": (lambda v: _region(v) is not None, "a region ID like cn-hangzhou"),
+    "key_arn": (lambda v: _arn(v) is not None, "a key ARN acs:kms:<region>:<account ID>:key/<key ID>"),
+}
+
+
+def _got(value):
+    """A bad value in a message: a short string as it is, anything else by its type (it may be huge or deep)."""
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else "a string of %d characters" % len(value)
+    if value is None:
+        return "null"
+    name = type(value).__name__
+    return "%s %s" % ("an" if name[0] in "aeiou" else "a", name)
+
+
+def _check_entry(entry, where, violation):
+    """One entry of keys or violations as the role writes it: what identifies the key in its documented form and
+    agreeing with the ARN, the rule known, the fields compared and shown scalar. Anything else in the entry is not
+    read. Raises BaselineError naming the entry and field."""
+    for name, (valid, form) in _FORMS.items():
+        value = entry.get(name)
+        # "\n" apart: the forms' `$` also matches before a final newline
+        if value is not None and not (isinstance(value, str) and "\n" not in value and valid(value)):
+            raise BaselineError("%s.%s is not %s or null (got %s)" % (where, name, form, _got(value)))
+    arn = _arn(entry["key_arn"]) if entry.get("key_arn") is not None else None
+    for name, from_arn in zip(("region", "account_id", "key_id"), arn or ()):
+        if entry.get(name) not in (None, from_arn):
+            raise BaselineError("%s.%s is not the one its key_arn names (%s)" % (where, name, from_arn))
+    if entry.get("key_id") is None and arn is None:
+        raise BaselineError("%s has neither key_id nor key_arn" % where)
+    if violation and entry.get("rule") not in RULE_NAMES:
+        raise BaselineError("%s.rule is not a rule of this role (got %s)" % (where, _got(entry.get("rule"))))
+    for name in COMPARED_FIELDS + ("description",):
+        if entry.get(name) is not None and not isinstance(entry[name], SCALARS):
+            raise BaselineError("%s.%s is not a string, number or boolean (got %s)" % (where, name, _got(entry[name])))
+    aliases = entry.get("aliases")
+    if aliases is not None and not (isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)):
+        raise BaselineError("%s.aliases is not a list of alias names (got %s)" % (where, _got(aliases)))
 
 
 def parse_baseline(baseline):
@@ -27,11 +89,18 @@ def parse_baseline(baseline):
             baseline = json.loads(baseline)
         except ValueError:
             raise BaselineError("not JSON: name a kms-compliance.json written by this role") from None
+        except RecursionError:  # the parser recurses per level: no report of this role nests that deep
+            raise BaselineError("nested too deeply to be a kms-compliance.json written by this role") from None
     if not isinstance(baseline, dict) or baseline.get("report") != REPORT:
         raise BaselineError("not a kms-compliance.json report (its report field is not %s)" % REPORT)
+    for name in ("generated_at", "run_id"):
+        if baseline.get(name) is not None and not isinstance(baseline[name], str):
+            raise BaselineError("its %s is not a string (got %s)" % (name, _got(baseline[name])))
     for name in ("keys", "violations"):
         if not isinstance(baseline.get(name), list) or not all(isinstance(e, dict) for e in baseline[name]):
             raise BaselineError("its %s is not a list of entries" % name)
+        for index, entry in enumerate(baseline[name]):
+            _check_entry(entry, "%s[%d]" % (name, index), name == "violations")
     return baseline
 
 

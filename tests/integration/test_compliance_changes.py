@@ -158,6 +158,19 @@ def test_a_missing_baseline_fails_fail_on_new_before_any_request_and_is_a_first_
         ("{not json", "kms_compliance_baseline: not JSON"),
         ('{"report": "something else", "keys": [], "violations": []}', "not a kms-compliance.json report"),
         ('{"report": "alicloud.kms.compliance", "keys": {}, "violations": []}', "its keys is not a list"),
+        # entries the role cannot compare: a key ID that is a list, a rule it does not have; and JSON too deep to parse
+        (
+            '{"report": "alicloud.kms.compliance", "keys": [{"key_id": ["x"]}], "violations": []}',
+            "kms_compliance_baseline: keys[0].key_id is not a KMS key ID or null (got a list)",
+        ),
+        (
+            '{"report": "alicloud.kms.compliance", "keys": [], "violations": [{"key_id": "k1", "rule": {}}]}',
+            "kms_compliance_baseline: violations[0].rule is not a rule of this role (got a dict)",
+        ),
+        (
+            '{"report": "alicloud.kms.compliance", "keys": %s, "violations": []}' % ("[" * 100000 + "]" * 100000),
+            "kms_compliance_baseline: nested too deeply to be a kms-compliance.json",
+        ),
     ],
 )
 def test_a_baseline_that_is_not_a_report_fails_the_role(ansible, content, message):

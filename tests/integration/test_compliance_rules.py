@@ -217,6 +217,27 @@ def test_forbid_public_key_policy_flags_ledger_signing_and_skips_keys_without_a_
     assert calls["GetKeyPolicy"] == 5 and "DescribeKey" not in calls
 
 
+def test_a_key_policy_the_rule_cannot_read_breaks_it_as_unknown(ansible, emulator):
+    # a document without a Statement list, and one whose Allow statement names its principal by a number
+    emulator.update_key(HZ, key_id(emulator, "ledger wallet"), policy={"Version": "1", "Statement": "*"})
+    odd = {"Statement": [{"Sid": "odd", "Effect": "Allow", "Principal": 1, "Action": ["kms:*"], "Resource": ["*"]}]}
+    emulator.update_key(HZ, key_id(emulator, "ledger TDE"), policy=odd)
+    result, report = ansible.role({"forbid_public_key_policy": True}, regions=REGIONS)
+    assert result.rc == 0, result.stdout + result.stderr
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    assert broken(emulator, report, "forbid_public_key_policy") == {
+        "ledger signing": "allows * (anyone may verify)",
+        "ledger wallet": "unknown",
+        "ledger TDE": "unknown",
+    }
+    notes = dict((described(emulator)[c["key_id"]], c["note"]) for c in checks_of(report) if c["actual"] == "unknown")
+    assert notes == {
+        "ledger wallet": "unreadable key policy: no Statement list",
+        "ledger TDE": "unreadable key policy: statement 1 has a Principal that is not a string, a list of strings or "
+        "a dict of them",
+    }
+
+
 def test_cloud_config_mapping_and_applicability_in_json_html_and_junit(ansible, emulator):
     policy = {
         "forbidden_states": ["PendingDeletion"],

@@ -116,3 +116,72 @@ def test_a_baseline_must_be_a_report(text, message):
     with pytest.raises(BaselineError, match=message):
         parse_baseline(text)
     assert parse_baseline(json.dumps(report([], [])))["run_id"] == "r1"
+
+
+def entry_error(keys=(), violations=()):
+    """parse_baseline's error for a report with these entries (its text, as the role passes it)."""
+    with pytest.raises(BaselineError) as caught:
+        parse_baseline(json.dumps(report(list(keys), list(violations))))
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("key_id", ["x"], "keys[1].key_id is not a KMS key ID or null (got a list)"),
+        ("key_id", "../k1", "keys[1].key_id is not a KMS key ID or null (got '../k1')"),
+        ("key_id", "k1\n", "keys[1].key_id is not a KMS key ID or null"),
+        ("account_id", 1111222233334444, "keys[1].account_id is not a 16-digit account ID or null (got an int)"),
+        ("account_id", "{{ lookup('pipe', 'id') }}", "keys[1].account_id is not a 16-digit account ID"),
+        ("region", {"cn": "hangzhou"}, "keys[1].region is not a region ID like cn-hangzhou or null (got a dict)"),
+        ("region", "x" * 41, "keys[1].region is not a region ID like cn-hangzhou or null (got a string of 41 char"),
+        ("key_arn", "acs:kms:cn-hangzhou:1:key/k1", "keys[1].key_arn is not a key ARN acs:kms:<region>:<account ID>"),
+        ("key_arn", ["acs:kms:cn-hangzhou:%s:key/k1" % A], "keys[1].key_arn is not a key ARN"),
+        ("key_state", ["Enabled"], "keys[1].key_state is not a string, number or boolean (got a list)"),
+        ("deletion_protection", {"on": True}, "keys[1].deletion_protection is not a string, number or boolean"),
+        ("description", ["x"], "keys[1].description is not a string, number or boolean"),
+        ("aliases", "alias/x", "keys[1].aliases is not a list of alias names (got 'alias/x')"),
+        ("aliases", [["alias/x"]], "keys[1].aliases is not a list of alias names (got a list)"),
+    ],
+)
+def test_every_entry_of_a_baseline_is_checked_field_by_field(field, value, message):
+    assert message in entry_error([key("k0"), dict(key("k1"), **{field: value})])
+
+
+def test_a_baseline_entry_names_one_key_its_arn_agrees_with():
+    assert entry_error([dict(key("k1"), key_id="k2")]) == "keys[0].key_id is not the one its key_arn names (k1)"
+    assert entry_error([dict(key("k1"), region="cn-shanghai")]) == (
+        "keys[0].region is not the one its key_arn names (cn-hangzhou)"
+    )
+    assert "keys[0].account_id is not the one its key_arn names (%s)" % A in entry_error(
+        [dict(key("k1"), account_id=B)]
+    )
+    assert entry_error([{"region": "cn-hangzhou"}]) == "keys[0] has neither key_id nor key_arn"
+    # what identifies a key may be left out (an older report, a run that did not learn the account)
+    older = {"key_arn": key("k1")["key_arn"], "account_id": None, "region": None}
+    assert parse_baseline(report([older, {"key_id": "k2"}], []))["keys"][0] == older
+
+
+def test_a_baseline_violation_names_a_rule_of_the_role():
+    assert entry_error(violations=[violation("k1", "no_such_rule")]) == (
+        "violations[0].rule is not a rule of this role (got 'no_such_rule')"
+    )
+    assert "violations[0].rule is not a rule of this role (got a list)" in entry_error(
+        violations=[violation("k1", ["require_alias"])]
+    )
+    assert "violations[0].rule is not a rule of this role (got null)" in entry_error(
+        violations=[dict(key("k1"), actual="x")]
+    )
+    assert "violations[0].key_id is not a KMS key ID" in entry_error(
+        violations=[dict(violation("k1", "require_alias"), key_id=["k1"])]
+    )
+
+
+def test_a_baseline_nested_too_deeply_or_with_odd_run_fields_is_a_baseline_error():
+    deep = '{"report": "alicloud.kms.compliance", "keys": %s, "violations": []}' % ("[" * 100000 + "]" * 100000)
+    with pytest.raises(BaselineError, match="nested too deeply to be a kms-compliance.json"):
+        parse_baseline(deep)
+    with pytest.raises(BaselineError, match="its generated_at is not a string"):
+        parse_baseline(dict(report([], []), generated_at=["2026"]))
+    with pytest.raises(BaselineError, match="its run_id is not a string"):
+        parse_baseline(dict(report([], []), run_id={"id": 1}))

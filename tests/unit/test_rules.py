@@ -115,6 +115,54 @@ def test_forbid_public_key_policy():
     ]
 
 
+ALLOW_ALL = {"Sid": "open", "Effect": "Allow", "Principal": {"RAM": ["*"]}}
+
+
+@pytest.mark.parametrize(
+    "key_policy, why",
+    [
+        ({"Version": "1"}, "no Statement list"),
+        ({"Statement": "Allow * kms:*"}, "no Statement list"),
+        ({"Statement": 1}, "no Statement list"),
+        ({"Statement": None}, "no Statement list"),
+        ("{not a document}", "not a policy document"),
+        ({"Statement": [ALLOW_ALL["Sid"]]}, "statement 1 is not a statement"),
+        ({"Statement": [{"Effect": "Deny", "Principal": "*"}, ["x"]]}, "statement 2 is not a statement"),
+        ({"Statement": [dict(ALLOW_ALL, Effect=None)]}, "statement 1 has no Effect Allow or Deny"),
+        ({"Statement": [dict(ALLOW_ALL, Effect="Permit")]}, "statement 1 has no Effect Allow or Deny"),
+        ({"Statement": [dict(ALLOW_ALL, Sid=["open"])]}, "statement 1 has a Sid that is not a string"),
+        (
+            {"Statement": [{"Effect": "Allow", "NotPrincipal": {"RAM": ["acs:ram::1:root"]}}]},
+            "statement 1 has a Principal",
+        ),
+        ({"Statement": [dict(ALLOW_ALL, Principal=1)]}, "statement 1 has a Principal"),
+        ({"Statement": [dict(ALLOW_ALL, Principal={"RAM": {"any": "*"}})]}, "statement 1 has a Principal"),
+        ({"Statement": [dict(ALLOW_ALL, Principal={"RAM": ["acs:ram::1:*", 7]})]}, "statement 1 has a Principal"),
+        ({"Statement": [dict(ALLOW_ALL, Principal={})]}, "statement 1 has a Principal"),
+    ],
+)
+def test_a_key_policy_it_cannot_read_is_unknown_never_a_pass(key_policy, why):
+    (check,) = kms_compliance_report([key("odd", key_policy=key_policy)], {"forbid_public_key_policy": True}, now=NOW)[
+        "checks"
+    ]
+    assert (check["status"], check["actual"]) == ("fail", "unknown")
+    assert check["note"].startswith("unreadable key policy: " + why), check["note"]
+
+
+def test_a_key_policy_in_every_documented_shape_is_read():
+    def judge(statement):
+        return judged({"forbid_public_key_policy": True}, key("k", key_policy={"Statement": statement}))[0][1:]
+
+    assert judge([]) == ("pass", "no principal *")  # allows nobody anything
+    assert judge(ALLOW_ALL) == ("fail", "allows * (open)")  # one statement, not in a list
+    assert judge([dict(ALLOW_ALL, Effect="allow", Principal=["acs:ram::1:*", " * "])]) == ("fail", "allows * (open)")
+    assert judge([{"Effect": "Allow", "Principal": {"RAM": "*"}}]) == ("fail", "allows * (statement 1)")
+    assert judge([{"Effect": "Deny", "Principal": "*"}, {"Effect": "Allow", "Principal": "acs:ram::1:*"}]) == (
+        "pass",
+        "no principal *",
+    )
+
+
 @pytest.mark.parametrize(
     "policy, gathered",
     [
