@@ -55,8 +55,8 @@ REPORT_FACETS = ("key_state", "key_spec")
 GATHERINGS = ("details", "aliases", "tags", "key_policy")
 
 # A 16-digit account ID, and a RAM role ARN acs:ram::<account>:role/<name> (as alicloud.kms.key_facts takes them)
-_ACCOUNT_ID = re.compile(r"^\d{16}$")
-_ROLE_ARN = re.compile(r"^acs:ram::(\d{16}):role/.+$")
+_ACCOUNT_ID = re.compile(r"^\d{16}\Z")
+_ROLE_ARN = re.compile(r"^acs:ram::(\d{16}):role/.+\Z")
 # the fields of a not-assessed entry (key_facts' skipped): region None means the whole account
 SKIPPED_FIELDS = ("account_id", "region", "code", "message", "request_id")
 

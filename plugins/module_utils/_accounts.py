@@ -23,8 +23,8 @@ ALL = "all"
 # the others (CreateVerifying, PromoteVerifying, failed or expired ones) are reported as skipped.
 USABLE_STATUSES = ("CreateSuccess", "InviteSuccess", "PromoteSuccess")
 LIST_ACCOUNTS_PAGE_SIZE = 100  # the API's maximum
-_ROLE_ARN = re.compile(r"^acs:ram::(?P<account>[0-9]{16}):role/(?P<name>[A-Za-z0-9.@_-]{1,64})$")
-_ROLE_NAME = re.compile(r"^[A-Za-z0-9.@_-]{1,64}$")
+_ROLE_ARN = re.compile(r"^acs:ram::(?P<account>[0-9]{16}):role/(?P<name>[A-Za-z0-9.@_-]{1,64})\Z")
+_ROLE_NAME = re.compile(r"^[A-Za-z0-9.@_-]{1,64}\Z")
 
 # One account to read: its ID, the role to assume there (None: the caller's own credentials) and its name.
 Target = namedtuple("Target", "account_id role_arn name")

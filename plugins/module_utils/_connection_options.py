@@ -32,13 +32,13 @@ SECRET_FIELDS = ("access_key_secret", "security_token")
 DEFAULTS = dict((name, spec["default"]) for name, spec in ARGUMENT_SPEC.items() if "default" in spec)
 CHOICES = dict((name, tuple(spec["choices"])) for name, spec in ARGUMENT_SPEC.items() if "choices" in spec)
 
-_REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
-_ENDPOINT = re.compile(r"^[A-Za-z0-9.{}_-]+(:(?P<port>[0-9]{1,5}))?$")
+_REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+\Z")
+_ENDPOINT = re.compile(r"^[A-Za-z0-9.{}_-]+(:(?P<port>[0-9]{1,5}))?\Z")
 _PROXY = re.compile(
-    r"^https?://(?:(?P<user>[^:@/\s]*)(?::(?P<password>[^@/\s]*))?@)?[A-Za-z0-9.\[\]_-]+(:[0-9]{1,5})?/?$"
+    r"^https?://(?:(?P<user>[^:@/\s]*)(?::(?P<password>[^@/\s]*))?@)?[A-Za-z0-9.\[\]_-]+(:[0-9]{1,5})?/?\Z"
 )
 _WHITESPACE = re.compile(r"[\s\x00-\x1f\x7f]")
-_LOOPBACK = re.compile(r"^(localhost|127\.[0-9.]+|\[::1\])$")
+_LOOPBACK = re.compile(r"^(localhost|127\.[0-9.]+|\[::1\])\Z")
 
 
 def check_region(region, option="region"):

@@ -13,15 +13,15 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import check_region
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 
-_ARN = re.compile(r"^acs:kms:(?P<region>[^:]*):(?P<account>[^:]*):key/(?P<key_id>.+)$")
+_ARN = re.compile(r"^acs:kms:(?P<region>[^:]*):(?P<account>[^:]*):key/(?P<key_id>.+)\Z")
 # Identifiers in their documented forms (Alibaba Cloud account IDs are 16 digits; KMS key IDs are UUIDs or, in a
 # KMS instance, key-<region abbreviation><id>; alias names alias/[a-zA-Z0-9:/_-], at most 255 characters in all;
 # KMS instance IDs kst-<id>). A service value is checked against them where records are built: a value of another
 # form is MalformedResponse naming the field, never passed on to a playbook, an event or a file name.
-ACCOUNT_ID = re.compile(r"^[0-9]{16}$")
-KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
-ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9:/_-]{1,249}$")
-INSTANCE_ID = re.compile(r"^kst-[A-Za-z0-9]+$")
+ACCOUNT_ID = re.compile(r"^[0-9]{16}\Z")
+KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\Z")
+ALIAS_NAME = re.compile(r"^alias/[a-zA-Z0-9:/_-]{1,249}\Z")
+INSTANCE_ID = re.compile(r"^kst-[A-Za-z0-9]+\Z")
 # Fields the collection derives; no service value may replace them.
 DERIVED = ("key_id", "key_arn", "region", "account_id")
 # DescribeKey's KeyMetadata, as the official model documents it (alibabacloud-kms20160120,

@@ -66,6 +66,7 @@ def test_record_region_and_account_are_the_ones_read_and_the_arn_must_agree():
         ARN.replace(ACCOUNT, "6543210987654321"),  # another account than the one read
         ARN.replace(ACCOUNT, "{{ lookup('pipe', 'id') }}"),  # not an account ID
         ARN.replace(ACCOUNT, "123456"),
+        ARN + "\n",  # $ would match before a final newline: every form ends in \Z
         "acs:kms:cn-hangzhou:%s:alias/x" % ACCOUNT,
         42,
         "",
@@ -76,7 +77,7 @@ def test_an_arn_that_names_another_key_region_or_account_is_malformed(arn):
     assert "KeyArn for key %s" % KEY in text and "pipe" not in text
 
 
-@pytest.mark.parametrize("key_id", [None, 7, "", "-x", "a b", "{{ x }}", "k" * 129, "../etc"])
+@pytest.mark.parametrize("key_id", [None, 7, "", "-x", "a b", "{{ x }}", "k" * 129, "../etc", "k\n"])
 def test_a_key_id_of_another_form_is_malformed(key_id):
     assert "KeyId that is not a KMS key ID" in malformed(make_record, {"KeyId": key_id}, "cn-hangzhou")
 
