@@ -62,6 +62,8 @@ SKIPPED_FIELDS = ("account_id", "region", "code", "message", "request_id")
 
 # kms_compliance_report's arguments after the policy, in order (kms_compliance_documents takes them too)
 REPORT_ARGUMENTS = ("exempt_keys", "regions", "skipped", "accounts", "exclude_accounts", "now", "baseline", "run_id")
+# kms_compliance_documents also takes the baseline's path, for its error messages
+DOCUMENTS_ARGUMENTS = REPORT_ARGUMENTS + ("baseline_path",)
 # what kms-compliance.json takes from the report, in the schema's order, between the run's fields and the keys
 REPORT_PARTS = (
     "policy",
@@ -314,13 +316,13 @@ def _verdict(violations, not_assessed):
     return NON_COMPLIANT if violations else COMPLIANT
 
 
-def _baseline(baseline):
+def _baseline(baseline, path=None):
     if baseline in (None, ""):
         return None
     try:
         return parse_baseline(baseline)
     except BaselineError as exc:
-        raise _error("kms_compliance_baseline: %s" % exc) from None
+        raise _error("kms_compliance_baseline%s: %s" % (" %s" % path if path else "", exc)) from None
 
 
 def kms_compliance_report(
@@ -512,18 +514,19 @@ def kms_compliance_documents(keys, policy, *args, **kwargs):
     (the role's fact), and what the reports repeat per key, rendered once: the JSON report's text, the JUnit test cases
     per rule, and the rows of the HTML report's tables (violations, exempted, keys and changes since the baseline).
     The arguments are kms_compliance_report's; now is required."""
-    options = dict(zip(REPORT_ARGUMENTS, args))
-    unknown = set(kwargs) - set(REPORT_ARGUMENTS)
-    if len(args) > len(REPORT_ARGUMENTS) or unknown:
-        raise _error("kms_compliance_documents takes %s after the policy" % ", ".join(REPORT_ARGUMENTS))
+    options = dict(zip(DOCUMENTS_ARGUMENTS, args))
+    unknown = set(kwargs) - set(DOCUMENTS_ARGUMENTS)
+    if len(args) > len(DOCUMENTS_ARGUMENTS) or unknown:
+        raise _error("kms_compliance_documents takes %s after the policy" % ", ".join(DOCUMENTS_ARGUMENTS))
     options.update(kwargs)
+    baseline_path = options.pop("baseline_path", None)
     regions, accounts, exclude_accounts, now, run_id = (
         options.get(name) for name in ("regions", "accounts", "exclude_accounts", "now", "run_id")
     )
     if now is None:
         raise _error("kms_compliance_documents needs now, the report's time (the role passes it)")
     keys = _keys(keys)
-    options["baseline"] = baseline = _baseline(options.get("baseline"))
+    options["baseline"] = baseline = _baseline(options.get("baseline"), baseline_path)
     report = kms_compliance_report(keys, policy, **options)
     checks = report.pop("checks")
     across = bool(accounts)

@@ -177,6 +177,8 @@ def test_a_baseline_that_is_not_a_report_fails_the_role(ansible, content, messag
     path = ansible.tmp / "bad.json"
     path.write_text(content)
     result, _report = ansible.role(POLICY, regions=[HZ], baseline=str(path))
+    # the message names the file (issue 21 item 12)
+    message = message.replace("kms_compliance_baseline:", "kms_compliance_baseline %s:" % path)
     assert result.rc == 2 and message in result.stdout, result.stdout
 
 
