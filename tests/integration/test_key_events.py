@@ -1,13 +1,15 @@
 """The Event-Driven Ansible source alicloud.kms.key_events, driven through asyncio against the KMS emulator.
 
-ansible-rulebook needs Java and is not installed here; like ansible.eda's own tests, these call the source's
-`main(queue, args)` (or its `KeyEvents.run(queue, sleep=...)` with a sleep the test steps, so that every poll is one
-`await driver.poll()` and nothing waits on a clock). The service side is the real emulator over HTTP.
+Like ansible.eda's own tests, most of these call the source's `main(queue, args)` (or its
+`KeyEvents.run(queue, sleep=...)` with a sleep the test steps, so that every poll is one `await driver.poll()` and
+nothing waits on a clock); the rulebook tests run the real ansible-rulebook (it needs Java) and are skipped without
+it. The service side is the real emulator over HTTP.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib.util
 import json
 import os
@@ -129,6 +131,10 @@ def scenario(coroutine):
     return asyncio.run(asyncio.wait_for(coroutine, 120))
 
 
+OTHER_ACCOUNT = "9876543210987654"  # the demo seed's second account, with an access key of its own
+OTHER_ACCESS_KEY = ("LTAI5tKmsEmulatorDemo02", "kms-emulator-demo-secret-2")
+
+
 def assert_no_secret(events):
     text = json.dumps(events, default=str)
     for secret in (DEMO_ACCESS_KEY_SECRET, STS_SECRET, STS_TOKEN):
@@ -151,7 +157,12 @@ def test_baseline_then_created_changed_deleted_one_poll_each(emu):
             (added,) = emu.add_keys("cn-shanghai", [{"key_spec": "RSA_2048", "key_usage": "SIGN/VERIFY"}])
             (created,) = await driver.poll()
             assert created["type"] == "key_created" and created["existing"] is False
-            assert created["key_id"] == added.key_id == created["meta"]["hosts"]
+            assert created["key_id"] == added.key_id and "meta" not in created
+            assert created["identifiers"] == {
+                "key_id": added.key_id,
+                "account_id": ACCOUNT,
+                "region": "cn-shanghai",
+            }
             assert (created["account_id"], created["region"]) == (ACCOUNT, "cn-shanghai")
             assert created["key"]["key_arn"] == added.arn
             assert (created["key"]["key_spec"], created["key"]["key_usage"]) == ("RSA_2048", "SIGN/VERIFY")
@@ -162,7 +173,7 @@ def test_baseline_then_created_changed_deleted_one_poll_each(emu):
             emu.update_key("cn-hangzhou", target.key_id, key_state="PendingDeletion")
             (changed,) = await driver.poll()
             assert changed["type"] == "key_changed"
-            assert changed["key_id"] == target.key_id == changed["meta"]["hosts"]
+            assert changed["key_id"] == target.key_id
             assert changed["changes"] == {"key_state": ["Enabled", "PendingDeletion"]}
             assert changed["previous"] == {"key_state": "Enabled"}
             assert changed["key"]["key_state"] == "PendingDeletion"
@@ -173,7 +184,7 @@ def test_baseline_then_created_changed_deleted_one_poll_each(emu):
             (deleted,) = await driver.poll()
             assert deleted["type"] == "key_deleted" and deleted["key_id"] == removed.key_id
             assert deleted["key"]["key_arn"] == removed.arn  # the last record known
-            assert deleted["meta"] == {"hosts": removed.key_id}
+            assert "meta" not in deleted and deleted["identifiers"]["key_id"] == removed.key_id
 
             assert await driver.poll() == []
         finally:
@@ -520,15 +531,22 @@ def test_the_example_rulebook_gives_the_source_valid_arguments_and_runs_the_comp
     assert len(plays) == 2
     assert (ROOT / "playbooks" / ("%s.yml" % plays[0]["name"].split(".")[-1])).is_file()
     for play in plays:
-        assert play["extra_vars"]["kms_compliance_accounts"] == ["{{ event.account_id }}"]
-        assert play["extra_vars"]["kms_compliance_regions"] == ["{{ event.region }}"]
+        # the playbook sees the event narrowed to its checked identifiers, and only those reach its extra vars
+        assert play["var_root"] == "identifiers"
+        assert play["extra_vars"]["kms_compliance_accounts"] == "{{ [event.account_id] }}"
+        assert play["extra_vars"]["kms_compliance_regions"] == "{{ [event.region] }}"
+        assert os.path.isabs(os.path.expanduser(play["extra_vars"]["kms_compliance_report_dir"].split("'")[1]))
+    assert "/" not in source["alicloud.kms.key_events"]["state_file"]  # kept in the private state folder
 
 
-@pytest.mark.skipif(
+needs_rulebook = pytest.mark.skipif(
     not (shutil.which("ansible-rulebook") or (BIN / "ansible-rulebook").exists()) or not shutil.which("java"),
     reason="ansible-rulebook (PyPI) and a Java 17 runtime (Debian openjdk-17-jre-headless) are not installed here; "
     "see docs/docsite/rst/events.rst to run a rulebook against the emulator by hand",
 )
+
+
+@needs_rulebook
 def test_ansible_rulebook_runs_the_source_against_the_emulator(emu, tmp_path):
     args = arguments(emu, regions=["cn-hangzhou"])
     rulebook = [
@@ -562,3 +580,373 @@ def test_ansible_rulebook_runs_the_source_against_the_emulator(emu, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "'count': 14" in proc.stdout or '"count": 14' in proc.stdout
     assert DEMO_ACCESS_KEY_SECRET not in proc.stdout + proc.stderr
+
+
+# --- identifiers: only documented forms reach an event (issue 21 item 2) ------------------------------------------------
+def plant_key(emu, region, **fields):
+    """Replace the region's first key by one with other identifiers: ListKeys then returns the ARN they make."""
+    with emu.backend.lock:
+        listed = emu.backend.default_account.keys[region]
+        listed[0] = dataclasses.replace(listed[0], **fields)
+        return listed[0]
+
+
+@pytest.mark.parametrize(
+    "fields, named",
+    [
+        # the core refuses these where records are built (naming the KeyArn); the source checks again
+        ({"account_id": "{{ lookup('pipe', 'id') }}"}, None),
+        ({"account_id": ACCOUNT + "\n"}, None),
+        # a well-formed ARN of another account in the caller's own listing: the source knows the caller
+        ({"account_id": OTHER_ACCOUNT}, "a key (%s) with an account_id of an account not read"),
+    ],
+)
+def test_a_key_whose_identifiers_are_not_in_their_documented_form_is_a_failed_poll(emu, tmp_path, fields, named):
+    state = tmp_path / "kms.json"
+
+    async def run():
+        driver = Driver(arguments(emu, regions=["cn-hangzhou"], state_file=str(state)))
+        try:
+            await driver.poll()
+            written = state.read_text()
+            planted = plant_key(emu, "cn-hangzhou", **fields)
+            (failed,) = await driver.poll()
+            assert failed["type"] == "poll_failed" and failed["code"] == "MalformedResponse"
+            assert planted.account_id not in failed["message"]
+            if named:
+                assert named % planted.key_id in failed["message"]
+            assert state.read_text() == written  # a failed poll is no snapshot
+        finally:
+            await driver.stop()
+        assert not [e for e in driver.seen if e["type"].startswith("key_")]
+
+    scenario(run())
+
+
+# --- state_file: private by default, refused when others can write it, checked like a service answer (item 10) ------
+def test_a_bare_state_file_name_lives_in_a_private_state_folder(emu, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+
+    async def run():
+        driver = Driver(arguments(emu, regions=["cn-hangzhou"], state_file="guard.json"))
+        try:
+            await driver.poll()
+        finally:
+            await driver.stop()
+
+    scenario(run())
+    folder = tmp_path / "xdg" / "alicloud-kms"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "guard.json").stat().st_mode) == 0o600
+    assert len(json.loads((folder / "guard.json").read_text())["keys"]) == 14
+    assert not (tmp_path / "guard.json").exists()
+
+
+def _planted(tmp_path, how):
+    state = tmp_path / "shared" / "kms.json"
+    state.parent.mkdir()
+    state.write_text("{}")
+    state.chmod(0o600)
+    if how == "group-writable":
+        state.chmod(0o620)
+    elif how == "world-writable":
+        state.chmod(0o666)
+    elif how == "another user's":
+        if os.geteuid() != 0:
+            pytest.skip("only root can give a file to another user")
+        os.chown(state, os.geteuid() + 4242, -1)
+    elif how == "a symbolic link":
+        target = tmp_path / "elsewhere.json"
+        state.rename(target)
+        state.symlink_to(target)
+    elif how == "in a world-writable folder":
+        state.parent.chmod(0o777)
+    return state
+
+
+@pytest.mark.parametrize(
+    "how, named",
+    [
+        ("group-writable", "is writable by group or others"),
+        ("world-writable", "is writable by group or others"),
+        ("another user's", "is owned by another user"),
+        ("a symbolic link", "is a symbolic link"),
+        ("in a world-writable folder", "is writable by other users"),
+    ],
+)
+def test_a_state_file_others_could_write_fails_the_source_at_start(emu, tmp_path, how, named):
+    state = _planted(tmp_path, how)
+    with pytest.raises(ValueError) as failure:
+        key_events.KeyEvents(arguments(emu, state_file=str(state)))
+    assert "argument state_file" in str(failure.value) and named in str(failure.value)
+    assert emu.stats()["total"] == 0
+
+
+def _forge(saved, how):
+    record = saved["keys"][0]
+    if how == "template in account_id":
+        record["account_id"] = "{{ lookup('pipe', 'id') }}"
+    elif how == "ARN of another key":
+        record["key_arn"] = saved["keys"][1]["key_arn"]
+    elif how == "key_id a list":
+        record["key_id"] = ["x"]
+    elif how == "another account":
+        record.update(
+            account_id=OTHER_ACCOUNT, key_arn=record["key_arn"].replace(ACCOUNT, OTHER_ACCOUNT), key_id="forged-key"
+        )
+    elif how == "key_state a dict":
+        record["key_state"] = {"nested": "value"}
+    elif how == "an unknown field":
+        record["ansible_host"] = "attacker.example"
+    elif how == "a key twice":
+        saved["keys"].append(dict(record))
+    elif how == "a bad unknown area":
+        saved["unknown"] = [["{{ x }}", None]]
+    elif how == "deep nesting":
+        return '{"keys": %s%s}' % ("[" * 100000, "]" * 100000)
+    return json.dumps(saved)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "template in account_id",
+        "ARN of another key",
+        "key_id a list",
+        "another account",
+        "key_state a dict",
+        "an unknown field",
+        "a key twice",
+        "a bad unknown area",
+        "deep nesting",
+    ],
+)
+def test_a_state_file_with_a_record_not_in_its_documented_form_is_a_new_baseline(emu, tmp_path, how, caplog):
+    state = tmp_path / "kms.json"
+
+    async def run():
+        args = arguments(emu, regions=["cn-hangzhou"], state_file=str(state))
+        first = Driver(args)
+        try:
+            await first.poll()
+        finally:
+            await first.stop()
+        state.write_text(_forge(json.loads(state.read_text()), how))
+        second = Driver(args)
+        try:
+            return await second.poll()
+        finally:
+            await second.stop()
+
+    events = scenario(run())
+    assert [(e["type"], e["count"]) for e in events] == [("baseline", 14)]  # never a key event from the file
+    assert "state_file %s" % state in caplog.text and "new baseline" in caplog.text
+    assert "lookup" not in caplog.text and "attacker" not in caplog.text
+
+
+# --- the caller account is part of the scope (item 11) -----------------------------------------------------------------
+def test_a_state_file_of_another_caller_account_is_a_new_baseline(emu, tmp_path):
+    state = tmp_path / "kms.json"
+
+    async def run():
+        first = Driver(arguments(emu, regions=["cn-hangzhou"], state_file=str(state)))
+        try:
+            await first.poll()
+        finally:
+            await first.stop()
+        key_id, secret = OTHER_ACCESS_KEY
+        other = Driver(
+            arguments(
+                emu, regions=["cn-hangzhou"], state_file=str(state), access_key_id=key_id, access_key_secret=secret
+            )
+        )
+        try:
+            return await other.poll()
+        finally:
+            await other.stop()
+
+    events = scenario(run())
+    assert [(e["type"], e["count"]) for e in events] == [("baseline", 1)]  # not 14 keys deleted, 1 created
+    assert json.loads(state.read_text())["caller_account"] == OTHER_ACCOUNT
+
+
+def test_credentials_that_change_account_while_running_make_a_new_baseline(emu):
+    async def run():
+        driver = Driver(arguments(emu, regions=["cn-hangzhou"]))
+        try:
+            await driver.poll()
+            with emu.backend.lock:  # the same access key now belongs to another account (a profile switched)
+                access_key = emu.backend.access_keys[DEMO_ACCESS_KEY_ID]
+                emu.backend.access_keys[DEMO_ACCESS_KEY_ID] = dataclasses.replace(access_key, account_id=OTHER_ACCOUNT)
+            events = await driver.poll()
+            assert [(e["type"], e["count"]) for e in events] == [("baseline", 1)]
+            assert await driver.poll() == []
+        finally:
+            await driver.stop()
+
+    scenario(run())
+
+
+# --- the shipped rulebook through the real ansible-rulebook (items 2 and 9) ---------------------------------------------
+def shipped_ruleset():
+    (ruleset,) = yaml.safe_load(RULEBOOK.read_text())
+    return ruleset
+
+
+def rulebook_run(tmp_path, ruleset, env=None, extra=()):
+    """ansible-rulebook started on [ruleset] (its stdout and stderr in tmp_path/rulebook.log): the Popen."""
+    path = tmp_path / "rulebook.yml"
+    path.write_text(yaml.safe_dump([ruleset]))
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "hosts": {
+                        "localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+                    }
+                }
+            }
+        )
+    )
+    rulebook_bin = shutil.which("ansible-rulebook") or str(BIN / "ansible-rulebook")
+    env = dict(
+        os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, PATH="%s:%s" % (BIN, os.environ["PATH"]), **(env or {})
+    )
+    log = open(tmp_path / "rulebook.log", "w")  # noqa: SIM115 (closed by the caller's stop())
+    proc = subprocess.Popen(
+        [rulebook_bin, "--rulebook", str(path), "-i", str(inventory), *extra],
+        env=env,
+        cwd=str(tmp_path),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    proc.log = log
+    return proc
+
+
+def wait_for(check, proc, seconds=120):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    proc.log.close()
+
+
+@needs_rulebook
+def test_the_shipped_rulebook_runs_its_compliance_check_when_a_key_is_deleted(emu, tmp_path):
+    ruleset = shipped_ruleset()
+    (source,) = ruleset["sources"]
+    state = tmp_path / "state.json"
+    # the rules as shipped; only the source's arguments point at the emulator
+    source["alicloud.kms.key_events"].update(arguments(emu, regions=["cn-hangzhou"], interval=1, state_file=str(state)))
+    report = tmp_path / "report"
+    variables = tmp_path / "vars.yml"
+    variables.write_text(yaml.safe_dump({"kms_key_guard_report_dir": str(report)}))
+    proc = rulebook_run(
+        tmp_path,
+        ruleset,
+        env={
+            key_events.MIN_INTERVAL_ENV: "0.5",
+            "ALICLOUD_ACCESS_KEY": DEMO_ACCESS_KEY_ID,
+            "ALICLOUD_SECRET_KEY": DEMO_ACCESS_KEY_SECRET,
+            "KMS_EMULATOR_URL": emu.url,  # compliance_check's switch to the emulator
+        },
+        extra=["-e", str(variables)],
+    )
+    try:
+        assert wait_for(state.exists, proc), (tmp_path / "rulebook.log").read_text()  # the baseline
+        emu.backend.delete_keys(ACCOUNT, "cn-hangzhou", 1)
+        found = wait_for((report / "kms-compliance.json").exists, proc)
+    finally:
+        stop(proc)
+    output = (tmp_path / "rulebook.log").read_text()
+    assert found, output
+    assert "Could not match supplied host pattern" not in output
+    checked = json.loads((report / "kms-compliance.json").read_text())
+    assert checked["accounts_requested"] == [ACCOUNT] and checked["regions_requested"] == ["cn-hangzhou"]
+    assert checked["summary"]["key_count"] == 13  # the deleted key is gone
+    assert DEMO_ACCESS_KEY_SECRET not in output
+
+
+CRAFTED_SOURCE = """
+import asyncio
+import json
+
+
+async def main(queue, args):
+    # ansible-rulebook renders a source's arguments: the events travel with their braces spelled << and >>
+    for event in json.loads(args["events"].replace("<<", "{" "{").replace(">>", "}" "}")):
+        await queue.put(event)
+    await asyncio.Event().wait()
+"""
+
+DUMP_PLAYBOOK = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.lineinfile:
+        path: {path}
+        create: true
+        line: "{{{{ {{'event': ansible_eda.event, 'accounts': kms_compliance_accounts,
+          'regions': kms_compliance_regions}} | to_json }}}}"
+"""
+
+
+@needs_rulebook
+def test_the_shipped_rules_hand_the_playbook_only_identifiers_in_their_documented_forms(tmp_path):
+    canary = tmp_path / "canary"
+    template = "{{ lookup('ansible.builtin.pipe', 'touch %s') }}" % canary
+    good = {"key_id": "c48a52e1-a8f8-5a1c-945d-baf8a0154f02", "account_id": ACCOUNT, "region": "cn-hangzhou"}
+    hostile = [
+        {"account_id": template},
+        {"account_id": ACCOUNT + "\n"},  # the patterns end in \z: Java's $ matches before a final newline
+        {"account_id": "x" + ACCOUNT},
+        {"region": "cn-hangzhou\n"},
+        {"region": template},
+        {"key_id": "c48a52e1\n"},
+        {"key_id": template},
+    ]
+    events = [
+        dict(type="key_deleted", key={"description": "case %d" % n}, identifiers=dict(good, **ids), **dict(good, **ids))
+        for n, ids in enumerate(hostile)
+    ]
+    events.append(dict(type="key_deleted", key={"description": template}, identifiers=good, **good))
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "crafted.py").write_text(CRAFTED_SOURCE)
+    dump = tmp_path / "dump.jsonl"
+    playbook = tmp_path / "dump.yml"
+    playbook.write_text(DUMP_PLAYBOOK.format(path=dump))
+
+    ruleset = shipped_ruleset()
+    # the shipped conditions and run_playbook arguments, verbatim; only the playbook is one that shows what it got
+    ruleset["sources"] = [{"crafted": {"events": json.dumps(events).replace("{{", "<<").replace("}}", ">>")}}]
+    for rule in ruleset["rules"]:
+        for action in rule.get("actions", []):
+            if "run_playbook" in action:
+                action["run_playbook"]["name"] = str(playbook)
+    proc = rulebook_run(tmp_path, ruleset, extra=["-S", str(sources)])
+    try:
+        assert wait_for(dump.exists, proc), (tmp_path / "rulebook.log").read_text()
+        time.sleep(2)  # the events before the last one were matched (or not) before it
+    finally:
+        stop(proc)
+    (line,) = dump.read_text().splitlines()  # the well-formed event alone ran the playbook
+    received = json.loads(line)
+    assert received["event"] == good  # not the key record with its free text
+    assert received["accounts"] == [ACCOUNT] and received["regions"] == ["cn-hangzhou"]
+    assert not canary.exists()

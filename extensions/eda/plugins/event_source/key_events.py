@@ -13,7 +13,13 @@ description:
     the same options as the M(alicloud.kms.key_info) module, and compares each listing with the last one.
   - Emits one event per change, C(type) C(key_created), C(key_deleted) or C(key_changed), with C(key) (the record as
     key_info returns it), C(previous) (the old values of the changed fields), C(changes) (field -> [old, new]),
-    C(account_id), C(region), C(detected_at) (UTC, ISO 8601) and C(meta.hosts) set to the key ID.
+    C(account_id), C(region), C(identifiers) (C(key_id), C(account_id) and C(region) alone) and
+    C(detected_at) (UTC, ISO 8601). Key events set no C(meta.hosts): a rule's actions run on the ruleset's hosts.
+  - A key event is emitted only when the record's identifiers are in their documented forms (key ID, region, a
+    16-digit account ID, the ARN C(acs:kms:<region>:<account>:key/<key_id>) agreeing with them, an account the
+    poll read); a listing holding another record is a failed poll (C(poll_failed), code C(MalformedResponse)).
+  - The scope of a snapshot includes the caller's account (STS GetCallerIdentity, one request per poll): a state
+    file written with other credentials is not reused, and credentials that change account make a new baseline.
   - The first listing is the baseline; it emits one C(baseline) event with the C(count) of keys
     (or, with O(emit_existing), one C(key_created) event per key, with C(existing) true).
   - A poll that fails emits one C(poll_failed) event (C(code), C(request_id), C(message); never a secret) and the
@@ -23,6 +29,12 @@ description:
   - The SDK calls run in a worker thread; cancelling the source returns at once (a request already in flight
     finishes in its thread, within O(deadline)).
   - Delivery is at least once: O(state_file) is written after the events of a poll were queued.
+notes:
+  - The O(state_file) decides which keys are reported deleted or changed, so it is trusted no more than the service.
+    The source refuses (at start, naming O(state_file)) a file that is a symbolic link, not owned by the user running
+    the source, or writable by group or others, and a folder writable by other users without the sticky bit.
+    A file that is not valid JSON, was written for other options or another account, or holds any record or
+    value not in its documented form is ignored with a warning: the first poll is a new baseline, never events.
 options:
   interval:
     description:
@@ -51,7 +63,10 @@ options:
     description:
       - A JSON file holding the last snapshot, written atomically (mode 0600) after every complete poll. A restarted
         source reads it: it does not announce known keys again and reports what changed while it was down.
-      - A file written for other listing options (regions, accounts, filters, watch) is ignored, with a warning.
+      - A bare file name (no folder) is kept in the private folder C($XDG_STATE_HOME/alicloud-kms/)
+        (C(~/.local/state/alicloud-kms/) when E(XDG_STATE_HOME) is unset), created with mode 0700.
+      - A file written for other listing options (regions, accounts, filters, watch) or another caller account is
+        ignored, with a warning.
     type: path
   region:
     description: As in M(alicloud.kms.key_info); so are every other connection, filter and account option
@@ -68,7 +83,7 @@ EXAMPLES = r"""
         regions: [cn-hangzhou, cn-shanghai]
         interval: 300
         watch: [key_state, automatic_rotation]
-        state_file: /var/lib/eda/kms_keys.json
+        state_file: kms_keys.json  # in ~/.local/state/alicloud-kms/
   rules:
     - name: Key scheduled for deletion
       condition: event.type == "key_changed" and event.key.key_state == "PendingDeletion"
@@ -80,10 +95,12 @@ EXAMPLES = r"""
 import asyncio
 import datetime
 import difflib
+import errno
 import hashlib
 import json
 import logging
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -105,10 +122,15 @@ if len(_HERE.parents) > 7 and _HERE.parents[6].name == "ansible_collections" and
 
 from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUMENT_SPEC  # noqa: E402
 from ansible_collections.alicloud.kms.plugins.module_utils._connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT  # noqa: E402
+from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import check_region  # noqa: E402
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError  # noqa: E402
 from ansible_collections.alicloud.kms.plugins.module_utils._keys import KeyRequest  # noqa: E402
 from ansible_collections.alicloud.kms.plugins.module_utils._query import FILTER_OPTIONS  # noqa: E402
-from ansible_collections.alicloud.kms.plugins.module_utils._records import METADATA_FIELDS  # noqa: E402
+from ansible_collections.alicloud.kms.plugins.module_utils._records import (  # noqa: E402
+    ACCOUNT_ID,
+    KEY_ID,
+    METADATA_FIELDS,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -116,11 +138,19 @@ DEFAULT_INTERVAL = 300
 MIN_INTERVAL = 30
 MIN_INTERVAL_ENV = "ALICLOUD_KMS_EVENTS_MIN_INTERVAL"
 DEFAULT_WATCH = ["key_state", "key_spec", "key_usage", "protection_level"]
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: the scope includes the caller account
+STATE_FOLDER = "alicloud-kms"  # under $XDG_STATE_HOME (~/.local/state): where a bare state_file name is kept
 # what each watched field needs: a facet, DescribeKey, or an enrichment option
 ENRICHED = ("aliases", "tags", "key_policy")
 DETAIL_FIELDS = tuple(sorted(set(METADATA_FIELDS.values()) - set(FILTER_OPTIONS)))
 WATCHABLE = tuple(FILTER_OPTIONS) + DETAIL_FIELDS + ENRICHED
+IDENTIFIERS = ("key_id", "key_arn", "account_id", "region")
+# an event's `identifiers`: what a rulebook may hand a playbook (var_root), each checked by the shipped rules
+EVENT_IDENTIFIERS = ("key_id", "account_id", "region")
+# the fields a record may carry and hold in state_file: identifiers, strings (facets, KeyMetadata, account_name),
+# aliases (a list of names), tags (name -> value) and key_policy (a JSON document or null)
+TEXT_FIELDS = frozenset(tuple(FILTER_OPTIONS) + tuple(METADATA_FIELDS.values()) + ("account_name",))
+RECORD_FIELDS = frozenset(IDENTIFIERS) | TEXT_FIELDS | frozenset(ENRICHED)
 SOURCE_OPTIONS = dict(
     interval=dict(type="float", default=DEFAULT_INTERVAL),
     watch=dict(type="list", default=DEFAULT_WATCH),
@@ -212,7 +242,7 @@ def check_args(args):
         interval=values["interval"],
         watch=watch,
         emit_existing=values["emit_existing"],
-        state_file=os.path.expanduser(values["state_file"]) if values["state_file"] else None,
+        state_file=_state_path(values["state_file"]),
     )
     options = dict((name, values[name]) for name in ARGUMENT_SPEC)
     # gather what is watched: facets by filtered listings, the rest of KeyMetadata by DescribeKey
@@ -225,10 +255,89 @@ def check_args(args):
     return options, settings
 
 
-def _scope(options, settings):
-    """A fingerprint of what a snapshot covers (no credential in it)."""
+def _state_folder():
+    base = os.environ.get("XDG_STATE_HOME")
+    if not base or not os.path.isabs(base):  # the XDG rule: a relative value is ignored
+        base = os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, STATE_FOLDER)
+
+
+def _state_path(value):
+    """state_file as a path: a bare name lives in the private state folder, never in a shared one like /var/tmp."""
+    if not value:
+        return None
+    value = os.path.expanduser(value)
+    return value if os.path.dirname(value) else os.path.join(_state_folder(), value)
+
+
+def _is_region(value):
+    try:
+        check_region(value)
+    except KmsOptionError:
+        return False
+    return "\n" not in value  # the form's `$` would let a trailing newline through
+
+
+def _documented(value, form):
+    return isinstance(value, str) and form.fullmatch(value) is not None
+
+
+def _bad_identifier(record, accounts):
+    """What is wrong with a record's identifiers (naming the field, never quoting it), or None. accounts: the account
+    IDs the poll may read (None: any). These values reach rule conditions, run_playbook extra vars and file names."""
+    if not isinstance(record, dict) or not _documented(record.get("key_id"), KEY_ID):
+        return "a key_id not in its documented form"
+    if not _is_region(record.get("region")):
+        return "a region not in its documented form"
+    account = record.get("account_id")
+    if not _documented(account, ACCOUNT_ID):
+        return "an account_id that is not 16 digits"
+    if accounts is not None and account not in accounts:
+        return "an account_id of an account not read"
+    if record.get("key_arn") != "acs:kms:%s:%s:key/%s" % (record["region"], account, record["key_id"]):
+        return "a key_arn that is not acs:kms:<region>:<account_id>:key/<key_id>"
+    return None
+
+
+def _bad_field(record):
+    """What is wrong with a state_file record's other fields (one no listing could have produced), or None."""
+    for field, value in record.items():
+        if field not in RECORD_FIELDS:
+            return "a field that is not a key record's"
+        if field in TEXT_FIELDS:
+            good = value is None or isinstance(value, str)
+        elif field == "aliases":
+            good = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        elif field == "tags":
+            good = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        elif field == "key_policy":
+            good = value is None or isinstance(value, dict)
+        else:
+            good = True  # an identifier: checked by _bad_identifier
+        if not good:
+            return "a %s of another type than a listing gives" % field
+    return None
+
+
+def _area(value, accounts):
+    """A skipped (account or None, region or None) pair read from state_file, checked, or None."""
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    account, region = value
+    if account is not None and (
+        not _documented(account, ACCOUNT_ID) or accounts is not None and account not in accounts
+    ):
+        return None
+    if region is not None and not _is_region(region):
+        return None
+    return (account, region)
+
+
+def _scope(options, settings, caller):
+    """A fingerprint of what a snapshot covers (no credential in it): the listing options and the caller account."""
     data = dict((name, options.get(name)) for name in SCOPE_OPTIONS)
     data["watch"] = sorted(settings["watch"])
+    data["caller_account"] = caller
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
@@ -277,41 +386,101 @@ class KeyEvents(object):
             raise EventSourceError("alicloud.kms.key_events: argument %s" % error) from None
         if not request.regions and not request.connection.region:
             _fail("region", "no region given; set region (or ALICLOUD_REGION) or regions")
-        self.scope = _scope(self.options, self.settings)
+        self.caller = None  # the caller account: known from the first poll on (GetCallerIdentity)
+        self.scope = None
         self.snapshot = None
         self.failures = 0
+        self._saved = None  # state_file's content, adopted by the first poll once the caller account is known
         if self.settings["state_file"]:
-            folder = os.path.dirname(os.path.abspath(self.settings["state_file"]))
-            if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-                _fail("state_file", "the folder %s does not exist or is not writable" % folder)
-            self.snapshot = self._read_state()
+            self._saved = self._open_state()
 
     def _request(self):
         # one per poll: a KeyRequest's deadline and request counts are one run's
         return KeyRequest(self.options, environ=self.environ, log=LOG.debug, warn=LOG.warning)
 
     # --- state file ------------------------------------------------------------------------------------------------
-    def _read_state(self):
+    def _open_state(self):
+        """state_file's JSON (None: none yet, or unreadable), after refusing a file or folder others could write.
+
+        The snapshot decides what is reported deleted or changed: a file another local user planted or can edit
+        would make the source announce whatever that user wants, so it fails the source at start.
+        """
         path = self.settings["state_file"]
+        folder = os.path.dirname(os.path.abspath(path))
+        if folder == _state_folder():
+            try:
+                os.makedirs(folder, mode=0o700, exist_ok=True)
+            except OSError as error:
+                _fail("state_file", "the folder %s cannot be created (%s)" % (folder, type(error).__name__))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            _fail("state_file", "the folder %s does not exist or is not writable" % folder)
+        mode = os.stat(folder).st_mode
+        if mode & (stat.S_IWGRP | stat.S_IWOTH) and not mode & stat.S_ISVTX:
+            _fail(
+                "state_file",
+                "the folder %s is writable by other users, who could replace %s; use a private folder (a bare file "
+                "name is kept in %s)" % (folder, os.path.basename(path), _state_folder()),
+            )
         try:
-            with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
+            descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as error:
-            LOG.warning(
-                "state_file %s cannot be read (%s); the first poll is a new baseline", path, type(error).__name__
-            )
-            return None
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                _fail("state_file", "%s is a symbolic link; give the file itself" % path)
+            _fail("state_file", "%s cannot be read (%s)" % (path, type(error).__name__))
+        with os.fdopen(descriptor, encoding="utf-8") as handle:
+            info = os.fstat(handle.fileno())  # of the file opened, not of a name that may change meanwhile
+            if not stat.S_ISREG(info.st_mode):
+                _fail("state_file", "%s is not a regular file" % path)
+            if info.st_uid != os.geteuid():
+                _fail(
+                    "state_file",
+                    "%s is owned by another user (uid %d), not by the user running the source; remove it or give "
+                    "another state_file" % (path, info.st_uid),
+                )
+            if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                _fail("state_file", "%s is writable by group or others; chmod 600 it" % path)
+            try:
+                return json.load(handle)
+            except (ValueError, RecursionError) as error:  # RecursionError: nesting deeper than any snapshot
+                LOG.warning(
+                    "state_file %s cannot be read (%s); the first poll is a new baseline", path, type(error).__name__
+                )
+                return None
+
+    def _adopt(self, data, accounts):
+        """The Snapshot in state_file's content, checked as strictly as a service answer, or None (a new baseline)."""
+        path = self.settings["state_file"]
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION or data.get("scope") != self.scope:
             LOG.warning(
-                "state_file %s was written for other listing options (or another version); the first poll is a new "
-                "baseline",
+                "state_file %s was written for other listing options, another caller account or another version; "
+                "the first poll is a new baseline",
                 path,
             )
             return None
-        keys = dict((_identity(r), r) for r in data.get("keys") or [] if isinstance(r, dict) and r.get("key_id"))
-        unknown = [tuple(a) for a in data.get("unknown") or [] if isinstance(a, list) and len(a) == 2]
+        records, areas = data.get("keys"), data.get("unknown")
+        problem = None if isinstance(records, list) and isinstance(areas, list) else "no keys or unknown list"
+        keys = {}
+        for record in records if problem is None else []:
+            problem = _bad_identifier(record, accounts) or _bad_field(record)
+            if problem is None and _identity(record) in keys:
+                problem = "a key twice"
+            if problem:
+                problem = "a record with %s" % problem
+                break
+            keys[_identity(record)] = record
+        unknown = [_area(a, accounts) for a in areas] if problem is None else []
+        if problem is None and None in unknown:
+            problem = "an unknown area not in its documented form"
+        if problem:
+            # never quoted: the value may be anything a local user wrote
+            LOG.warning(
+                "state_file %s is not a snapshot this source wrote (%s); the first poll is a new baseline",
+                path,
+                problem,
+            )
+            return None
         return Snapshot(keys, unknown)
 
     def write_state(self):
@@ -322,8 +491,12 @@ class KeyEvents(object):
         data = dict(
             version=STATE_VERSION,
             scope=self.scope,
+            caller_account=self.caller,
             written_at=_now(),
-            keys=[self.snapshot.keys[k] for k in sorted(self.snapshot.keys)],
+            keys=[
+                dict((f, v) for f, v in self.snapshot.keys[k].items() if f in RECORD_FIELDS)
+                for k in sorted(self.snapshot.keys)
+            ],
             unknown=[list(a) for a in self.snapshot.unknown],
         )
         folder = os.path.dirname(os.path.abspath(path))
@@ -344,7 +517,9 @@ class KeyEvents(object):
         """(events, new snapshot or None): blocking; run it in a worker thread. Never raises for a service error."""
         detected = _now()
         try:
-            result = self._request().run()
+            request = self._request()
+            accounts = self._begin(request)
+            result = request.run()
         except (KmsError, KmsOptionError) as error:
             self.failures += 1
             return [self._failed(error, detected)], None
@@ -355,8 +530,49 @@ class KeyEvents(object):
             self.failures += 1
             failure = KmsError("UnexpectedError", "the poll failed with %s" % type(error).__name__)
             return [self._failed(failure, detected)], None
+        for record in result.records:
+            problem = _bad_identifier(record, accounts)
+            if problem:
+                # exact or loud: a listing with one record that is not a key of the accounts read is no snapshot
+                self.failures += 1
+                key_id = _documented(record.get("key_id"), KEY_ID) and record["key_id"]
+                failure = KmsError(
+                    "MalformedResponse",
+                    "the listing returned a key%s with %s" % (" (%s)" % key_id if key_id else "", problem),
+                    region=record.get("region") if _is_region(record.get("region")) else None,
+                )
+                return [self._failed(failure, detected)], None
         self.failures = 0
         return self.compare(result, detected)
+
+    def _begin(self, request):
+        """The account IDs this poll may read (None: any), after learning the caller account.
+
+        The caller account is part of the snapshot's scope: keys listed with one account's credentials say nothing
+        of another's, so a state file or a snapshot of another caller is never compared (it would report every key
+        of the first account deleted).
+        """
+        caller = request.connection.caller_account()
+        if not _documented(caller, ACCOUNT_ID):
+            raise KmsError(
+                "MalformedResponse",
+                "GetCallerIdentity returned an AccountId that is not 16 digits",
+                action="GetCallerIdentity",
+            )
+        spec = request.accounts
+        accounts = None if spec.all else set(a for a, _role in spec.explicit) if spec.enabled else {caller}
+        if caller != self.caller:
+            if self.caller is not None:
+                LOG.warning(
+                    "the credentials now belong to account %s, not %s; this poll is a new baseline", caller, self.caller
+                )
+                self.snapshot = None
+            self.caller = caller
+            self.scope = _scope(self.options, self.settings, caller)
+            if self._saved is not None:
+                self.snapshot = self._adopt(self._saved, accounts)
+                self._saved = None
+        return accounts
 
     def _failed(self, error, detected):
         code = getattr(error, "code", None) or "InvalidOption"
@@ -447,8 +663,8 @@ class KeyEvents(object):
             key_id=record["key_id"],
             account_id=record.get("account_id"),
             region=record.get("region"),
+            identifiers=dict((field, record[field]) for field in EVENT_IDENTIFIERS),
             detected_at=detected,
-            meta=dict(hosts=record["key_id"]),
         )
         if kind == "key_created":
             event["existing"] = existing
