@@ -22,6 +22,7 @@ import traceback
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import DEFAULT_REGION, ConnectionOptions
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.alicloud.kms.plugins.module_utils._ratelimit import RateLimiter
+from ansible_collections.alicloud.kms.plugins.module_utils._records import ACCOUNT_ID
 from ansible_collections.alicloud.kms.plugins.module_utils._retry import call_with_retries, is_throttling
 
 try:
@@ -191,7 +192,7 @@ class Connection(object):
         """The account ID of these credentials (STS GetCallerIdentity)."""
         body = self.call(self.region, "GetCallerIdentity", service="sts")
         account = body.get("AccountId")
-        if not isinstance(account, str) or not account.isdigit():
+        if not isinstance(account, str) or not ACCOUNT_ID.match(account):
             raise KmsError(
                 "MalformedResponse",
                 "GetCallerIdentity returned no AccountId",

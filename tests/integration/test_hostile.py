@@ -26,10 +26,10 @@ from emulator import hostile
 from emulator.server import Emulator
 
 MANAGEMENT, LEGACY = "1234567890123456", "7777888899990000"
-REGIONS = ["cn-hangzhou", "cn-shanghai"]
+REGIONS = ("cn-hangzhou", "cn-shanghai")
 # the accounts a strict run over [all] reads: the management account and the members whose role it may assume
 # (4444555566667777 is not created yet, 7777888899990000's role does not trust the management account)
-READ = ["1234567890123456", "9876543210987654", "2222333344445555", "3333444455556666"]
+READ = ("1234567890123456", "9876543210987654", "2222333344445555", "3333444455556666")
 ORGANISATION = {"accounts": ["all"], "exclude_accounts": [LEGACY]}
 
 
