@@ -10,6 +10,7 @@
 #   make demo          the demo playbook and the compliance check against a seeded local KMS emulator
 #   make bench         benchmark against the emulator and the official SDK (~5 min; BENCH_QUICK=1: ~1 min)
 #   make build         ansible-galaxy collection build into build/dist/
+#   make publish-check galaxy-importer (Galaxy's and Automation Hub's import checks) on the built tarball, offline
 #   make ee            the tarball plus an ansible-builder build context in build/ee/context (no container engine needed)
 #   make test-matrix   tests/integration under each ansible-core 2.16-2.21 in its own venv under build/matrix/ (slow; not in `test`)
 #   make docs          antsibull-docs lint, then the docs site (antsibull-docs + Sphinx) in build/docs/build/html/
@@ -103,7 +104,7 @@ lint: venv collection
 	fi
 	"$(VENV_BIN)/antsibull-changelog" lint
 
-test: venv sanity lint units integration
+test: venv sanity lint units publish-check integration
 
 format: venv
 	"$(VENV_BIN)/ruff" check --select I --fix .
@@ -127,6 +128,21 @@ bench: venv collection
 build: venv
 	@mkdir -p "$(DIST_DIR)"
 	"$(VENV_BIN)/ansible-galaxy" collection build --force --output-path "$(DIST_DIR)" .
+
+# galaxy-importer brings its own ansible-core and ansible-lint: it lives in a venv of its own. Any WARNING or ERROR
+# it prints fails the target, as it would hold the collection back on Galaxy or Automation Hub.
+IMPORTER_VENV := $(CURDIR)/build/importer-venv
+IMPORTER_REQUIREMENT := galaxy-importer==0.4.44
+.PHONY: publish-check
+publish-check: build
+	@if [ ! -x "$(IMPORTER_VENV)/bin/python" ]; then $(PYTHON) -m venv "$(IMPORTER_VENV)"; fi
+	@"$(IMPORTER_VENV)/bin/python" -m pip install --disable-pip-version-check --quiet "$(IMPORTER_REQUIREMENT)"
+	@tarball="$(DIST_DIR)/$(NAMESPACE)-$(NAME)-$$(sed -n 's/^version: *//p' galaxy.yml).tar.gz"; \
+	out=$$(cd "$(DIST_DIR)" && env -u ANSIBLE_COLLECTIONS_PATH GALAXY_IMPORTER_CONFIG="$(CURDIR)/tests/utils/galaxy-importer.cfg" \
+	  PATH="$(IMPORTER_VENV)/bin:$$PATH" "$(IMPORTER_VENV)/bin/python" -m galaxy_importer.main "$$tarball" 2>&1); \
+	echo "$$out" | grep -v '^Loading '; \
+	if echo "$$out" | grep -E '^(WARNING|ERROR)' >&2; then echo "publish-check: galaxy-importer found the problems above" >&2; exit 1; fi; \
+	echo "$$out" | grep -q 'Importer processing completed successfully'
 
 # --- execution environment, version matrix, docs, changelog (issue 8) ---------------------------------------
 .PHONY: ee test-matrix docs changelog
