@@ -60,7 +60,8 @@ def playbook(url, workdir, expected, **options):
 
 def compliance_playbook(url, workdir, policy, gather_only=False, **options):
     """(g): the compliance role over the keys options name, writing its reports into workdir; or, with gather_only,
-    just the key_facts task the role runs for that policy (the same requests: its plan comes from the same filter)."""
+    a key_facts task that gathers what the role does for that policy (the same requests: its plan comes from the same
+    filter, and the role gathers aliases by default)."""
     defaults = {"module_defaults": {"group/alicloud.kms.kms": connection(url)}}
     if gather_only:
         tasks = [
@@ -71,7 +72,7 @@ def compliance_playbook(url, workdir, policy, gather_only=False, **options):
                     options,
                     facets="{{ plan.facets }}",
                     details="{{ plan.details }}",
-                    aliases="{{ plan.aliases }}",
+                    aliases=True,
                     tags="{{ plan.tags }}",
                     key_policy="{{ plan.key_policy }}",
                     strict_permissions=False,

@@ -297,8 +297,8 @@ FACET_POLICY = {
 
 
 def compliance_at_scale(size):
-    """(g): the compliance role over an organisation at zero latency: its time beyond gathering (role playbook less
-    the playbook of its key_facts task alone) against the gathering's (that playbook less one with no task)."""
+    """(g): the compliance role over an organisation at zero latency against a playbook of a key_facts task that
+    gathers the same: the role's playbook within 1.3x of that one's."""
     members, keys = size["compliance"]
     emu = EmulatorProcess(accounts="%d:1:%d" % (members, keys), latency=0)
     rows, found = [], []
@@ -319,12 +319,12 @@ def compliance_at_scale(size):
             )
             report = json.loads((Path(work) / "report" / "kms-compliance.json").read_text())
             check(report["summary"]["key_count"] == members * keys, name)
-            gathering, beyond = gather["wall"] - empty["wall"], role["wall"] - gather["wall"]
+            ratio = role["wall"] / gather["wall"]
             found.append(
                 (
-                    "(g) %s: the role beyond gathering no slower than gathering: %.2f s vs %.2f s (%.2fx); HTML %.1f MB%s"
-                    % (label, beyond, gathering, beyond / gathering, html_size(work), browser_time(work)),
-                    beyond <= gathering,
+                    "(g) %s: the role within 1.3x of gathering alone: %.2f s vs %.2f s (%.2fx); HTML %.1f MB%s"
+                    % (label, role["wall"], gather["wall"], ratio, html_size(work), browser_time(work)),
+                    ratio <= 1.3,
                 )
             )
             rows += [empty, gather, role]

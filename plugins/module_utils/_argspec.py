@@ -8,7 +8,8 @@ from __future__ import annotations
 
 _LIST = dict(type="list", elements="str", no_log=False)
 # Mirrors doc_fragments/connection.py and filters.py; validate-modules checks that they agree.
-ARGUMENT_SPEC = dict(
+# The connection options: what every face takes, compliance_check included (module_defaults of group/alicloud.kms.kms)
+CONNECTION_SPEC = dict(
     region=dict(type="str"),
     regions=_LIST,
     access_key_id=dict(type="str", no_log=False),
@@ -34,6 +35,9 @@ ARGUMENT_SPEC = dict(
     account_role_name=dict(type="str", default="ResourceDirectoryAccountAccessRole"),
     exclude_accounts=_LIST,
     strict_permissions=dict(type="bool", default=True),
+)
+# What to list and what to gather: the listing faces' options beside the connection
+LISTING_SPEC = dict(
     key_state=_LIST,
     key_spec=_LIST,
     key_usage=_LIST,
@@ -50,4 +54,5 @@ ARGUMENT_SPEC = dict(
     tag_filters=dict(type="dict"),
 )
 
+ARGUMENT_SPEC = dict(CONNECTION_SPEC, **LISTING_SPEC)
 OPTION_NAMES = tuple(ARGUMENT_SPEC)

@@ -565,6 +565,13 @@ def test_a_new_report_directory_is_0750(ansible):
     assert [mode(report_dir / name) for name in REPORT_FILES] == [0o640] * 3
 
 
+def test_the_key_facts_are_set_only_when_asked_for(ansible):
+    # compliance_role.yml checks alicloud_kms_key_ids against the report's keys, or that it is not defined
+    for key_facts in (True, False):
+        result, report = run_role(ansible, {"forbidden_states": ["Disabled"]}, key_facts=key_facts)
+        assert result.rc == 0 and report["keys"], result.stdout
+
+
 def test_a_report_path_that_is_a_file_fails_before_any_request(ansible, emulator):
     path = ansible.tmp / "taken"
     path.write_text("not a directory")
@@ -587,22 +594,15 @@ def test_the_three_reports_are_one_set_with_one_run_id(ansible):
     second = run_ids(report_dir)
     assert len(set(second)) == 1 and second[0] != ids[0]
 
-    # a role whose HTML template fails after the JSON and the XML are written: the set on disk stays the last one.
-    # Not named compliance: where the playbook lies inside the collection (the version matrix's staged tree),
-    # ansible-core before 2.19 resolves that short name to alicloud.kms.compliance.
-    roles = ansible.tmp / "roles"
-    shutil.copytree(ROOT / "roles" / "compliance", roles / "broken_compliance")
-    (roles / "broken_compliance" / "templates" / "kms-compliance.html.j2").write_text(
-        "{{ this_variable_is_undefined_on_purpose.boom }}\n"
-    )
-    result, _report = run_role(
-        ansible,
-        {"forbidden_states": ["PendingDeletion"]},
-        report_dir=report_dir,
-        role="broken_compliance",
-        env={"ANSIBLE_ROLES_PATH": str(roles)},
-    )
-    assert result.rc != 0 and "this_variable_is_undefined_on_purpose" in result.stdout, result.stdout
+    # a report that cannot be replaced (its path is a directory): nothing is moved, the set on disk stays the last one
+    html = report_dir / "kms-compliance.html"
+    page = html.read_text()
+    html.unlink()
+    html.mkdir()
+    result, _report = run_role(ansible, {"forbidden_states": ["PendingDeletion"]}, report_dir=report_dir)
+    assert result.rc != 0 and "kms-compliance.html exists and is not a file" in result.stdout, result.stdout
+    html.rmdir()
+    html.write_text(page)
     assert run_ids(report_dir) == second
     assert json.loads((report_dir / "kms-compliance.json").read_text())["policy"] == {}
     assert sorted(p.name for p in report_dir.iterdir()) == sorted(REPORT_FILES)  # the temporary directory is gone
