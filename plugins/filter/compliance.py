@@ -23,6 +23,7 @@ No request is made here and nothing but the arguments is read: same input, same 
 from __future__ import annotations
 
 import datetime
+import json
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -234,9 +235,9 @@ def compliance_checks(keys, policy, exempt_keys=None, now=None):
 
 
 def _violation(check, with_reason=False):
-    entry = dict(
-        (name, check[name]) for name in ("key_id", "key_arn", "account_id", "region", "rule", "actual", "expected")
-    )
+    entry = dict((name, check[name]) for name in ("key_id", "key_arn"))
+    entry["key_name"] = documents.key_name(check) or None
+    entry.update((name, check[name]) for name in ("account_id", "region", "rule", "actual", "expected"))
     if with_reason:
         entry["reason"] = check["note"]
     return entry
@@ -549,8 +550,14 @@ def kms_compliance_documents(keys, policy, *args, **kwargs):
         (a, documents.account_label(a, e["account_name"])) for a, e in report["summary"]["by_account"].items()
     )
     labels[""] = documents.account_label(None, None)  # the caller's account, when it is not known by ID
+    summary = report["summary"]
+    # the charts the page draws (per account and region, else per region) share one scale: 10 keys draw longer than 8
+    charts = [r for a in summary["by_account"].values() for r in a["by_region"].values()] or summary["by_region"].values()
+    counts = [n for chart in charts for kind in REPORT_FACETS for n in chart[kind].values()]
     return {
         "result": report,
+        "bar_top": max(counts or [1]),
+        "policy": documents.xml_escape(json.dumps(report["policy"], indent=2, ensure_ascii=False)),
         "accounts": labels,
         "json": text,
         "junit": documents.junit_testcases(checks, across),

@@ -40,10 +40,18 @@ def json_report(**fields):
 
 
 def key_name(entry):
-    """How people know a key, beside its ID: its first alias and its description, when gathered (a record has
-    aliases, a check its first alias)."""
+    """How people know a key, beside its ID: "alias (description)", its first alias or its description alone, when
+    gathered (a record has aliases, a check its first alias); "" when neither is known."""
     alias = entry.get("alias") or (entry.get("aliases") or [None])[0]
-    return ", ".join(str(part) for part in (alias, entry.get("description")) if part)
+    description = entry.get("description")
+    if alias and description:
+        return "%s (%s)" % (alias, description)
+    return str(alias or description or "")
+
+
+def arn_html(arn):
+    """An ARN as HTML that wraps only after its ':' and '/' separators, never inside a field."""
+    return '<code class="arn">%s</code>' % re.sub("([:/])", r"\1<wbr>", xml_escape(arn))
 
 
 # --- JUnit -----------------------------------------------------------------------------------------------------------
@@ -51,7 +59,7 @@ def key_name(entry):
 
 def junit_testcases(checks, across_accounts):
     """{rule: the <testcase> elements of its testsuite}: one per key, a <failure> when the key breaks the rule, a
-    <skipped> when it is exempt or the rule does not apply. The name is "rule: key ID (alias, description)"."""
+    <skipped> when it is exempt or the rule does not apply. The name is "rule: key ID - alias (description)"."""
     cases = {}
     for check in checks:
         rule = check["rule"]
@@ -68,7 +76,7 @@ def junit_testcases(checks, across_accounts):
             classname,
             rule,
             key_id,
-            " (%s)" % xml_escape(name) if name else "",
+            " - %s" % xml_escape(name) if name else "",
         )
         status = check["status"]
         if status == "pass":
@@ -116,7 +124,7 @@ def account_label(account_id, account_name):
 
 
 def _cells(entry, across_accounts):
-    """The cells every row about a key starts with: region, key ID, name (alias, description), account."""
+    """The cells every row about a key starts with: region, key ID, name (alias (description)), account."""
     name = key_name(entry)
     cells = '<td class="region">%s</td><td><code>%s</code></td><td class="key-name">%s</td>' % (
         xml_escape(entry.get("region")),
@@ -152,7 +160,7 @@ def html_rows(checks, keys, across_accounts):
         cells = (_code(check["rule"]), _actual(check["actual"]), xml_escape(check["expected"]))
         if check["status"] == "fail":
             violations.append(
-                _row(check, across_accounts, *cells, '<code class="arn">%s</code>' % xml_escape(check["key_arn"]))
+                _row(check, across_accounts, *cells, arn_html(check["key_arn"]))
             )
         elif check["status"] == "exempt":
             exempted.append(_row(check, across_accounts, *cells, xml_escape(check["note"])))

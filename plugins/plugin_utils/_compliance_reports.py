@@ -4,7 +4,7 @@
 # Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
 """The compliance check's output: the three reports written as a set, the verdict in lines, what fails the run.
 
-The templates are the role's (roles/compliance/templates), rendered with plain Jinja2 and the two filters they use:
+The templates are the role's (roles/compliance/templates), rendered with plain Jinja2 and the one filter they use:
 every value they show is data passed in as a variable, never a template, and Ansible's templating of a page with
 20,000 keys would cost seconds.
 """
@@ -16,7 +16,6 @@ import shutil
 import tempfile
 
 import jinja2
-from ansible.plugins.filter.core import to_json
 
 from ansible_collections.alicloud.kms.plugins.plugin_utils._compliance_documents import xml_escape
 
@@ -39,7 +38,7 @@ def _environment():
         undefined=jinja2.StrictUndefined,
         autoescape=False,
     )
-    environment.filters.update({"alicloud.kms.kms_xml_escape": xml_escape, "ansible.builtin.to_json": to_json})
+    environment.filters["alicloud.kms.kms_xml_escape"] = xml_escape
     return environment
 
 

@@ -57,8 +57,8 @@ def test_junit_test_cases_name_keys_by_alias_and_description_and_stay_well_forme
     root = ElementTree.fromstring("<testsuite>%s</testsuite>" % cases)
     names = [c.get("name") for c in root]
     assert names == [
-        "forbidden_states: k-good (alias/good, orders)",
-        "forbidden_states: k-gone (old <reports> & \ufffdco)",
+        "forbidden_states: k-good - alias/good (orders)",
+        "forbidden_states: k-gone - old <reports> & \ufffdco",
         "forbidden_states: k-bare",
     ]
     good, gone, bare = root
@@ -75,7 +75,7 @@ def test_html_rows_escape_values_and_carry_the_key_s_name():
     assert html["violations"].count("<tr>") == 1 and html["exempted"].count("<tr>") == 1
     assert html["keys"].count("<tr>") == 3
     assert '<td class="key-name">old &lt;reports&gt; &amp; \ufffdco</td>' in html["violations"]
-    assert '<td class="key-name">alias/good, orders</td>' in html["keys"]
+    assert '<td class="key-name">alias/good (orders)</td>' in html["keys"]
     assert '<td class="key-name"><span class="none">-</span></td>' in html["exempted"]
 
 

@@ -240,6 +240,7 @@ def test_require_rotation_reports_suspended_rotation():
         {
             "key_id": "a",
             "key_arn": ARN.format(region="cn-hangzhou", key_id="a"),
+            "key_name": None,
             "account_id": "1234567890123456",
             "region": "cn-hangzhou",
             "rule": "require_rotation",
@@ -297,6 +298,7 @@ def test_violation_entries_have_exactly_the_documented_fields():
     assert violations[0] == {
         "key_id": "hz-doomed",
         "key_arn": ARN.format(region="cn-hangzhou", key_id="hz-doomed"),
+        "key_name": None,  # the records here have neither alias nor description
         "account_id": "1234567890123456",
         "region": "cn-hangzhou",
         "rule": "allowed_specs",
@@ -324,7 +326,14 @@ def test_a_record_gathered_without_facets_breaks_every_rule_with_actual_unknown(
     # key_info without facets: the PendingDeletion key must not pass forbidden_states
     violations = kms_violations([BARE], {"forbidden_states": ["PendingDeletion"]})
     assert violations == [
-        dict(BARE, account_id=None, rule="forbidden_states", actual="unknown", expected="none of PendingDeletion")
+        dict(
+            BARE,
+            key_name=None,
+            account_id=None,
+            rule="forbidden_states",
+            actual="unknown",
+            expected="none of PendingDeletion",
+        )
     ]
     assert [(v["rule"], v["actual"]) for v in kms_violations([BARE], ALL_RULES)] == [
         (rule, "unknown") for rule in ALL_RULES
