@@ -50,8 +50,9 @@ def key_name(entry):
 
 
 def arn_html(arn):
-    """An ARN as HTML that wraps only after its ':' and '/' separators, never inside a field."""
-    return '<code class="arn">%s</code>' % re.sub("([:/])", r"\1<wbr>", xml_escape(arn))
+    """An ARN as HTML that wraps only after its ':' and '/' separators, never inside a field (a key ID's hyphens)."""
+    fields = re.findall("[^:/]*[:/]?", xml_escape(arn))
+    return '<code class="arn">%s</code>' % "<wbr>".join("<span>%s</span>" % field for field in fields if field)
 
 
 # --- JUnit -----------------------------------------------------------------------------------------------------------

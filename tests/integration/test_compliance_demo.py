@@ -257,3 +257,75 @@ def test_an_explicit_list_of_members_is_judged_by_its_violations_only(ansible, e
     assert "KMS compliance: COMPLIANT - 0 violation(s) (1 exempted)" in result.stdout
     html = (ansible.tmp / "report" / "kms-compliance.html").read_text()
     assert "<h1>KMS key compliance: Compliant</h1>" in html and 'id="not-assessed"' not in html
+
+
+# --- a report people keep open: the page's layout in a real browser (issue 22) ----------------------------------
+
+# measures the page once it is laid out, into the body's data-layout attribute (read back from --dump-dom)
+LAYOUT_PROBE = """<script>
+(function () {
+  var width = window.innerWidth, out = {width: width, overflow: document.documentElement.scrollWidth - width};
+  function rects(selector) {
+    return Array.prototype.map.call(document.querySelectorAll(selector), function (e) { return e.getBoundingClientRect(); });
+  }
+  out.clipped = Array.prototype.filter.call(
+    document.querySelectorAll("article.region, #not-assessed, #policy, section.totals, header.verdict h1"),
+    function (e) { return e.getBoundingClientRect().right > width + 0.5; }
+  ).map(function (e) { return e.id || e.tagName + "." + e.className; });
+  out.rows = rects("#violations tbody tr").length;
+  out.arn_height = Math.max.apply(null, rects("#violations code.arn").map(function (r) { return r.height; }));
+  out.arn_width = Math.min.apply(null, rects("#violations code.arn").map(function (r) { return r.width; }));
+  out.regions = rects("article.region").length;
+  document.body.setAttribute("data-layout", JSON.stringify(out));
+}());
+</script>
+</body>"""
+# the violations of this policy: every key of the organisation not AES-256, pending deletion or without a description
+# (which makes the role read descriptions), with a policy whose JSON has a line longer than any window
+LAYOUT_POLICY = {
+    "allowed_specs": ["Aliyun_AES_256"],
+    "require_description": True,
+    "forbidden_states": ["PendingDeletion"],
+    "required_tags": {"cost-centre-" + "x" * 150: None},
+}
+
+
+def layout(page, tmp, width):
+    from conftest import browse  # noqa: PLC0415 (skips the test without Chromium)
+
+    probe = tmp / ("layout-%d.html" % width)
+    probe.write_text(page.read_text().replace("</body>", LAYOUT_PROBE))
+    dom = browse(probe, tmp, "--window-size=%d,2000" % width, "--dump-dom").stdout
+    found = re.search(r'data-layout="([^"]*)"', dom)
+    assert found, dom[-2000:]
+    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
+def test_the_html_report_reads_at_1400_and_400_pixels(ansible, tmp_path):
+    result, report = ansible.role(LAYOUT_POLICY, regions=ORG_REGIONS, accounts=["all"])
+    assert result.rc == 0, result.stdout
+    page = ansible.tmp / "report" / "kms-compliance.html"
+    html = page.read_text()
+    # keys are named "alias (description)" wherever they are named: aliases are gathered though no rule reads them
+    named = [k for k in report["keys"] if k.get("aliases") and k.get("description")]
+    assert named, "the demo seed has keys with an alias and a description"
+    for k in named:
+        assert '<td class="key-name">%s (%s)</td>' % (k["aliases"][0], k["description"]) in html
+    by_id = dict((k["key_id"], k) for k in named)
+    assert any(v["key_name"] == "%s (%s)" % (by_id[v["key_id"]]["aliases"][0], by_id[v["key_id"]]["description"])
+               for v in report["violations"] if v["key_id"] in by_id)
+    junit = (ansible.tmp / "report" / "kms-compliance.xml").read_text()
+    assert "%s - %s (%s)" % (named[0]["key_id"], named[0]["aliases"][0], named[0]["description"]) in junit
+    # one scale for every chart: a bar's width is its count times the same factor (to the 0.1 px the page rounds to)
+    bars = [(float(w), int(c)) for w, c in re.findall(r'<rect class="bar"[^>]* width="([\d.]+)"[^>]* data-count="(\d+)"', html)]
+    top = max(c for _w, c in bars)
+    assert len(bars) > 10 and all(abs(w - c * 180.0 / top) <= 0.06 for w, c in bars), bars
+
+    wide = layout(page, tmp_path, 1400)
+    assert wide["rows"] == len(report["violations"]) >= 20
+    assert wide["overflow"] <= 0 and wide["clipped"] == [], wide
+    # an ARN wraps at its separators only: at most three lines of 12 px type, in a column wide enough to read
+    assert wide["arn_height"] <= 3 * 18 and wide["arn_width"] >= 150, wide
+    narrow = layout(page, tmp_path, 400)
+    assert narrow["regions"] == wide["regions"] > 0
+    assert narrow["overflow"] <= 0 and narrow["clipped"] == [], narrow
