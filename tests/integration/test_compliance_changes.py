@@ -108,13 +108,13 @@ def test_changes_since_the_baseline_in_json_html_and_junit(ansible, emulator):
         assert re.search(r'<table class="sortable" id="changes-%s" data-sortable="ready">' % part, dom), part
     assert dom.count('data-sortable="ready"') == 9  # and rules, violations, exempted, keys
 
-    # keys are named the way people know them: by description beside the ID (aliases: no rule here gathers them)
+    # keys are named the way people know them: "alias (description)" beside the ID, the description alone without alias
     cases = [
         c.get("name") for c in ElementTree.parse(str(ansible.tmp / "report" / "kms-compliance.xml")).iter("testcase")
     ]
-    assert "forbidden_states: %s (retired reporting)" % old["retired reporting"] in cases
-    assert "%s: %s (payments signing)" % (DP, old["payments signing"]) in cases
-    assert '<td><code>%s</code></td><td class="key-name">jwt issuer</td>' % old["jwt issuer"] in html
+    assert "forbidden_states: %s - retired reporting" % old["retired reporting"] in cases
+    assert "%s: %s - alias/card-signing (payments signing)" % (DP, old["payments signing"]) in cases
+    assert '<td><code>%s</code></td><td class="key-name">alias/jwt-issuer (jwt issuer)</td>' % old["jwt issuer"] in html
 
 
 def test_fail_on_new_fails_only_on_violations_the_baseline_did_not_have(ansible, emulator):

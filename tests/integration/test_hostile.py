@@ -304,7 +304,10 @@ def test_compliance_role_reports_stay_well_formed_and_say_the_text_literally(ans
     template_html = (
         Path(__file__).resolve().parents[2] / "roles/compliance/templates/kms-compliance.html.j2"
     ).read_text()
-    run, report = ansible.role(POLICY, regions=REGIONS, accounts=["all"], exclude_accounts=[LEGACY])
+    # no aliases: the hostile seed's alias names are not in their documented form, which fails a listing (tested above)
+    run, report = ansible.role(
+        POLICY, regions=REGIONS, accounts=["all"], exclude_accounts=[LEGACY], gather_aliases=False
+    )
     assert run.rc == 0, run.stdout[-5000:] + run.stderr[-3000:]
     assert not canary.exists()
     report_dir = ansible.tmp / "report"
