@@ -16,7 +16,12 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.alicloud.kms.plugins.filter.compliance import compliance_plan, kms_compliance_documents
+from ansible_collections.alicloud.kms.plugins.filter.compliance import (
+    check_baseline,
+    check_exemptions,
+    compliance_plan,
+    kms_compliance_documents,
+)
 from ansible_collections.alicloud.kms.plugins.module_utils._argspec import CONNECTION_SPEC
 from ansible_collections.alicloud.kms.plugins.module_utils._connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import proxy_password
@@ -69,7 +74,7 @@ class ActionModule(ActionBase):
         raise AnsibleActionFail(message)
 
     def _check(self):
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
         if SDK_IMPORT_ERROR:
             self._fail(None, "alicloud.kms.compliance_check needs %s" % SDK_REQUIREMENT)
         accounts, excluded = args["accounts"] or [], args["exclude_accounts"] or []
@@ -88,6 +93,11 @@ class ActionModule(ActionBase):
             plan = compliance_plan(args["policy"])
         except AnsibleFilterError as error:
             self._fail("policy", self._text(error))
+        try:  # before any request, as the policy
+            check_exemptions(args["exempt_keys"])
+            baseline = check_baseline(baseline, baseline_path)
+        except AnsibleFilterError as error:
+            self._fail(None, self._text(error))
 
         options = dict((name, args[name]) for name in CONNECTION_SPEC)
         options.update(regions=regions or None, accounts=accounts or None, exclude_accounts=excluded or None)
@@ -133,7 +143,9 @@ class ActionModule(ActionBase):
         except reports.ReportError as error:
             self._fail("report_dir", str(error))
         except OSError as error:
-            self._fail("report_dir", "%s: cannot write the reports: %s" % (directory, error.strerror or type(error).__name__))
+            self._fail(
+                "report_dir", "%s: cannot write the reports: %s" % (directory, error.strerror or type(error).__name__)
+            )
         facts = {"kms_compliance_result": report}
         if args["key_facts"]:  # 20,000 records in host facts cost Ansible seconds on every later task: only when asked
             records = gathered.records

@@ -317,7 +317,7 @@ def _verdict(violations, not_assessed):
     return NON_COMPLIANT if violations else COMPLIANT
 
 
-def _baseline(baseline, path=None):
+def check_baseline(baseline, path=None):
     if baseline in (None, ""):
         return None
     try:
@@ -345,7 +345,7 @@ def kms_compliance_report(
     per-account summary even without keys, in that order, unless ``exclude_accounts`` names them. ``baseline``, an
     earlier kms-compliance.json (its text or parsed), adds ``changes``. ``run_id``, when given, is added.
     """
-    baseline = _baseline(baseline)
+    baseline = check_baseline(baseline)
     rules = check_policy(policy)
     exemptions = check_exemptions(exempt_keys)
     keys = _keys(keys)
@@ -527,7 +527,7 @@ def kms_compliance_documents(keys, policy, *args, **kwargs):
     if now is None:
         raise _error("kms_compliance_documents needs now, the report's time (the role passes it)")
     keys = _keys(keys)
-    options["baseline"] = baseline = _baseline(options.get("baseline"), baseline_path)
+    options["baseline"] = baseline = check_baseline(options.get("baseline"), baseline_path)
     report = kms_compliance_report(keys, policy, **options)
     checks = report.pop("checks")
     across = bool(accounts)
@@ -552,7 +552,9 @@ def kms_compliance_documents(keys, policy, *args, **kwargs):
     labels[""] = documents.account_label(None, None)  # the caller's account, when it is not known by ID
     summary = report["summary"]
     # the charts the page draws (per account and region, else per region) share one scale: 10 keys draw longer than 8
-    charts = [r for a in summary["by_account"].values() for r in a["by_region"].values()] or summary["by_region"].values()
+    charts = [r for a in summary["by_account"].values() for r in a["by_region"].values()] or summary[
+        "by_region"
+    ].values()
     counts = [n for chart in charts for kind in REPORT_FACETS for n in chart[kind].values()]
     return {
         "result": report,

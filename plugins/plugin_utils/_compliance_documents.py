@@ -160,9 +160,7 @@ def html_rows(checks, keys, across_accounts):
     for check in checks:
         cells = (_code(check["rule"]), _actual(check["actual"]), xml_escape(check["expected"]))
         if check["status"] == "fail":
-            violations.append(
-                _row(check, across_accounts, *cells, arn_html(check["key_arn"]))
-            )
+            violations.append(_row(check, across_accounts, *cells, arn_html(check["key_arn"])))
         elif check["status"] == "exempt":
             exempted.append(_row(check, across_accounts, *cells, xml_escape(check["note"])))
     rows = [_row(key, across_accounts, *(xml_escape(key.get(field) or "") for field in KEY_COLUMNS)) for key in keys]

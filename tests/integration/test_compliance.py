@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import stat
 import struct
 import zlib
@@ -18,7 +17,7 @@ from xml.etree import ElementTree
 import jsonschema
 import pytest
 
-from conftest import DEMO_KEY, ROOT, SCHEMA, browse, checks_of, run_ids
+from conftest import DEMO_KEY, SCHEMA, browse, checks_of, run_ids
 from emulator.server import Emulator
 
 ACCOUNT = "1234567890123456"

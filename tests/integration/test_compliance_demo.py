@@ -312,12 +312,18 @@ def test_the_html_report_reads_at_1400_and_400_pixels(ansible, tmp_path):
     for k in named:
         assert '<td class="key-name">%s (%s)</td>' % (k["aliases"][0], k["description"]) in html
     by_id = dict((k["key_id"], k) for k in named)
-    assert any(v["key_name"] == "%s (%s)" % (by_id[v["key_id"]]["aliases"][0], by_id[v["key_id"]]["description"])
-               for v in report["violations"] if v["key_id"] in by_id)
+    assert any(
+        v["key_name"] == "%s (%s)" % (by_id[v["key_id"]]["aliases"][0], by_id[v["key_id"]]["description"])
+        for v in report["violations"]
+        if v["key_id"] in by_id
+    )
     junit = (ansible.tmp / "report" / "kms-compliance.xml").read_text()
     assert "%s - %s (%s)" % (named[0]["key_id"], named[0]["aliases"][0], named[0]["description"]) in junit
     # one scale for every chart: a bar's width is its count times the same factor (to the 0.1 px the page rounds to)
-    bars = [(float(w), int(c)) for w, c in re.findall(r'<rect class="bar"[^>]* width="([\d.]+)"[^>]* data-count="(\d+)"', html)]
+    bars = [
+        (float(w), int(c))
+        for w, c in re.findall(r'<rect class="bar"[^>]* width="([\d.]+)"[^>]* data-count="(\d+)"', html)
+    ]
     top = max(c for _w, c in bars)
     assert len(bars) > 10 and all(abs(w - c * 180.0 / top) <= 0.06 for w, c in bars), bars
 
