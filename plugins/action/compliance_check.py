@@ -48,7 +48,7 @@ ROLE_PREFIX = "kms_compliance_"
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _requires_connection = False  # everything happens on the controller (ansible-core 2.17+ reads this)
+    _requires_connection = False  # everything happens on the controller: no connection to the host is made
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -249,6 +250,12 @@ def test_the_collection_docs_lint_clean(tmp_path):
     assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout + proc.stderr
 
 
+def first_release(path):
+    """Whether a module or filter (its documentation) came with 1.0.0."""
+    text = path.read_text()
+    return re.search(r"^\s*version_added: 1\.0\.0$", text, re.M) is not None
+
+
 def test_the_release_notes_are_antsibull_changelogs_and_list_every_plugin(tmp_path):
     """CHANGELOG.rst is what antsibull-changelog generates from changelogs/changelog.yaml; the first release has a
     summary and its features, nothing fixed or broken against itself, and names every plugin, module and role."""
@@ -266,8 +273,9 @@ def test_the_release_notes_are_antsibull_changelogs_and_list_every_plugin(tmp_pa
     assert not set(first) & {"breaking_changes", "security_fixes", "bugfixes", "deprecated_features"}
     notes = " ".join((ROOT / "CHANGELOG.rst").read_text().split())
     new = notes[notes.index("New Plugins") :]
-    names = ["alicloud.kms.%s" % p.stem for p in (ROOT / "plugins" / "modules").glob("*.py")]
-    names += ["alicloud.kms.%s" % p.stem for p in (ROOT / "plugins" / "filter").glob("*.yml")]
+    # every plugin of the first release (a later one's are listed by its own release)
+    names = ["alicloud.kms.%s" % p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if first_release(p)]
+    names += ["alicloud.kms.%s" % p.stem for p in (ROOT / "plugins" / "filter").glob("*.yml") if first_release(p)]
     names += [
         "alicloud.kms.keys - Alibaba Cloud KMS keys as inventory hosts",  # the inventory plugin
         "alicloud.kms.keys - Alibaba Cloud KMS keys, inline",  # the lookup

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -92,16 +93,19 @@ def stats(events):
 
 
 def key_ids_listed(events):
-    """key IDs from the first alicloud.kms.key_info/key_facts result among the job events."""
+    """key IDs from the first alicloud.kms.key_info/key_facts result among the job events, or the keys of the JSON
+    report an alicloud.kms.compliance_check result names (the compliance role's step)."""
     for event in events:
         data = event.get("event_data", {})
-        if event["event"] == "runner_on_ok" and data.get("task_action") in (
-            "alicloud.kms.key_info",
-            "alicloud.kms.key_facts",
-        ):
-            res = data["res"]
+        if event["event"] != "runner_on_ok":
+            continue
+        res = data.get("res", {})
+        if data.get("task_action") in ("alicloud.kms.key_info", "alicloud.kms.key_facts"):
             return res.get("key_ids") or res.get("ansible_facts", {}).get("alicloud_kms_key_ids")
-    raise AssertionError("no alicloud.kms.key_info or key_facts result among the job events")
+        if data.get("task_action") == "alicloud.kms.compliance_check":
+            report = json.loads(Path(res["reports"]["kms-compliance.json"]).read_text())
+            return [key["key_id"] for key in report["keys"]]
+    raise AssertionError("no alicloud.kms.key_info, key_facts or compliance_check result among the job events")
 
 
 def all_keys(emulator, regions=None):
