@@ -22,7 +22,7 @@ from ansible_collections.alicloud.kms.plugins.filter.compliance import (
     compliance_plan,
     kms_compliance_documents,
 )
-from ansible_collections.alicloud.kms.plugins.module_utils._argspec import CONNECTION_SPEC
+from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ACCOUNTS_SPEC, CONNECTION_SPEC
 from ansible_collections.alicloud.kms.plugins.module_utils._connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import proxy_password
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
@@ -41,7 +41,7 @@ COMPLIANCE_SPEC = dict(
     aliases=dict(type="bool", default=True),
     key_facts=dict(type="bool", default=False),
 )
-ARGUMENT_SPEC = dict(CONNECTION_SPEC, **COMPLIANCE_SPEC)
+ARGUMENT_SPEC = dict(CONNECTION_SPEC, **dict(ACCOUNTS_SPEC, **COMPLIANCE_SPEC))
 ROLE = os.path.realpath(os.path.join(reports.TEMPLATES, ".."))
 ROLE_PREFIX = "kms_compliance_"
 
@@ -100,6 +100,7 @@ class ActionModule(ActionBase):
             self._fail(None, self._text(error))
 
         options = dict((name, args[name]) for name in CONNECTION_SPEC)
+        options["strict_permissions"] = args["strict_permissions"]
         options.update(regions=regions or None, accounts=accounts or None, exclude_accounts=excluded or None)
         options.update((name, plan[name]) for name in ("facets", "details", "tags", "key_policy"))
         options["aliases"] = plan["aliases"] or args["aliases"]

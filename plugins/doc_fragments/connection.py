@@ -6,7 +6,8 @@ from __future__ import annotations
 
 
 class ModuleDocFragment(object):
-    """Connection options, described once in DOCUMENTATION; PLUGINS adds what only the lookup and inventory read."""
+    """Connection options, described once in DOCUMENTATION; LISTING adds several regions and accounts for the faces
+    that list; PLUGINS adds what only the lookup and inventory read."""
 
     DOCUMENTATION = r"""
 requirements:
@@ -17,18 +18,10 @@ options:
     description:
       - The region to list keys in, for example C(cn-hangzhou).
       - Falls back to the E(ALICLOUD_REGION), then E(ALIBABA_CLOUD_REGION_ID) environment variable.
-      - When O(regions) is also given, O(regions) is listed and O(region) only picks the endpoint that answers
-        C(DescribeRegions) (C(cn-hangzhou) when unset), so a region in C(module_defaults) or the environment
-        does not get in the way of O(regions).
+      - Where several regions are listed (C(regions) of the faces that list), they are listed and O(region) only picks
+        the endpoint that answers C(DescribeRegions) (C(cn-hangzhou) when unset), so a region in C(module_defaults)
+        or the environment does not get in the way.
     type: str
-  regions:
-    description:
-      - Several regions, listed in parallel. Every record names its region.
-      - The single value V(all) means every region that C(DescribeRegions) returns.
-      - Named regions that are not well-known KMS regions are checked against C(DescribeRegions) first; one that
-        it does not list fails with the list of valid regions.
-    type: list
-    elements: str
   access_key_id:
     description:
       - The AccessKey ID.
@@ -140,6 +133,26 @@ options:
         keeps its own O(rate_limit), since the service's quota is per account and region.
     type: int
     default: 64
+  account_role_name:
+    description:
+      - The role assumed in a member account given by its ID (C(accounts) of the faces that list, C(account_id) of
+        M(alicloud.kms.key)); Resource Directory creates it in every member, trusting the management account.
+    type: str
+    default: ResourceDirectoryAccountAccessRole
+"""
+
+    # What the listing faces add (key_info, key_facts, compliance_check, the lookup and the inventory): several
+    # regions and accounts in one run. The key module manages one key, in one region of one account.
+    LISTING = r"""
+options:
+  regions:
+    description:
+      - Several regions, listed in parallel. Every record names its region.
+      - The single value V(all) means every region that C(DescribeRegions) returns.
+      - Named regions that are not well-known KMS regions are checked against C(DescribeRegions) first; one that
+        it does not list fails with the list of valid regions.
+    type: list
+    elements: str
   accounts:
     description:
       - The accounts to read, for an organisation-wide run. Unset, only the caller's account is read.
@@ -156,12 +169,6 @@ options:
       - Records then carry C(account_name), the display name C(ListAccounts) gave (or null).
     type: list
     elements: str
-  account_role_name:
-    description:
-      - The role assumed in each account given by ID in O(accounts); Resource Directory creates it in every member,
-        trusting the management account.
-    type: str
-    default: ResourceDirectoryAccountAccessRole
   exclude_accounts:
     description:
       - Account IDs (16 digits) not to read, for example with O(accounts=[all]).

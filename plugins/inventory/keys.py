@@ -38,6 +38,7 @@ extends_documentation_fragment:
   - constructed
   - inventory_cache
   - alicloud.kms.connection
+  - alicloud.kms.connection.listing
   - alicloud.kms.connection.plugins
   - alicloud.kms.filters
 options:

@@ -19,6 +19,7 @@ author:
   - alicloud.kms contributors (@alicloud-kms)
 extends_documentation_fragment:
   - alicloud.kms.connection
+  - alicloud.kms.connection.listing
   - alicloud.kms.connection.plugins
   - alicloud.kms.filters
 options:

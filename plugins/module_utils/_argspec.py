@@ -8,10 +8,9 @@ from __future__ import annotations
 
 _LIST = dict(type="list", elements="str", no_log=False)
 # Mirrors doc_fragments/connection.py and filters.py; validate-modules checks that they agree.
-# The connection options: what every face takes, compliance_check included (module_defaults of group/alicloud.kms.kms)
+# The connection options: what every face takes, the key module included (module_defaults of group/alicloud.kms.kms)
 CONNECTION_SPEC = dict(
     region=dict(type="str"),
-    regions=_LIST,
     access_key_id=dict(type="str", no_log=False),
     access_key_secret=dict(type="str", no_log=True),
     security_token=dict(type="str", no_log=True),
@@ -31,8 +30,12 @@ CONNECTION_SPEC = dict(
     rate_limit=dict(type="float", default=45),
     deadline=dict(type="float", default=300),
     max_in_flight=dict(type="int", default=64),
-    accounts=_LIST,
     account_role_name=dict(type="str", default="ResourceDirectoryAccountAccessRole"),
+)
+# Several regions and accounts in one run: the faces that list (doc_fragments/connection.py, LISTING)
+ACCOUNTS_SPEC = dict(
+    regions=_LIST,
+    accounts=_LIST,
     exclude_accounts=_LIST,
     strict_permissions=dict(type="bool", default=True),
 )
@@ -54,5 +57,5 @@ LISTING_SPEC = dict(
     tag_filters=dict(type="dict"),
 )
 
-ARGUMENT_SPEC = dict(CONNECTION_SPEC, **LISTING_SPEC)
+ARGUMENT_SPEC = dict(CONNECTION_SPEC, **dict(ACCOUNTS_SPEC, **LISTING_SPEC))
 OPTION_NAMES = tuple(ARGUMENT_SPEC)

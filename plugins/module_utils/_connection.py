@@ -23,7 +23,7 @@ from ansible_collections.alicloud.kms.plugins.module_utils._connection_options i
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.alicloud.kms.plugins.module_utils._ratelimit import RateLimiter
 from ansible_collections.alicloud.kms.plugins.module_utils._records import ACCOUNT_ID
-from ansible_collections.alicloud.kms.plugins.module_utils._retry import call_with_retries, is_throttling
+from ansible_collections.alicloud.kms.plugins.module_utils._retry import call_with_retries, is_retryable, is_throttling
 
 try:
     from alibabacloud_credentials.client import Client as _CredentialClient
@@ -201,8 +201,9 @@ class Connection(object):
             )
         return account
 
-    def call(self, region, action, query=None, service="kms", credential=None):
-        """One API call with retries; returns the response body as a dict."""
+    def call(self, region, action, query=None, service="kms", credential=None, idempotent=True):
+        """One API call with retries; returns the response body as a dict. A request that must not run twice
+        (idempotent false: CreateKey) is retried only when the service throttled it, which it then did not run."""
         client, limiter = self._client(service, region, credential)
         run = self.run
 
@@ -231,7 +232,13 @@ class Connection(object):
             if run.log:
                 run.log("retrying %s in %s after %s (RequestId: %s)" % (action, region, error.code, error.request_id))
 
-        return call_with_retries(attempt, self.options.max_retries, on_retry=on_retry, deadline=run.end)
+        return call_with_retries(
+            attempt,
+            self.options.max_retries,
+            on_retry=on_retry,
+            deadline=run.end,
+            retryable=is_retryable if idempotent else is_throttling,
+        )
 
     def _send(self, client, service, region, action, query, remaining):
         o = self.options

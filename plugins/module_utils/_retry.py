@@ -47,11 +47,14 @@ def backoff(attempt, retry_after=None, rand=random.random):
     return rand() * min(MAX_DELAY, BASE_DELAY * (2**attempt))
 
 
-def call_with_retries(func, max_retries, sleep=time.sleep, on_retry=None, deadline=None, clock=time.monotonic):
+def call_with_retries(
+    func, max_retries, sleep=time.sleep, on_retry=None, deadline=None, clock=time.monotonic, retryable=is_retryable
+):
     """Call func() until it succeeds, fails for good, max_retries extra attempts are spent,
     or the next wait would pass the deadline (a clock() value).
 
-    func raises KmsError; the final error is the last one, with the number of attempts made.
+    func raises KmsError; the final error is the last one, with the number of attempts made. retryable(error) says
+    which failures are worth another attempt (is_throttling alone for a request that must not run twice).
     """
     attempt = 0
     while True:
@@ -61,9 +64,9 @@ def call_with_retries(func, max_retries, sleep=time.sleep, on_retry=None, deadli
             attempt += 1
             delay = backoff(attempt - 1, error.retry_after)
             late = deadline is not None and clock() + delay >= deadline
-            if not is_retryable(error) or attempt > max_retries or late:
+            if not retryable(error) or attempt > max_retries or late:
                 error.attempts = attempt
-                if late and is_retryable(error) and attempt <= max_retries:
+                if late and retryable(error) and attempt <= max_retries:
                     error.note = "gave up at the deadline"
                 raise
             if on_retry is not None:

@@ -28,6 +28,7 @@ author:
   - alicloud.kms contributors (@alicloud-kms)
 extends_documentation_fragment:
   - alicloud.kms.connection
+  - alicloud.kms.connection.listing
   - ansible.builtin.action_common_attributes.facts
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups

@@ -17,6 +17,7 @@ author:
   - alicloud.kms contributors (@alicloud-kms)
 extends_documentation_fragment:
   - alicloud.kms.connection
+  - alicloud.kms.connection.listing
   - alicloud.kms.filters
   - ansible.builtin.action_common_attributes.facts
   - alicloud.kms.attributes  # before the builtin ones: the first definition of an attribute wins

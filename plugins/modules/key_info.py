@@ -21,6 +21,7 @@ author:
   - alicloud.kms contributors (@alicloud-kms)
 extends_documentation_fragment:
   - alicloud.kms.connection
+  - alicloud.kms.connection.listing
   - alicloud.kms.filters
   - alicloud.kms.attributes  # before the builtin ones: the first definition of an attribute wins
   - ansible.builtin.action_common_attributes
