@@ -130,19 +130,24 @@ build: venv
 	"$(VENV_BIN)/ansible-galaxy" collection build --force --output-path "$(DIST_DIR)" .
 
 # galaxy-importer brings its own ansible-core and ansible-lint: it lives in a venv of its own. Any WARNING or ERROR
-# it prints fails the target, as it would hold the collection back on Galaxy or Automation Hub.
+# it prints fails the target, as it would hold the collection back on Galaxy or Automation Hub. The importer's EDA
+# linting (ruff and pylint on extensions/eda/plugins) runs in its container, which is not used here:
+# tests/utils/eda_lint.py runs the same commands (ruff from $(VENV), pylint in the importer venv), and any finding
+# fails the target too.
 IMPORTER_VENV := $(CURDIR)/build/importer-venv
 IMPORTER_REQUIREMENT := galaxy-importer==0.4.44
+IMPORTER_PYLINT := pylint==4.1.4
 .PHONY: publish-check
 publish-check: build
 	@if [ ! -x "$(IMPORTER_VENV)/bin/python" ]; then $(PYTHON) -m venv "$(IMPORTER_VENV)"; fi
-	@"$(IMPORTER_VENV)/bin/python" -m pip install --disable-pip-version-check --quiet "$(IMPORTER_REQUIREMENT)"
+	@"$(IMPORTER_VENV)/bin/python" -m pip install --disable-pip-version-check --quiet "$(IMPORTER_REQUIREMENT)" "$(IMPORTER_PYLINT)"
 	@tarball="$(DIST_DIR)/$(NAMESPACE)-$(NAME)-$$(sed -n 's/^version: *//p' galaxy.yml).tar.gz"; \
 	out=$$(cd "$(DIST_DIR)" && env -u ANSIBLE_COLLECTIONS_PATH GALAXY_IMPORTER_CONFIG="$(CURDIR)/tests/utils/galaxy-importer.cfg" \
 	  PATH="$(IMPORTER_VENV)/bin:$$PATH" "$(IMPORTER_VENV)/bin/python" -m galaxy_importer.main "$$tarball" 2>&1); \
 	echo "$$out" | grep -v '^Loading '; \
 	if echo "$$out" | grep -E '^(WARNING|ERROR)' >&2; then echo "publish-check: galaxy-importer found the problems above" >&2; exit 1; fi; \
 	echo "$$out" | grep -q 'Importer processing completed successfully'
+	@PATH="$(IMPORTER_VENV)/bin:$(VENV_BIN):$$PATH" "$(IMPORTER_VENV)/bin/python" tests/utils/eda_lint.py "$(CURDIR)"
 
 # --- execution environment, version matrix, docs, changelog (issue 8) ---------------------------------------
 .PHONY: ee test-matrix docs changelog
