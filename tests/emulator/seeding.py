@@ -50,15 +50,13 @@ from pathlib import Path
 import yaml
 
 from . import resourcemanager
-from .backend import DEFAULT_REGIONS, Backend, region_abbr
+from .backend import DEFAULT_REGIONS, SM_REGIONS, Backend, region_abbr
 
 DEMO_ACCOUNT_ID = "1234567890123456"
 DEMO_ACCESS_KEY_ID = "LTAI5tKmsEmulatorDemo01"
 DEMO_ACCESS_KEY_SECRET = "kms-emulator-demo-secret"
 RD_ROLE = "ResourceDirectoryAccountAccessRole"
 
-# Regions that host SCA-certified HSMs: the only ones where SM specs exist.
-SM_REGIONS = frozenset({"cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen"})
 DESCRIPTIONS = (
     "orders-db TDE",
     "payments signing",

@@ -66,6 +66,45 @@ MODELS = {
         kms_models.ListKmsInstancesRequest,
         kms_models.ListKmsInstancesResponseBody,
     ),
+    "CreateKey": ("kms", "2016-01-20", kms_models.CreateKeyRequest, kms_models.CreateKeyResponseBody),
+    "UpdateKeyDescription": (
+        "kms",
+        "2016-01-20",
+        kms_models.UpdateKeyDescriptionRequest,
+        kms_models.UpdateKeyDescriptionResponseBody,
+    ),
+    "EnableKey": ("kms", "2016-01-20", kms_models.EnableKeyRequest, kms_models.EnableKeyResponseBody),
+    "DisableKey": ("kms", "2016-01-20", kms_models.DisableKeyRequest, kms_models.DisableKeyResponseBody),
+    "ScheduleKeyDeletion": (
+        "kms",
+        "2016-01-20",
+        kms_models.ScheduleKeyDeletionRequest,
+        kms_models.ScheduleKeyDeletionResponseBody,
+    ),
+    "CancelKeyDeletion": (
+        "kms",
+        "2016-01-20",
+        kms_models.CancelKeyDeletionRequest,
+        kms_models.CancelKeyDeletionResponseBody,
+    ),
+    "SetDeletionProtection": (
+        "kms",
+        "2016-01-20",
+        kms_models.SetDeletionProtectionRequest,
+        kms_models.SetDeletionProtectionResponseBody,
+    ),
+    "UpdateRotationPolicy": (
+        "kms",
+        "2016-01-20",
+        kms_models.UpdateRotationPolicyRequest,
+        kms_models.UpdateRotationPolicyResponseBody,
+    ),
+    "CreateAlias": ("kms", "2016-01-20", kms_models.CreateAliasRequest, kms_models.CreateAliasResponseBody),
+    "UpdateAlias": ("kms", "2016-01-20", kms_models.UpdateAliasRequest, kms_models.UpdateAliasResponseBody),
+    "DeleteAlias": ("kms", "2016-01-20", kms_models.DeleteAliasRequest, kms_models.DeleteAliasResponseBody),
+    "TagResources": ("kms", "2016-01-20", kms_models.TagResourcesRequest, kms_models.TagResourcesResponseBody),
+    "UntagResources": ("kms", "2016-01-20", kms_models.UntagResourcesRequest, kms_models.UntagResourcesResponseBody),
+    "SetKeyPolicy": ("kms", "2016-01-20", kms_models.SetKeyPolicyRequest, kms_models.SetKeyPolicyResponseBody),
     "AssumeRole": ("sts", "2015-04-01", sts_models.AssumeRoleRequest, sts_models.AssumeRoleResponseBody),
     "GetCallerIdentity": ("sts", "2015-04-01", None, sts_models.GetCallerIdentityResponseBody),
     "ListAccounts": (
@@ -79,6 +118,33 @@ HOSTS = {"sts": "sts.aliyuncs.com", "resourcemanager": "resourcemanager.aliyuncs
 
 DEMO_KEYS = {k.description: k for k in build_backend(DEMO_SEED).default_account.keys["cn-hangzhou"]}
 ORDERS_DB, LEDGER_TDE = DEMO_KEYS["orders-db TDE"], DEMO_KEYS["ledger TDE"]
+JWT, GUOMI = DEMO_KEYS["jwt issuer"], DEMO_KEYS["guomi archive"]
+# the write actions: each sample changes the demo world, which is reset after it
+WRITES = {a for a, (service, dummy, dummy, dummy) in MODELS.items() if service == "kms"} - {
+    "ListKeys",
+    "DescribeKey",
+    "DescribeRegions",
+    "ListAliases",
+    "ListAliasesByKeyId",
+    "ListResourceTags",
+    "ListTagResources",
+    "GetKeyPolicy",
+    "ListKmsInstances",
+}
+POLICY = json.dumps(
+    {
+        "Version": "1",
+        "Statement": [
+            {
+                "Sid": "kms default key policy",
+                "Effect": "Allow",
+                "Principal": {"RAM": ["acs:ram::1234567890123456:*"]},
+                "Action": ["kms:*"],
+                "Resource": ["*"],
+            }
+        ],
+    }
+)
 
 # A valid value for every request parameter the models document; a parameter missing here fails the test.
 SAMPLES = {
@@ -97,6 +163,50 @@ SAMPLES = {
     },
     "GetKeyPolicy": {"KeyId": LEDGER_TDE.arn, "PolicyName": "default"},
     "ListKmsInstances": {"Filters": "[]", "PageNumber": 1, "PageSize": 100},
+    # writes: every sample succeeds on the seeded demo world (LEDGER_TDE is in a hardware instance)
+    "CreateKey": {
+        "DKMSInstanceId": LEDGER_TDE.dkms_instance_id,
+        "Description": "conformance",
+        "EnableAutomaticRotation": False,
+        "KeySpec": "Aliyun_AES_256",
+        "KeyStorageMechanism": "HsmEncryptedDatabase",
+        "KeyUsage": "ENCRYPT/DECRYPT",
+        "Origin": "Aliyun_KMS",
+        "Policy": POLICY,
+        "ProtectionLevel": "HSM",
+        "RotationInterval": "365d",
+        "Tags": json.dumps([{"TagKey": "env", "TagValue": "test"}]),
+    },
+    "UpdateKeyDescription": {"Description": "conformance", "KeyId": ORDERS_DB.key_id},
+    "EnableKey": {"KeyId": DEMO_KEYS["legacy batch jobs"].key_id},
+    "DisableKey": {"KeyId": JWT.key_id},
+    "ScheduleKeyDeletion": {"KeyId": JWT.key_id, "PendingWindowInDays": 7},
+    "CancelKeyDeletion": {"KeyId": DEMO_KEYS["retired reporting"].key_id},
+    "SetDeletionProtection": {
+        "DeletionProtectionDescription": "conformance",
+        "EnableDeletionProtection": True,
+        "KeyId": LEDGER_TDE.key_id,
+        "KmsInstanceId": LEDGER_TDE.dkms_instance_id,
+        "ProtectedResourceArn": LEDGER_TDE.arn,
+    },
+    "UpdateRotationPolicy": {"EnableAutomaticRotation": True, "KeyId": GUOMI.key_id, "RotationInterval": "365d"},
+    "CreateAlias": {"AliasName": "alias/conformance", "KeyId": JWT.key_id},
+    "UpdateAlias": {"AliasName": "alias/jwt-issuer", "KeyId": ORDERS_DB.key_id},
+    "DeleteAlias": {"AliasName": "alias/orders-db-tde"},
+    "TagResources": {
+        "RegionId": "cn-hangzhou",
+        "ResourceId": [ORDERS_DB.key_id, JWT.key_id],
+        "ResourceType": "key",
+        "Tag": [{"Key": "owner", "Value": "alice"}],
+    },
+    "UntagResources": {
+        "All": False,
+        "RegionId": "cn-hangzhou",
+        "ResourceId": [ORDERS_DB.key_id],
+        "ResourceType": "key",
+        "TagKey": ["env"],
+    },
+    "SetKeyPolicy": {"KeyId": LEDGER_TDE.arn, "Policy": POLICY, "PolicyName": "default"},
     "AssumeRole": {
         "RoleArn": ROLE_ARN,
         "RoleSessionName": "conformance",
@@ -162,7 +272,11 @@ def test_every_documented_parameter_is_accepted(emu, action):
     request_model = MODELS[action][2]
     documented = wire_names(request_model) if request_model else set()
     assert documented == set(SAMPLES[action]), "the SDK documents other parameters: give each a sample value"
-    assert_conforms(action, raw_call(emu, action, SAMPLES[action]))
+    try:
+        assert_conforms(action, raw_call(emu, action, SAMPLES[action]))
+    finally:
+        if action in WRITES:
+            emu.reset()  # the module's demo world stays the seeded one for the tests that read it
 
 
 def test_every_documented_filter_key_is_accepted(emu):
@@ -364,3 +478,68 @@ def test_official_client_lists_the_kms_instances_its_keys_name(emu):
     assert listed == instances
     first = kms.list_kms_instances(kms_models.ListKmsInstancesRequest()).body.kms_instances.kms_instance[0]
     assert first.kms_instance_arn == "acs:kms:cn-hangzhou:1234567890123456:kmsinstance/%s" % instances[0]
+
+
+def test_official_client_parses_every_write_reply():
+    """Every write through its typed request model and method, on a private demo world: each reply parses into its
+    response model, and CreateKey's KeyMetadata has only fields of CreateKeyResponseBodyKeyMetadata."""
+    with Emulator(seed=DEMO_SEED, qps=0) as world:
+        kms, shanghai, beijing = (kms_client(world, r) for r in ("cn-hangzhou", "cn-shanghai", "cn-beijing"))
+        instance = "kst-shh63a9c7d2e4b6f8a0c1d3"  # the demo's software instance
+        created = [
+            beijing.create_key(kms_models.CreateKeyRequest(description="default key")).body,
+            shanghai.create_key(
+                kms_models.CreateKeyRequest(
+                    dkmsinstance_id=instance, enable_automatic_rotation=True, rotation_interval="30d", policy=POLICY
+                )
+            ).body,
+            kms.create_key(
+                kms_models.CreateKeyRequest(dkmsinstance_id=LEDGER_TDE.dkms_instance_id, origin="EXTERNAL")
+            ).body,
+            kms.create_key(
+                kms_models.CreateKeyRequest(dkmsinstance_id=LEDGER_TDE.dkms_instance_id, key_spec="EC_P256")
+            ).body,
+        ]
+        for body in created:
+            assert_conforms("CreateKey", body.to_map())
+        assert [b.key_metadata.key_state for b in created] == ["Enabled", "Enabled", "PendingImport", "Enabled"]
+        assert (
+            created[1].key_metadata.rotation_interval == "2592000s"
+            and created[3].key_metadata.key_usage == "SIGN/VERIFY"
+        )
+        replies = [
+            kms.update_key_description(kms_models.UpdateKeyDescriptionRequest(key_id=JWT.key_id, description="d")),
+            kms.disable_key(kms_models.DisableKeyRequest(key_id=JWT.key_id)),
+            kms.enable_key(kms_models.EnableKeyRequest(key_id=JWT.key_id)),
+            kms.schedule_key_deletion(
+                kms_models.ScheduleKeyDeletionRequest(key_id=JWT.key_id, pending_window_in_days=7)
+            ),
+            kms.cancel_key_deletion(kms_models.CancelKeyDeletionRequest(key_id=JWT.key_id)),
+            kms.set_deletion_protection(
+                kms_models.SetDeletionProtectionRequest(protected_resource_arn=JWT.arn, enable_deletion_protection=True)
+            ),
+            kms.update_rotation_policy(
+                kms_models.UpdateRotationPolicyRequest(
+                    key_id=GUOMI.key_id, enable_automatic_rotation=True, rotation_interval="365d"
+                )
+            ),
+            kms.create_alias(kms_models.CreateAliasRequest(alias_name="alias/typed", key_id=JWT.key_id)),
+            kms.update_alias(kms_models.UpdateAliasRequest(alias_name="alias/typed", key_id=GUOMI.key_id)),
+            kms.delete_alias(kms_models.DeleteAliasRequest(alias_name="alias/typed")),
+            kms.tag_resources(
+                kms_models.TagResourcesRequest(
+                    region_id="cn-hangzhou",
+                    resource_type="key",
+                    resource_id=[JWT.key_id],
+                    tag=[kms_models.TagResourcesRequestTag(key="owner", value="bob")],
+                )
+            ),
+            kms.untag_resources(
+                kms_models.UntagResourcesRequest(
+                    region_id="cn-hangzhou", resource_type="key", resource_id=[JWT.key_id], tag_key=["owner"]
+                )
+            ),
+            kms.set_key_policy(kms_models.SetKeyPolicyRequest(key_id=LEDGER_TDE.key_id, policy=POLICY)),
+        ]
+        for reply in replies:
+            assert reply.status_code == 200 and set(reply.body.to_map()) == {"RequestId"} and reply.body.request_id
