@@ -138,6 +138,8 @@ class KeyRequest(object):
         regions = self.resolve_regions()
         targets, skipped = self._targets()
         pairs = [(target, connection, region) for target, connection in targets for region in regions]
+        # the connection of every account read (None: the caller's), for writes after the listing
+        self.connections = dict(((target.account_id if target else None), connection) for target, connection in targets)
         done = []
 
         def one(pair):
