@@ -19,14 +19,17 @@ from ansible.utils.unsafe_proxy import wrap_var
 from ansible_collections.alicloud.kms.plugins.filter.compliance import (
     check_baseline,
     check_exemptions,
+    check_policy,
     compliance_plan,
     kms_compliance_documents,
+    kms_violations,
 )
 from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ACCOUNTS_SPEC, CONNECTION_SPEC
 from ansible_collections.alicloud.kms.plugins.module_utils._connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import proxy_password
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils._keys import KeyRequest, skip_text
+from ansible_collections.alicloud.kms.plugins.plugin_utils import _compliance_remediation as remediation
 from ansible_collections.alicloud.kms.plugins.plugin_utils import _compliance_reports as reports
 
 display = Display()
@@ -40,6 +43,7 @@ COMPLIANCE_SPEC = dict(
     fail_on=dict(type="str", choices=["any", "new"], default="any"),
     aliases=dict(type="bool", default=True),
     key_facts=dict(type="bool", default=False),
+    remediate=dict(type="list", elements="str", choices=list(remediation.REMEDIABLE), default=[]),
 )
 ARGUMENT_SPEC = dict(CONNECTION_SPEC, **dict(ACCOUNTS_SPEC, **COMPLIANCE_SPEC))
 ROLE = os.path.realpath(os.path.join(reports.TEMPLATES, ".."))
@@ -98,6 +102,10 @@ class ActionModule(ActionBase):
             baseline = check_baseline(baseline, baseline_path)
         except AnsibleFilterError as error:
             self._fail(None, self._text(error))
+        policy = check_policy(args["policy"])
+        unused = [rule for rule in args["remediate"] if rule not in policy]
+        if unused:
+            self._fail("remediate", "%s not in the policy: a fix applies to the keys a rule finds" % ", ".join(unused))
 
         options = dict((name, args[name]) for name in CONNECTION_SPEC)
         options["strict_permissions"] = args["strict_permissions"]
@@ -108,13 +116,33 @@ class ActionModule(ActionBase):
         # no secret in a message: the core never quotes one, and this is the backstop a module's no_log_values is
         secrets = [options[n] for n, spec in CONNECTION_SPEC.items() if spec.get("no_log") and options[n]]
         secrets += [p for p in (proxy_password(options[n]) for n in ("http_proxy", "https_proxy")) if p]
-        gathered = self._gather(options, warnings, secrets)
+        request, gathered = self._gather(options, warnings, secrets)
 
         generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         run_id = str(uuid.uuid4())
+        records, fixes = gathered.records, None
+        if args["remediate"]:
+            found = kms_violations(records, policy, args["exempt_keys"], generated)  # exempted keys are never changed
+            if self._play_context.check_mode:
+                fixes = remediation.plan(records, found, args["remediate"], policy)
+            else:
+                fixes, records = remediation.apply(request.connections, records, found, args["remediate"], policy)
+                # a fix can make another rule apply (a key whose deletion is cancelled is Enabled again, and then
+                # needs deletion protection): one more pass over the keys just fixed, as the service now has them
+                fixed = set((e["account_id"], e["region"], e["key_id"]) for e in fixes if e["status"] == "applied")
+                done = set((e["account_id"], e["region"], e["key_id"], e["rule"]) for e in fixes)
+                more = [
+                    v
+                    for v in kms_violations(records, policy, args["exempt_keys"], generated)
+                    if (v["account_id"], v["region"], v["key_id"]) in fixed
+                    and (v["account_id"], v["region"], v["key_id"], v["rule"]) not in done
+                ]
+                if more:
+                    extra, records = remediation.apply(request.connections, records, more, args["remediate"], policy)
+                    fixes += extra
         try:
             documents = kms_compliance_documents(
-                gathered.records,
+                records,
                 args["policy"],
                 args["exempt_keys"],
                 regions,
@@ -125,6 +153,7 @@ class ActionModule(ActionBase):
                 baseline,
                 run_id,
                 baseline_path,
+                fixes,
             )
         except AnsibleFilterError as error:
             self._fail(None, self._text(error))
@@ -149,14 +178,13 @@ class ActionModule(ActionBase):
             )
         facts = {"kms_compliance_result": report}
         if args["key_facts"]:  # 20,000 records in host facts cost Ansible seconds on every later task: only when asked
-            records = gathered.records
             facts.update(
                 alicloud_kms_keys=records,
                 alicloud_kms_key_ids=[r["key_id"] for r in records],
                 alicloud_kms_key_arns=[r["key_arn"] for r in records],
             )
         return {
-            "changed": False,
+            "changed": any(e["status"] == "applied" and e["change"] for e in fixes or ()),
             "verdict": report["verdict"],
             "run_id": run_id,
             "reports": paths,
@@ -217,7 +245,7 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(_masked(to_native(error), secrets), result={"error": error.to_dict()}) from None
         warnings.extend(skip_text(entry) for entry in gathered.skipped)
         warnings[:] = [_masked(w, secrets) for w in warnings]
-        return gathered
+        return request, gathered
 
 
 def _masked(text, secrets):

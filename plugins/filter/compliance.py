@@ -63,8 +63,9 @@ SKIPPED_FIELDS = ("account_id", "region", "code", "message", "request_id")
 
 # kms_compliance_report's arguments after the policy, in order (kms_compliance_documents takes them too)
 REPORT_ARGUMENTS = ("exempt_keys", "regions", "skipped", "accounts", "exclude_accounts", "now", "baseline", "run_id")
-# kms_compliance_documents also takes the baseline's path, for its error messages
-DOCUMENTS_ARGUMENTS = REPORT_ARGUMENTS + ("baseline_path",)
+# kms_compliance_documents also takes the baseline's path, for its error messages, and the remediation entries of
+# the run (alicloud.kms.compliance_check with remediate)
+DOCUMENTS_ARGUMENTS = REPORT_ARGUMENTS + ("baseline_path", "remediation")
 # what kms-compliance.json takes from the report, in the schema's order, between the run's fields and the keys
 REPORT_PARTS = (
     "policy",
@@ -72,6 +73,7 @@ REPORT_PARTS = (
     "accounts",
     "not_assessed",
     "changes",
+    "remediation",
     "violations",
     "exempted",
     "unused_exemptions",
@@ -521,6 +523,7 @@ def kms_compliance_documents(keys, policy, *args, **kwargs):
         raise _error("kms_compliance_documents takes %s after the policy" % ", ".join(DOCUMENTS_ARGUMENTS))
     options.update(kwargs)
     baseline_path = options.pop("baseline_path", None)
+    remediation = options.pop("remediation", None)
     regions, accounts, exclude_accounts, now, run_id = (
         options.get(name) for name in ("regions", "accounts", "exclude_accounts", "now", "run_id")
     )
@@ -529,6 +532,7 @@ def kms_compliance_documents(keys, policy, *args, **kwargs):
     keys = _keys(keys)
     options["baseline"] = baseline = check_baseline(options.get("baseline"), baseline_path)
     report = kms_compliance_report(keys, policy, **options)
+    report["remediation"] = remediation
     checks = report.pop("checks")
     across = bool(accounts)
     text = documents.json_report(
@@ -562,9 +566,10 @@ def kms_compliance_documents(keys, policy, *args, **kwargs):
         "policy": documents.xml_escape(json.dumps(report["policy"], indent=2, ensure_ascii=False)),
         "accounts": labels,
         "json": text,
-        "junit": documents.junit_testcases(checks, across),
+        "junit": documents.junit_testcases(checks, across, remediation),
         "html": documents.html_rows(checks, keys, across),
         "changes": documents.html_changes(report["changes"], names, across) if report["changes"] else None,
+        "remediation": documents.html_remediation(remediation, names, across) if remediation else None,
     }
 
 

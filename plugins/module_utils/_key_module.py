@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.alicloud.kms.plugins.module_utils._argspec import CONNECTION_SPEC
@@ -81,21 +79,20 @@ def _run(module, params):
     region = check_region(region or connection.region, "region")
     if params["account_id"]:
         connection = connection.for_role("acs:ram::%s:role/%s" % (account_id, params["account_role_name"]))
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        writer = KeyWriter(connection, region, account_id, pool)
-        before = writer.read(ref)
-        if before is None and params["key_id"]:
-            raise KmsOptionError("key_id", "no key %s in region %s" % (params["key_id"], region))
-        if before is None and params["state"] == "absent":
-            return dict(changed=False, key=None, changes=[], diff=dict(before={}, after={}))
-        if before is None:
-            return _create(module, writer, params)
-        changes, planned = writer.plan(before, params)
-        if module.check_mode or not changes:
-            return _result(changes, before, planned)
-        key_id = before["key_id"]
-        writer.send(changes, settled=lambda change: _settled(writer.read(key_id), change))
-        return _result(changes, before, writer.read(key_id))
+    writer = KeyWriter(connection, region, account_id)
+    before = writer.read(ref)
+    if before is None and params["key_id"]:
+        raise KmsOptionError("key_id", "no key %s in region %s" % (params["key_id"], region))
+    if before is None and params["state"] == "absent":
+        return dict(changed=False, key=None, changes=[], diff=dict(before={}, after={}))
+    if before is None:
+        return _create(module, writer, params)
+    changes, planned = writer.plan(before, params)
+    if module.check_mode or not changes:
+        return _result(changes, before, planned)
+    key_id = before["key_id"]
+    writer.send(changes, settled=lambda change: _settled(writer.read(key_id), change))
+    return _result(changes, before, writer.read(key_id))
 
 
 def _create(module, writer, params):

@@ -126,11 +126,20 @@ def rotation_unsupported(record):
     return None
 
 
+class _InOrder(object):
+    """A pool's map, one call after another: one key's few reads need no threads of their own."""
+
+    @staticmethod
+    def map(call, items):
+        return [call(item) for item in items]
+
+
 class KeyWriter(object):
     """One key in one region of one account: read it, plan the Changes to the wanted state, send them."""
 
     def __init__(self, connection, region, account_id=None, pool=None):
-        self.connection, self.region, self.account_id, self.pool = connection, region, account_id, pool
+        self.connection, self.region, self.account_id = connection, region, account_id
+        self.pool = pool or _InOrder()
 
     # --- reading ------------------------------------------------------------------------------------------------
 
@@ -175,7 +184,8 @@ class KeyWriter(object):
         """(changes, after): the Changes that bring current (a record, never None here) to params, in the order they
         are sent, and the record as it will read after them. Raises KmsOptionError for what the service refuses."""
         after, changes = dict(current), []
-        key_id, present = current["key_id"], params["state"] == "present"
+        # state None (a remediation's fix) neither cancels nor schedules a deletion
+        key_id, present, absent = current["key_id"], params["state"] == "present", params["state"] == "absent"
 
         def change(field, new, action, query, keyed=True):
             changes.append(Change(field, after.get(field), new, action, dict(query, KeyId=key_id) if keyed else query))
@@ -189,6 +199,8 @@ class KeyWriter(object):
             change("key_state", "Enabled", "CancelKeyDeletion", {})
         protection = params.get("deletion_protection")
         if protection is not None and (current.get("deletion_protection") == "Enabled") != protection:
+            if after.get("key_state") == "PendingDeletion":
+                raise KmsOptionError("deletion_protection", "%s is PendingDeletion: cancel the deletion first" % key_id)
             query = {"ProtectedResourceArn": current["key_arn"], "EnableDeletionProtection": str(protection).lower()}
             if protection and params.get("deletion_protection_description"):
                 query["DeletionProtectionDescription"] = params["deletion_protection_description"]
@@ -196,7 +208,7 @@ class KeyWriter(object):
             change(
                 "deletion_protection", "Enabled" if protection else "Disabled", "SetDeletionProtection", query, False
             )
-        if not present:
+        if absent:
             if after.get("key_state") != "PendingDeletion":
                 if after.get("deletion_protection") == "Enabled":
                     raise KmsOptionError(
@@ -243,6 +255,11 @@ class KeyWriter(object):
         reason = rotation_unsupported(current)
         if wanted and reason:
             raise KmsOptionError("automatic_rotation", "%s: %s" % (current["key_id"], reason))
+        if after.get("key_state") != "Enabled":  # UpdateRotationPolicy's reference: only an Enabled key
+            raise KmsOptionError(
+                "automatic_rotation",
+                "%s is %s: only an Enabled key's rotation changes" % (current["key_id"], after.get("key_state")),
+            )
         if wanted and not current.get("dkms_instance_id") and interval != "%ds" % (DEFAULT_KEY_ROTATION_DAYS * DAY):
             raise KmsOptionError(
                 "rotation_interval_days",

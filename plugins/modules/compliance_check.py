@@ -15,7 +15,7 @@ description:
     for every key (P(alicloud.kms.kms_compliance_report#filter)), writes C(kms-compliance.json),
     C(kms-compliance.xml) (JUnit) and C(kms-compliance.html) into O(report_dir) as a set, and returns the verdict.
   - It never fails on the verdict. RV(failure) says why a run should fail, and the role fails the play with it when
-    C(kms_compliance_fail_on_violation) is true.
+    C(kms_compliance_fail_on_violation) is true. It reports changed only when O(remediate) wrote a fix.
   - It is an action that runs on the controller, whatever the host. It lists keys in the controller's process, and
     writes the reports and reads O(baseline) on the controller. The credentials come from the options, from
     C(module_defaults) for C(group/alicloud.kms.kms), or from the controller's environment (C(ALICLOUD_ACCESS_KEY),
@@ -80,6 +80,15 @@ options:
       - V(false) leaves them out unless C(require_alias) needs them.
     type: bool
     default: true
+  remediate:
+    description:
+      - Rules whose violations the step fixes, as the role's C(kms_compliance_remediate) documents. In check mode the
+        fixes are planned only; RV(ansible_facts.kms_compliance_result) and the reports carry C(remediation).
+      - Each rule must be in O(policy).
+    type: list
+    elements: str
+    choices: [require_rotation, max_rotation_interval_days, require_deletion_protection, forbidden_states]
+    default: []
   key_facts:
     description:
       - Also set the facts M(alicloud.kms.key_facts) sets (RV(ansible_facts.alicloud_kms_keys) and the lists of IDs
@@ -97,7 +106,9 @@ attributes:
     support: none
   check_mode:
     support: full
-    details: The step reads the service only. In check mode it writes the reports too, they are its output.
+    details: >-
+      Without O(remediate) the step reads the service only. In check mode it writes the reports too, they are its
+      output; with O(remediate) it plans the fixes and writes none.
   diff_mode:
     support: none
   facts:

@@ -58,10 +58,32 @@ def arn_html(arn):
 # --- JUnit -----------------------------------------------------------------------------------------------------------
 
 
-def junit_testcases(checks, across_accounts):
+def remediation_text(entry):
+    """What a remediation entry did (or would do), in one line: "applied: automatic_rotation Disabled -> Enabled"."""
+    change = ", ".join("%s %s -> %s" % (field, old, new) for field, (old, new) in entry["change"].items())
+    text = "%s: %s" % (REMEDIATION_STATUS[entry["status"]], change or "no change")
+    if entry.get("code"):
+        text += " (%s: %s%s)" % (
+            entry["code"],
+            entry.get("message") or "",
+            ", RequestId %s" % entry["request_id"] if entry.get("request_id") else "",
+        )
+    return text
+
+
+# a remediation entry's status, as the reports say it
+REMEDIATION_STATUS = {"applied": "fixed in this run", "planned": "would fix", "failed": "could not fix"}
+
+
+def _remediated(remediation):
+    return dict(((e["account_id"], e["region"], e["key_id"], e["rule"]), e) for e in remediation or ())
+
+
+def junit_testcases(checks, across_accounts, remediation=None):
     """{rule: the <testcase> elements of its testsuite}: one per key, a <failure> when the key breaks the rule, a
-    <skipped> when it is exempt or the rule does not apply. The name is "rule: key ID - alias (description)"."""
-    cases = {}
+    <skipped> when it is exempt or the rule does not apply. The name is "rule: key ID - alias (description)". A case
+    the run remediated (or would) says so in its <system-out>."""
+    cases, remediated = {}, _remediated(remediation)
     for check in checks:
         rule = check["rule"]
         key_id, region = xml_escape(check["key_id"]), xml_escape(check["region"])
@@ -80,8 +102,12 @@ def junit_testcases(checks, across_accounts):
             " - %s" % xml_escape(name) if name else "",
         )
         status = check["status"]
-        if status == "pass":
+        entry = remediated.get((check["account_id"], check["region"], check["key_id"], rule))
+        out = "      <system-out>%s</system-out>\n" % xml_escape(remediation_text(entry)) if entry else ""
+        if status == "pass" and not out:
             text = head + "/>\n"
+        elif status == "pass":
+            text = "%s>\n%s    </testcase>\n" % (head, out)
         else:
             actual, expected = xml_escape(check["actual"] or "unknown"), xml_escape(check["expected"])
             note = xml_escape(check["note"])
@@ -107,7 +133,7 @@ def junit_testcases(checks, across_accounts):
                     "exempt" if status == "exempt" else "not applicable",
                     note,
                 )
-            text = "%s>\n%s\n    </testcase>\n" % (head, body)
+            text = "%s>\n%s\n%s    </testcase>\n" % (head, body, out)
         cases.setdefault(rule, []).append(text)
     return dict((rule, "".join(parts)) for rule, parts in cases.items())
 
@@ -165,6 +191,20 @@ def html_rows(checks, keys, across_accounts):
             exempted.append(_row(check, across_accounts, *cells, xml_escape(check["note"])))
     rows = [_row(key, across_accounts, *(xml_escape(key.get(field) or "") for field in KEY_COLUMNS)) for key in keys]
     return {"violations": "".join(violations), "exempted": "".join(exempted), "keys": "".join(rows)}
+
+
+def html_remediation(remediation, names, across_accounts):
+    """{applied, planned, failed}: <tr> rows of the remediation section, per status. names as for html_changes."""
+    rows = dict((status, []) for status in REMEDIATION_STATUS)
+    for entry in remediation:
+        known = names.get((entry["account_id"], entry["region"], entry["key_id"])) or {}
+        change = "<br>".join(
+            "%s: %s &rarr; %s" % (xml_escape(field), xml_escape(old), xml_escape(new))
+            for field, (old, new) in entry["change"].items()
+        )
+        problem = xml_escape(remediation_text(entry).split(" (", 1)[1][:-1]) if entry.get("code") else ""
+        rows[entry["status"]].append(_row(dict(known, **entry), across_accounts, _code(entry["rule"]), change, problem))
+    return dict((status, "".join(found)) for status, found in rows.items())
 
 
 def html_changes(changes, names, across_accounts):

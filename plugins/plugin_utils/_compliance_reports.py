@@ -134,6 +134,16 @@ def verdict_lines(result, across_accounts, baseline, directory):
         for a in summary["by_account"].values()
     )
     rules = ", ".join("%s=%d" % (rule, stats["violations"]) for rule, stats in summary["by_rule"].items())
+    fixes = result.get("remediation")
+    if fixes is None:
+        fixed = "Remediation: none asked for (kms_compliance_remediate)"
+    else:
+        counts = dict((s, sum(1 for e in fixes if e["status"] == s)) for s in ("applied", "planned", "failed"))
+        fixed = "Remediation: %d fixed in this run, %d would fix (check mode), %d could not fix" % (
+            counts["applied"],
+            counts["planned"],
+            counts["failed"],
+        )
     return [
         line,
         "Run ID: %s" % result["run_id"],
@@ -141,6 +151,7 @@ def verdict_lines(result, across_accounts, baseline, directory):
         "By account: %s" % (accounts or "no keys"),
         "Not assessed: %s" % (not_assessed_text(result) or "nothing"),
         "By rule: %s" % (rules or "no rules"),
+        fixed,
     ] + ["%s report: %s" % (kind, os.path.join(directory, name)) for kind, name in _KINDS]
 
 
