@@ -528,9 +528,17 @@ def test_the_example_rulebook_gives_the_source_valid_arguments_and_runs_the_comp
     assert options["regions"] and settings["interval"] >= key_events.MIN_INTERVAL
     actions = [a for rule in ruleset["rules"] for a in rule.get("actions", [rule.get("action")])]
     plays = [a["run_playbook"] for a in actions if "run_playbook" in a]
-    assert len(plays) == 2
-    assert (ROOT / "playbooks" / ("%s.yml" % plays[0]["name"].split(".")[-1])).is_file()
+    assert [p["name"] for p in plays] == ["alicloud.kms.cancel_protected_deletion"] + [
+        "alicloud.kms.compliance_check"
+    ] * 2
     for play in plays:
+        assert (ROOT / "playbooks" / ("%s.yml" % play["name"].split(".")[-1])).is_file()
+    # the guard gets the checked ARN alone (its rule reads the tag, never passes it on)
+    assert plays[0]["var_root"] == "identifiers" and plays[0]["extra_vars"] == {
+        "kms_key_guard_key_arn": "acs:kms:{{ event.region }}:{{ event.account_id }}:key/{{ event.key_id }}"
+    }
+    assert ruleset["match_multiple_rules"] is True and source["alicloud.kms.key_events"]["tags"] is True
+    for play in plays[1:]:
         # the playbook sees the event narrowed to its checked identifiers, and only those reach its extra vars
         assert play["var_root"] == "identifiers"
         assert play["extra_vars"]["kms_compliance_accounts"] == "{{ [event.account_id] }}"
@@ -880,6 +888,46 @@ def test_the_shipped_rulebook_runs_its_compliance_check_when_a_key_is_deleted(em
     assert checked["accounts_requested"] == [ACCOUNT] and checked["regions_requested"] == ["cn-hangzhou"]
     assert checked["summary"]["key_count"] == 13  # the deleted key is gone
     assert DEMO_ACCESS_KEY_SECRET not in output
+
+
+@needs_rulebook
+def test_the_shipped_rulebook_cancels_the_deletion_of_a_protected_key(emu, tmp_path):
+    ruleset = shipped_ruleset()
+    (source,) = ruleset["sources"]
+    state = tmp_path / "state.json"
+    source["alicloud.kms.key_events"].update(arguments(emu, regions=["cn-hangzhou"], interval=1, state_file=str(state)))
+    variables = tmp_path / "vars.yml"
+    variables.write_text(yaml.safe_dump({"kms_key_guard_report_dir": str(tmp_path / "report")}))
+    guarded = emu.backend.default_account.keys["cn-hangzhou"][0]
+    emu.backend.update_key(ACCOUNT, "cn-hangzhou", guarded.key_id, tags={"protected": "true"})
+    proc = rulebook_run(
+        tmp_path,
+        ruleset,
+        env={
+            key_events.MIN_INTERVAL_ENV: "0.5",
+            "ALICLOUD_ACCESS_KEY": DEMO_ACCESS_KEY_ID,
+            "ALICLOUD_SECRET_KEY": DEMO_ACCESS_KEY_SECRET,
+            "ALICLOUD_REGION": "cn-hangzhou",
+            "KMS_EMULATOR_URL": emu.url,
+        },
+        extra=["-e", str(variables)],
+    )
+
+    def state_of():
+        return emu.backend.find_key(ACCOUNT, "cn-hangzhou", guarded.key_id).key_state
+
+    try:
+        assert wait_for(state.exists, proc), (tmp_path / "rulebook.log").read_text()  # the baseline
+        emu.backend.update_key(ACCOUNT, "cn-hangzhou", guarded.key_id, key_state="PendingDeletion")
+        # its deletion is cancelled, and the compliance check of its account runs too (match_multiple_rules)
+        cancelled = wait_for(
+            lambda: state_of() == "Enabled" and (tmp_path / "report" / "kms-compliance.json").exists(), proc
+        )
+    finally:
+        stop(proc)
+    output = (tmp_path / "rulebook.log").read_text()
+    assert cancelled, output
+    assert "deletion cancelled, the key is Enabled" in output and DEMO_ACCESS_KEY_SECRET not in output
 
 
 CRAFTED_SOURCE = """

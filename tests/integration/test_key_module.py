@@ -198,3 +198,36 @@ def test_absent_without_a_key_changes_nothing(ansible, emulator):
     assert run.rc == 0 and not run.result["changed"] and run.result["key"] is None, run.result
     missing = key(ansible, key_id="hz-missing", enabled=True)
     assert missing.rc != 0 and missing.result["option"] == "key_id", missing.result
+
+
+# --- the rulebook's guard: cancel the deletion of a key tagged protected=true ------------------------------------
+
+
+def guard(ansible, key_arn):
+    from conftest import BIN, DEMO_KEY, ROOT  # noqa: PLC0415
+
+    env = {"KMS_EMULATOR_URL": ansible.emu.url, "ALICLOUD_ACCESS_KEY": DEMO_KEY[0], "ALICLOUD_SECRET_KEY": DEMO_KEY[1]}
+    env["ALICLOUD_REGION"] = HZ
+    book = ROOT / "playbooks" / "cancel_protected_deletion.yml"
+    command = [str(BIN / "ansible-playbook"), "-i", str(ansible.inventory), str(book)]
+    return ansible.run(command + ansible.extra_vars({"kms_key_guard_key_arn": key_arn}), env=env)
+
+
+def test_the_guard_cancels_only_the_deletion_of_a_protected_key(ansible, emulator):
+    emulator.add_keys(
+        HZ,
+        [
+            {"key_id": "hz-guarded", "key_state": "PendingDeletion", "tags": {"protected": "true"}},
+            {"key_id": "hz-free", "key_state": "PendingDeletion", "tags": {"protected": "no"}},
+        ],
+    )
+    account = emulator.backend.default_account.account_id
+    arn = "acs:kms:%s:%s:key/%%s" % (HZ, account)
+    proc = guard(ansible, arn % "hz-guarded")
+    assert proc.returncode == 0 and "deletion cancelled, the key is Enabled" in proc.stdout, proc.stdout
+    proc = guard(ansible, arn % "hz-free")
+    assert proc.returncode == 0 and "left alone" in proc.stdout, proc.stdout
+    states = dict((k.key_id, k.key_state) for k in emulator.backend.default_account.keys[HZ])
+    assert (states["hz-guarded"], states["hz-free"]) == ("Enabled", "PendingDeletion")
+    proc = guard(ansible, arn % "hz-guarded\nhz-free")  # the rulebook checks the form first; the playbook again
+    assert proc.returncode != 0 and "must be a KMS key ARN" in proc.stdout
