@@ -4,6 +4,7 @@
 
 python bench/run.py [--quick]    (or BENCH_QUICK=1) a tenth of the sizes, about a minute; the full run takes about 8.
 python bench/run.py --only-g     scenario (g) alone: the compliance role at 20,000 keys.
+python bench/run.py --only-i     scenario (i) alone: the role remediating rotation on 1,000 keys.
 
 The emulator runs in its own process with 100 ms latency per request and the service's quota of 50 requests
 per second per account and region (HTTP 429 beyond). Request counts come from the emulator. The quota-bound
@@ -51,6 +52,7 @@ SIZES = {
     "org": ((100, 4, 10), (10, 4, 10)),
     "tagged": (1000, 100),
     "compliance": ((50, 400), (10, 200)),
+    "remediate": (1000, 100),
 }
 ORG_REGIONS = ["cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen"]  # the emulator's first four
 ONE, FOUR, ATTRS, MEMORY, EMPTY = (
@@ -333,6 +335,60 @@ def compliance_at_scale(size):
         emu.stop()
 
 
+def remediation_at_scale(size):
+    """(i): the role fixing require_rotation on every key of a region at the quota: its time beyond the same role
+    without remediation against the quota bound of the writes it sent plus as many re-reads (DescribeKey)."""
+    count = size["remediate"]
+    # every key symmetric, created by the account with KMS material, rotation off: every one is fixed
+    seed = Path(new_workdir()) / "seed.json"
+    keys = [{"description": "key %d" % n} for n in range(count)]
+    account = {"account_id": "1234567890123456", "access_keys": [{"id": DEMO_KEY[0], "secret": DEMO_KEY[1]}]}
+    seed.write_text(json.dumps({"accounts": [dict(account, regions={ONE: {"keys": keys}})]}))
+    emu = EmulatorProcess(world=["--seed", str(seed)])
+    try:
+        name = "(i) remediate rotation, %d keys" % count
+        policy, options = {"require_rotation": True}, dict(regions=[ONE])
+        judged = emu.measure(
+            name, "ansible-playbook, the role", lambda: compliance_playbook(emu.url, new_workdir(), policy, **options)
+        )
+        work = new_workdir()
+        fixed = emu.measure(
+            name,
+            "ansible-playbook, the role remediating",
+            lambda: compliance_playbook(emu.url, work, policy, remediate=["require_rotation"], **options),
+        )
+        report = json.loads((Path(work) / "report" / "kms-compliance.json").read_text())
+        writes = fixed["by_action"].get("UpdateRotationPolicy", 0)
+        applied = [e for e in report["remediation"] if e["status"] == "applied"]
+        check(writes == len(applied) == count, name)
+        bound = 2.0 * writes / QPS  # the writes and one re-read each, at the quota
+        beyond = fixed["wall"] - judged["wall"]
+        found = [
+            (
+                "(i) remediation within 1.3x of the quota bound (%d writes + %d re-reads at %d/s = %.1f s): %.1f s beyond"
+                " the role without it (%.2fx); %d requests {%s}"
+                % (
+                    writes,
+                    writes,
+                    QPS,
+                    bound,
+                    beyond,
+                    beyond / bound,
+                    fixed["requests"] - judged["requests"],
+                    ", ".join(
+                        "%s: %d" % (a, n - judged["by_action"].get(a, 0))
+                        for a, n in sorted(fixed["by_action"].items())
+                        if n != judged["by_action"].get(a, 0)
+                    ),
+                ),
+                beyond <= 1.3 * bound,
+            )
+        ]
+        return [judged, fixed], found
+    finally:
+        emu.stop()
+
+
 def html_size(work):
     return (Path(work) / "report" / "kms-compliance.html").stat().st_size / 1e6
 
@@ -476,7 +532,7 @@ def targets(key, memory):
             memory["result"]["peak_mb"] < 250,
         )
     )
-    return found + key["g"]
+    return found + key["g"] + key["i"]
 
 
 def machine():
@@ -506,8 +562,8 @@ def main():
     LOAD_AT_START[0] = os.getloadavg()[0]
     if LOAD_AT_START[0] > 0.5:
         sys.stderr.write("note: load average %.1f: other work on this machine skews the timings\n" % LOAD_AT_START[0])
-    if "--only-g" in sys.argv[1:]:  # the compliance role alone, while working on it
-        rows, found = compliance_at_scale(size)
+    if "--only-g" in sys.argv[1:] or "--only-i" in sys.argv[1:]:  # the compliance role alone, while working on it
+        rows, found = (compliance_at_scale if "--only-g" in sys.argv[1:] else remediation_at_scale)(size)
         print(table(rows) + "\n\n" + "\n".join("  %s  %s" % ("PASS" if ok else "FAIL", text) for text, ok in found))
         return
     sys.stderr.write("starting the emulator (%s sizes) ...\n" % ("quick" if quick else "full"))
@@ -520,7 +576,8 @@ def main():
     org_rows, key["e"] = organisation(size)
     tag_rows, key["f"] = aliases_and_tags(size)
     compliance_rows, key["g"] = compliance_at_scale(size)
-    rows += org_rows + tag_rows + compliance_rows
+    remediation_rows, key["i"] = remediation_at_scale(size)
+    rows += org_rows + tag_rows + compliance_rows + remediation_rows
     print(
         "\nalicloud.kms benchmark%s: emulator with %d ms latency, quota %d requests/s per region; rate_limit default %g/s"
         % (

@@ -143,8 +143,9 @@ class KeyWriter(object):
 
     # --- reading ------------------------------------------------------------------------------------------------
 
-    def read(self, ref):
-        """The key's record with details, aliases and tags (and its policy in a KMS instance), or None."""
+    def read(self, ref, full=True):
+        """The key's record with details, aliases and tags (and its policy in a KMS instance), or None; without full,
+        DescribeKey's alone (what a fix of rotation, deletion protection or state reads: one request)."""
         try:
             metadata, body = self._describe(ref)
         except KmsError as error:
@@ -152,6 +153,8 @@ class KeyWriter(object):
                 return None
             raise
         record = add_metadata(make_record(metadata, self.region, self.account_id, body, "DescribeKey", "Arn"), metadata)
+        if not full:
+            return record
         enricher = Enricher(self.connection, self.region, self.pool)
         record["aliases"] = self._aliases(record["key_id"])
         record["tags"] = enricher.tags([record["key_id"]]).get(record["key_id"], {})

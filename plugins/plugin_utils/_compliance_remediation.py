@@ -4,9 +4,10 @@
 # Internal to this collection; no compatibility promise (the public API is the modules, plugins, filters and role).
 """Remediation: the violations of the rules that have a fix, as writes of the key module's write side (_writes.py).
 
-Planned from the report's violations (never its exemptions); applied key by key, each key read again before its
-writes (a key that changed since the listing is planned from what it says now, never overwritten blind), and read
-again after them, so the verdict is computed on what the service then says.
+Planned from the report's violations (never its exemptions) and the listing's read of the keys; applied key by key.
+A write the service refuses means the key changed since it was listed: it is read again and planned from what it
+says now, never overwritten blind. Every fixed key is read again after its writes, so the verdict is computed on what
+the service then says: at the quota, a write and a read per key.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._retry import is_retryable
 from ansible_collections.alicloud.kms.plugins.module_utils._writes import KeyWriter
 
 # The rules with a fix, and the key module's options that fix them (value: the rule's value in the policy)
@@ -103,13 +105,28 @@ def apply(connections, records, violations, rules, policy):
         account_id, region, key_id = where
         connection = connections.get(account_id) or connections.get(None)
         writer = KeyWriter(connection, region, account_id)
+        params = _params([v["rule"] for v in found], policy)
+
+        def settled(change):
+            return (writer.read(key_id, full=False) or {}).get(change.field) == change.new
+
         try:
-            current = writer.read(key_id)  # now, not as listed
-            if current is None:
-                raise KmsError("Forbidden.KeyNotFound", "the key is gone since it was listed", region=region)
-            changes, _after = writer.plan(current, _params([v["rule"] for v in found], policy))
-            writer.send(changes, settled=lambda change: (writer.read(key_id) or {}).get(change.field) == change.new)
-            return where, _entries(found, changes, "applied"), writer.read(key_id)
+            # planned from the listing's read of moments ago; a write the service refuses means the key changed
+            # since: it is read again and planned from what it says now, never written blind
+            changes, _after = writer.plan(dict(records[by_id[where]]), params)
+            try:
+                writer.send(changes, settled=settled)
+            except KmsError as error:
+                if is_retryable(error):
+                    raise
+                current = writer.read(key_id, full=False)
+                if current is None:
+                    raise KmsError(
+                        "Forbidden.KeyNotFound", "the key is gone since it was listed", region=region
+                    ) from None
+                changes, _after = writer.plan(current, params)
+                writer.send(changes, settled=settled)
+            return where, _entries(found, changes, "applied"), writer.read(key_id, full=False)  # the verdict's read
         except KmsOptionError as error:
             return where, _entries(found, [], "failed", KmsError("NotRemediable", str(error))), None
         except KmsError as error:
