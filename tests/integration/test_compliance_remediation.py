@@ -103,3 +103,24 @@ def test_the_fact_carries_the_remediation(ansible, emulator):
     assert result.rc == 0
     path = ansible.tmp / "report" / "kms-compliance.json"
     assert json.loads(path.read_text())["remediation"] == report["remediation"]
+
+
+def test_a_key_that_changed_since_the_listing_is_read_again_not_overwritten(ansible, emulator):
+    policy, region = {"require_rotation": True}, "cn-hangzhou"
+    _result, planned = ansible.role(policy, regions=[region], remediate=["require_rotation"], args=["--check"])
+    target = entries(planned, "planned")[0][0]
+    account = emulator.backend.default_account.account_id
+    described = len(emulator.backend.default_account.keys[region])  # one DescribeKey per key, gathering details
+
+    def disable(emu, _entry):  # after the listing read the key, before its fix is sent
+        emu.backend.update_key(account, region, target, key_state="Disabled")
+
+    emulator.on_request(disable, after=described, action="DescribeKey")
+    result, report = ansible.role(policy, regions=[region], remediate=["require_rotation"])
+    assert result.rc == 0, result.stdout
+    entry = [e for e in report["remediation"] if e["key_id"] == target][0]
+    # the refused write made the key be read again: Disabled now, so no rotation is written for it
+    assert entry["status"] == "failed" and entry["code"] == "NotRemediable" and "Disabled" in entry["message"], entry
+    key = emulator.backend.find_key(account, region, target)
+    assert (key.key_state, key.automatic_rotation) == ("Disabled", "Disabled")
+    assert len(entries(report, "applied")) == len(entries(planned, "planned")) - 1
