@@ -231,3 +231,9 @@ def test_the_guard_cancels_only_the_deletion_of_a_protected_key(ansible, emulato
     assert (states["hz-guarded"], states["hz-free"]) == ("Enabled", "PendingDeletion")
     proc = guard(ansible, arn % "hz-guarded\nhz-free")  # the rulebook checks the form first; the playbook again
     assert proc.returncode != 0 and "must be a KMS key ARN" in proc.stdout
+
+
+def test_through_ansible_playbook_check_diff_apply_and_a_second_run(ansible, emulator, plain):
+    run = ansible.playbook("key_module_diff.yml", {"kms_connection": ansible.connection(region=HZ), "key_id": plain})
+    assert run.rc == 0, run.stdout + run.stderr  # the playbook asserts its own outcome
+    assert writes(emulator) == ["SetDeletionProtection", "UpdateRotationPolicy"]  # the check mode run sent none
