@@ -237,3 +237,16 @@ def test_through_ansible_playbook_check_diff_apply_and_a_second_run(ansible, emu
     run = ansible.playbook("key_module_diff.yml", {"kms_connection": ansible.connection(region=HZ), "key_id": plain})
     assert run.rc == 0, run.stdout + run.stderr  # the playbook asserts its own outcome
     assert writes(emulator) == ["SetDeletionProtection", "UpdateRotationPolicy"]  # the check mode run sent none
+
+
+def test_a_member_account_s_key_is_written_with_the_member_role(ansible, emulator):
+    member = "2222333344445555"  # acme-payments-prod in the demo seed, with the Resource Directory's role
+    target = emulator.backend.accounts[member].keys[HZ][0]
+    run = key(ansible, key_id=target.key_id, account_id=member, description="changed in the member")
+    assert run.rc == 0 and run.result["changed"], run.stdout + run.stderr
+    assert run.result["key"]["account_id"] == member
+    assert emulator.backend.find_key(member, HZ, target.key_id).description == "changed in the member"
+    assert "AssumeRole" in [r["action"] for r in emulator.stats()["requests"]]
+    arn = "acs:kms:%s:%s:key/%s" % (HZ, member, target.key_id)
+    wrong = key(ansible, key_id=arn, account_id="9876543210987654", enabled=True)
+    assert wrong.rc != 0 and wrong.result["option"] == "key_id", wrong.result
