@@ -146,12 +146,10 @@ class KeyWriter(object):
     def read(self, ref, full=True):
         """The key's record with details, aliases and tags (and its policy in a KMS instance), or None; without full,
         DescribeKey's alone (what a fix of rotation, deletion protection or state reads: one request)."""
-        try:
-            metadata, body = self._describe(ref)
-        except KmsError as error:
-            if error.code in NOT_FOUND:
-                return None
-            raise
+        found = self._found(ref)
+        if found is None:
+            return None
+        metadata, body = found
         record = add_metadata(make_record(metadata, self.region, self.account_id, body, "DescribeKey", "Arn"), metadata)
         if not full:
             return record
@@ -323,13 +321,17 @@ class KeyWriter(object):
         after["aliases"] = new
 
     def _alias_owner(self, name):
+        found = self._found(name)
+        return found[0].get("KeyId") if found else None
+
+    def _found(self, ref):
+        """DescribeKey's (KeyMetadata, body) for a key ID or alias, or None when there is no such key."""
         try:
-            metadata, _body = self._describe(name)
+            return self._describe(ref)
         except KmsError as error:
             if error.code in NOT_FOUND:
                 return None
             raise
-        return metadata.get("KeyId")
 
     # --- creating and sending -----------------------------------------------------------------------------------
 
