@@ -188,7 +188,7 @@ ansible_facts:
     kms_compliance_result:
       description:
         - The report without its per-key checks, as P(alicloud.kms.kms_compliance_report#filter) returns it, with
-          C(run_id).
+          C(run_id) and C(remediation) (the fixes of O(remediate), or V(null) without it).
       type: dict
     alicloud_kms_keys:
       description: The key records gathered, as M(alicloud.kms.key_facts) sets them.
