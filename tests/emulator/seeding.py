@@ -31,6 +31,20 @@ Seed format (every part optional):
             # the AliasName filter); tags: ListTagResources, ListResourceTags, the TagKey/TagValue filters;
             # policy: {Version, Statement: [...]}, keys with dkms_instance_id only (GetKeyPolicy; default: the
             # account's RAM identities may do kms:*)
+            secrets:                            # ListSecrets, DescribeSecret, GetSecretValue (backend.make_secret)
+              - secret_name: db-password        # unique in the account and region; arn acs:kms:<region>:<account>:secret/<name>
+                secret_type: Generic            # Generic, Rds, Redis, RAMCredentials, ECS, PolarDB
+                description: ..., create_time: ..., update_time: ..., encryption_key_id: ..., dkms_instance_id: kst-...
+                automatic_rotation: Enabled     # or Disabled (default); rotation_interval 604800s by default
+                rotation_interval: ..., last_rotation_date: ..., next_rotation_date: ..., planned_delete_time: ...
+                tags: {env: prod}
+                deny_value: true                # GetSecretValue answers 403 Forbidden.NoPermission
+                versions:                       # default: one version v1, ACSCurrent, empty text
+                  - {version_id: v2, version_stages: [ACSCurrent], secret_data: ..., secret_data_type: text}
+                  # secret_data: a string, stored and returned as is; a mapping or list: its JSON text
+            kms_instances:                      # GetKmsInstance facts (backend.INSTANCE_FIELDS); instances the keys
+              kst-...: {spec: 1000, end_date: "2026-12-20T00:00:00Z", zone_ids: [cn-hangzhou-h], vpc_id: vpc-..., status: Connected}
+              # name and secrets only known from keys or secrets get defaults (backend.instance_id_facts)
 
 Every Resource Directory member gets the role ResourceDirectoryAccountAccessRole trusted by the management account
 (unless the seed defines it, or deny_role makes it trust the member alone), as the real Resource Directory creates it in
@@ -116,7 +130,13 @@ def load_seed(backend: Backend, seed) -> None:
                 account_id, role["name"], role.get("trusted_accounts"), role.get("max_session_duration", 3600)
             )
         for region, content in (account.get("regions") or {}).items():
-            backend.add_keys(account_id, region, (content or {}).get("keys") or ())
+            content = content or {}
+            unknown = set(content) - {"keys", "secrets", "kms_instances"}
+            if unknown:
+                raise ValueError(f"unknown region field(s) in seed: {', '.join(sorted(unknown))}")
+            backend.add_keys(account_id, region, content.get("keys") or ())
+            backend.add_secrets(account_id, region, content.get("secrets") or ())
+            backend.add_kms_instances(account_id, region, content.get("kms_instances") or {})
     if data.get("resource_directory"):
         load_directory(backend, data["resource_directory"])
 
