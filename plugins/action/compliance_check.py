@@ -28,7 +28,8 @@ from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ACCOU
 from ansible_collections.alicloud.kms.plugins.module_utils._connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import proxy_password
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
-from ansible_collections.alicloud.kms.plugins.module_utils._keys import KeyRequest, skip_text
+from ansible_collections.alicloud.kms.plugins.module_utils._keys import KeyRequest
+from ansible_collections.alicloud.kms.plugins.module_utils._kinds import skip_text
 from ansible_collections.alicloud.kms.plugins.plugin_utils import _compliance_remediation as remediation
 from ansible_collections.alicloud.kms.plugins.plugin_utils import _compliance_reports as reports
 

@@ -106,7 +106,7 @@ from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.alicloud.kms.plugins.module_utils._argspec import OPTION_NAMES
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import SECRET_FIELDS
-from ansible_collections.alicloud.kms.plugins.module_utils._keys import skip_text
+from ansible_collections.alicloud.kms.plugins.module_utils._kinds import skip_text
 from ansible_collections.alicloud.kms.plugins.plugin_utils._options import key_request, run_request
 
 display = Display()

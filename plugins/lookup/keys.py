@@ -73,7 +73,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.alicloud.kms.plugins.module_utils._keys import skip_text
+from ansible_collections.alicloud.kms.plugins.module_utils._kinds import skip_text
 from ansible_collections.alicloud.kms.plugins.plugin_utils._options import (
     check_keywords,
     display,

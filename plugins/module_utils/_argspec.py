@@ -58,4 +58,9 @@ LISTING_SPEC = dict(
 )
 
 ARGUMENT_SPEC = dict(CONNECTION_SPEC, **dict(ACCOUNTS_SPEC, **LISTING_SPEC))
+# alicloud.kms.secret_info's filters (module_utils/_secrets.py validates their values) and instance_info's none
+SECRET_ARGUMENT_SPEC = dict(
+    CONNECTION_SPEC, **dict(ACCOUNTS_SPEC, secret_type=_LIST, dkms_instance_id=_LIST, tag_filters=dict(type="dict"))
+)
+INSTANCE_ARGUMENT_SPEC = dict(CONNECTION_SPEC, **ACCOUNTS_SPEC)
 OPTION_NAMES = tuple(ARGUMENT_SPEC)

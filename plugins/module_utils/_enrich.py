@@ -16,8 +16,9 @@ import json
 from collections import namedtuple
 
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._instances import instance_entries
+from ansible_collections.alicloud.kms.plugins.module_utils._kinds import windowed
 from ansible_collections.alicloud.kms.plugins.module_utils._records import (
-    INSTANCE_ID,
     alias_pairs,
     listed_items,
     malformed,
@@ -26,7 +27,6 @@ from ansible_collections.alicloud.kms.plugins.module_utils._records import (
 )
 
 ALIAS_PAGE_SIZE = 100  # ListAliases' maximum (ListAliasesRequest.page_size)
-INSTANCE_PAGE_SIZE = 100  # ListKmsInstances' maximum (ListKmsInstancesRequest.page_size: "1 to 100")
 TAG_BATCH = 50  # ListTagResources takes at most 50 ResourceId.N (ListTagResourcesRequest.resource_id)
 MAX_TAG_FILTERS = 20
 MAX_FILTER_VALUES = 10  # ListKeys: values per filter key
@@ -35,17 +35,6 @@ MAX_FILTER_VALUES = 10  # ListKeys: values per filter key
 MAX_TAG_PAGES = TAG_BATCH * 20
 # How a region that lacks ListTagResources answers; the client then asks ListResourceTags per key.
 UNSUPPORTED_ACTION = ("InvalidAction.NotFound", "UnsupportedOperation", "Forbidden.ActionNotSupported")
-# Requests handed to a thread pool at once: a listing of many pages holds a window of futures, never one per page.
-WINDOW = 64
-
-
-def windowed(pool, call, items):
-    """[call(item) for item in items] through the pool, a WINDOW at a time, in order: memory stays bounded."""
-    items = list(items)
-    results = []
-    for start in range(0, len(items), WINDOW):
-        results.extend(pool.map(call, items[start : start + WINDOW]))
-    return results
 
 
 def describe_key(connection, region, key_id):
@@ -112,25 +101,7 @@ def enrichment(options):
 
 def kms_instances(connection, region, pool):
     """The IDs of the region's KMS instances, every page of ListKmsInstances (each ID in its documented form)."""
-
-    def page(number):
-        body = connection.call(region, "ListKmsInstances", {"PageNumber": number, "PageSize": INSTANCE_PAGE_SIZE})
-        items = listed_items(body, "KmsInstances", "KmsInstance", region, "ListKmsInstances")
-        if not all(isinstance(i.get("KmsInstanceId"), str) and INSTANCE_ID.match(i["KmsInstanceId"]) for i in items):
-            raise malformed(body, region, "ListKmsInstances", "a KmsInstanceId that is not kst-<id>")
-        return total_count(body, region, "ListKmsInstances"), [i["KmsInstanceId"] for i in items]
-
-    total, first = page(1)
-    found = first + [i for _t, ids in windowed(pool, page, range(2, -(-total // INSTANCE_PAGE_SIZE) + 1)) for i in ids]
-    found = list(dict.fromkeys(found))
-    if len(found) != total:
-        raise KmsError(
-            "ListingChanged",
-            "ListKmsInstances returned %d instances for a TotalCount of %d; run again" % (len(found), total),
-            region=region,
-            action="ListKmsInstances",
-        )
-    return found
+    return [instance_id for instance_id, _account in instance_entries(connection, region, pool)]
 
 
 def enrich(connection, region, pool, records, wanted):

@@ -15,8 +15,9 @@ from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.alicloud.kms.plugins.module_utils import _facets
-from ansible_collections.alicloud.kms.plugins.module_utils._enrich import describe_key, enrich, kms_instances, windowed
+from ansible_collections.alicloud.kms.plugins.module_utils._enrich import describe_key, enrich, kms_instances
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
+from ansible_collections.alicloud.kms.plugins.module_utils._kinds import MAX_CONCURRENCY, MAX_REREADS, windowed
 from ansible_collections.alicloud.kms.plugins.module_utils._query import KeyQuery
 from ansible_collections.alicloud.kms.plugins.module_utils._records import (
     add_metadata,
@@ -24,9 +25,6 @@ from ansible_collections.alicloud.kms.plugins.module_utils._records import (
     make_record,
     total_count,
 )
-
-MAX_CONCURRENCY = 16  # in flight per region: enough for the rate limit at 250 ms latency; the limiter bounds the rate
-MAX_REREADS = 3
 
 Page = namedtuple("Page", "total items request_id")  # items: key records, identifiers checked
 Listing = namedtuple("Listing", "items total consistent")  # items: distinct key records in service order

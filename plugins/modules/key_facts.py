@@ -89,11 +89,11 @@ ansible_facts:
       elements: str
 """
 
-from ansible_collections.alicloud.kms.plugins.module_utils._module import exit_with_keys, new_module
+from ansible_collections.alicloud.kms.plugins.module_utils._module import exit_with, new_module
 
 
 def main():
-    exit_with_keys(
+    exit_with(
         new_module(),
         lambda keys: dict(
             ansible_facts=dict(

@@ -222,11 +222,11 @@ total_count:
   sample: 1
 """
 
-from ansible_collections.alicloud.kms.plugins.module_utils._module import exit_with_keys, new_module
+from ansible_collections.alicloud.kms.plugins.module_utils._module import exit_with, new_module
 
 
 def main():
-    exit_with_keys(
+    exit_with(
         new_module(),
         lambda keys: dict(
             keys=keys,

@@ -1198,7 +1198,8 @@ class Backend:
             return {"Regions": {"Region": [{"RegionId": r} for r in self.regions]}}
 
     def list_kms_instances(self, account_id: str, region: str, params: dict) -> dict:
-        """The KMS instances of the account in the region: those its keys name (DKMSInstanceId), in ID order.
+        """The KMS instances of the account in the region: those its keys or secrets name (DKMSInstanceId) and those
+        the seed gives facts for (as GetKmsInstance), in ID order.
 
         ListKmsInstancesRequest (alibabacloud-kms20160120 3.3.1): PageNumber "default 1", PageSize "1 to 100. Default
         value: 20"; ListKmsInstancesResponseBody: KmsInstances.KmsInstance[]{KmsInstanceId, KmsInstanceArn},
@@ -1206,8 +1207,10 @@ class Backend:
         page_number = parse_int(params, "PageNumber", 1, 1, None)
         page_size = parse_int(params, "PageSize", 20, 1, 100)
         with self.lock:
-            keys = self.accounts[account_id].keys.get(region, [])
-            instances = sorted(set(k.dkms_instance_id for k in keys if k.dkms_instance_id))
+            account = self.accounts[account_id]
+            named = [k.dkms_instance_id for k in account.keys.get(region, [])]
+            named += [s.dkms_instance_id for s in account.secrets.get(region, [])]
+            instances = sorted(set(i for i in named if i) | set(account.instances.get(region, {})))
         page = instances[(page_number - 1) * page_size : page_number * page_size]
         return {
             "KmsInstances": {
@@ -1671,16 +1674,19 @@ class Backend:
                     return secret
             return None
 
-    def list_secrets(self, account_id: str, region: str, params: dict) -> dict:
+    def list_secrets(self, account_id: str, region: str, params: dict, ignored_keys=()) -> dict:
         """ListSecretsRequest / ListSecretsResponseBody (alibabacloud-kms20160120 3.3.1): PageNumber "greater than 0.
         Default: 1", PageSize "between 1 and 100. Default: 10", FetchTags "false (default)", Filters (SECRET_FILTER_KEYS;
         parse_secret_filters). SecretList.Secret[]{CreateTime, SecretName, SecretType, UpdateTime, PlannedDeleteTime
         and OwingService when set, Tags.Tag[] with FetchTags}, in creation order; no documented error codes beyond the
-        common ones (400 InvalidParameter)."""
+        common ones (400 InvalidParameter). ignored_keys: filter keys the region validates, then ignores (faults'
+        ignore_filter_keys)."""
         page_number = parse_int(params, "PageNumber", 1, 1, None)
         page_size = parse_int(params, "PageSize", 10, *SECRET_PAGE_SIZES)
         fetch_tags = parse_bool(params, "FetchTags")
         allowed = parse_secret_filters(params.get("Filters"))
+        ignored = set(SECRET_FILTER_KEYS[k] for k in ignored_keys if k in SECRET_FILTER_KEYS)
+        allowed = dict((a, v) for a, v in allowed.items() if a not in ignored)
         with self.lock:
             secrets = list(self.accounts[account_id].secrets.get(region, []))
         if allowed:
@@ -1862,6 +1868,8 @@ class Backend:
             return handler(self, account_id, region, params, ignored, ignored_keys)
         if action == "ListTagResources":
             return handler(self, account_id, region, params, tag_page_size)
+        if action == "ListSecrets":
+            return handler(self, account_id, region, params, ignored_keys)
         return handler(self, account_id, region, params)
 
 

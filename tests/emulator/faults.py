@@ -7,7 +7,7 @@ import random
 import threading
 import time
 
-from .backend import FILTER_KEYS, Backend
+from .backend import FILTER_KEYS, SECRET_FILTER_KEYS, Backend
 from .hostile import DEFAULT_CANARY, MISMATCHES, check_canary
 
 RATES = ("error_rate_503", "error_rate_500", "drop_rate", "malformed_rate")
@@ -32,8 +32,8 @@ class FaultSettings:
     # {region: {filter key: [values]}}: ListKeys there ignores these filter values, as a region without SM or HSM
     # support does (ListKeysRequest docs): a pair left without values constrains nothing. Default: none.
     ignore_filter_values: dict = dataclasses.field(default_factory=dict)
-    # {region: [filter keys]}: ListKeys there ignores these filter keys entirely (say TagKey, TagValue, AliasName):
-    # the pairs are still validated, then constrain nothing. Default: none.
+    # {region: [filter keys]}: ListKeys (and ListSecrets, for its keys) there ignores these filter keys entirely (say
+    # TagKey, TagValue, AliasName, SecretType): the pairs are still validated, then constrain nothing. Default: none.
     ignore_filter_keys: dict = dataclasses.field(default_factory=dict)
     # {region: [KMS actions]}: the region does not offer them and answers 404 InvalidAction.NotFound, as for an
     # action that does not exist (e.g. ListTagResources, to exercise a client's fallback to ListResourceTags).
@@ -135,7 +135,7 @@ def _check(name: str, value):
                         f"ignore_filter_values: {key!r} must be a ListKeys filter key with a list of strings"
                     )
     elif name in ("ignore_filter_keys", "deny_actions"):
-        known = FILTER_KEYS if name == "ignore_filter_keys" else Backend.ACTIONS
+        known = set(FILTER_KEYS) | set(SECRET_FILTER_KEYS) if name == "ignore_filter_keys" else Backend.ACTIONS
         value = {
             str(region): [names] if isinstance(names, str) else list(names or [])
             for region, names in (value or {}).items()
