@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 from conftest import DEMO_KEY
-
 from emulator.backend import make_secret
 
 MANAGEMENT, PAYMENTS = "1234567890123456", "2222333344445555"
