@@ -59,6 +59,8 @@ CASES = [
     ({"read_timeout": 0.01}, "read_timeout", "from 0.1 to 3600"),
     ({"max_retries": 50}, "max_retries", "an integer from 0 to 20"),
     ({"rate_limit": 0}, "rate_limit", "from 0.1 to 1000"),
+    ({"sts_rate_limit": 0}, "sts_rate_limit", "from 0.1 to 1000"),
+    ({"sts_rate_limit": "fast"}, "sts_rate_limit", "a number from 0.1 to 1000"),
     ({"deadline": 0}, "deadline", "from 1 to 86400"),
     ({"facets": ["colour"]}, "facets", "unknown facet 'colour'"),
     ({"accounts": ["12345"]}, "accounts", "'12345' is not an account ID (16 digits) or a RAM role ARN"),

@@ -110,17 +110,30 @@ options:
     default: 30
   max_retries:
     description:
-      - How many times to retry a request that was throttled (HTTP 429, C(Throttling*)), failed with a 5xx,
-        returned a malformed body, or lost its connection; with jittered exponential backoff that honours
-        the service's C(x-acs-retry-after). Other errors are never retried.
+      - How many times to retry a request that failed with a 5xx, returned a malformed body, or lost its connection;
+        with jittered exponential backoff. Other errors are never retried.
+      - A request the service throttled (HTTP 429, C(Throttling*), C(Rejected.Throttling)), whichever the service (KMS,
+        STS, ResourceManager), is retried until O(deadline) instead, honouring the service's C(x-acs-retry-after),
+        and slows down the pace of that service for the rest of the run; throttling makes a run slower, never a
+        failure while the deadline allows.
     type: int
     default: 5
   rate_limit:
     description:
       - Requests per second per region, at most. KMS allows 50 per account and region, shared by every
         client of the account; the default leaves a margin. Slowed down further when the service throttles.
+      - ResourceManager calls (C(ListAccounts)) of an account are paced at this rate as well.
     type: float
     default: 45
+  sts_rate_limit:
+    description:
+      - STS requests (C(AssumeRole) of every member role, C(GetCallerIdentity)) per second per calling identity, at
+        most. STS allows 100 C(AssumeRole) per second per calling Alibaba Cloud account, its RAM users and roles
+        included (Alibaba Cloud notice of 2022-08-29; STS FAQ); lower it when other clients of the account assume
+        roles at the same time, raise it only after the quota was raised. Slowed down further when STS throttles.
+      - With O(accounts=[all]) over 1,000 members, the roles alone take 10 seconds at the default.
+    type: float
+    default: 100
   deadline:
     description:
       - Seconds one run may take in all, retries and waits included. A request never waits past it, and no retry

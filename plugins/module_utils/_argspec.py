@@ -28,6 +28,7 @@ CONNECTION_SPEC = dict(
     read_timeout=dict(type="float", default=30),
     max_retries=dict(type="int", default=5),
     rate_limit=dict(type="float", default=45),
+    sts_rate_limit=dict(type="float", default=100),
     deadline=dict(type="float", default=300),
     max_in_flight=dict(type="int", default=64),
     account_role_name=dict(type="str", default="ResourceDirectoryAccountAccessRole"),

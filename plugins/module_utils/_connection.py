@@ -115,6 +115,7 @@ class Connection(object):
         self._role = _role
         self._credential = None
         self._clients = {}
+        self._limiters = {}
         self._lock = threading.RLock()
 
     @property
@@ -166,6 +167,11 @@ class Connection(object):
             return self._credential
 
     def _client(self, service, region, credential=None):
+        """The client and the rate limiter of one service and region with these credentials (or credential's).
+
+        Each quota has its limiter: KMS is paced per account and region (rate_limit), ResourceManager per account
+        (rate_limit), STS per calling identity (sts_rate_limit; AssumeRole's quota is per calling account), so that
+        every AssumeRole of a run, whatever region's STS endpoint it goes to, shares one pace."""
         with self._lock:
             name = (service, region, id(credential) if credential else None)
             if name not in self._clients:
@@ -179,9 +185,10 @@ class Connection(object):
                     https_proxy=o.https_proxy,
                     user_agent="alicloud.kms-ansible",
                 )
-                # rate_limit paces KMS, whose quota is per account and region; STS and ResourceManager calls are
-                # few (one per account, one per page of accounts) and bounded by max_in_flight alone
-                self._clients[name] = (_OpenApiClient(config), RateLimiter(o.rate_limit if service == "kms" else 0))
+                pace = (service, region) if service == "kms" else (service, id(credential) if credential else None)
+                if pace not in self._limiters:
+                    self._limiters[pace] = RateLimiter(o.sts_rate_limit if service == "sts" else o.rate_limit)
+                self._clients[name] = (_OpenApiClient(config), self._limiters[pace])
             return self._clients[name]
 
     def credentials_now(self):
@@ -207,8 +214,10 @@ class Connection(object):
         client, limiter = self._client(service, region, credential)
         run = self.run
 
+        ticket = [None]
+
         def attempt():
-            limiter.wait()
+            ticket[0] = limiter.wait()
             remaining = run.end - time.monotonic()
             if remaining <= 0:
                 raise KmsError(
@@ -223,12 +232,14 @@ class Connection(object):
                 self._credentials(region).get_credential()
             run.count(action)
             with run.slots:
-                return self._send(client, service, region, action, query or {}, remaining)
+                body = self._send(client, service, region, action, query or {}, remaining)
+            limiter.succeeded()
+            return body
 
         def on_retry(error):
             run.retried()
             if is_throttling(error):
-                limiter.slow_down()
+                limiter.slow_down(ticket=ticket[0])
             if run.log:
                 run.log("retrying %s in %s after %s (RequestId: %s)" % (action, region, error.code, error.request_id))
 
@@ -238,6 +249,7 @@ class Connection(object):
             on_retry=on_retry,
             deadline=run.end,
             retryable=is_retryable if idempotent else is_throttling,
+            unbounded=is_throttling,  # throttling slows the run down (on_retry), it never ends it before the deadline
         )
 
     def _send(self, client, service, region, action, query, remaining):

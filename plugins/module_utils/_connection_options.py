@@ -119,6 +119,7 @@ class ConnectionOptions(object):
         self.read_timeout = _number(values, "read_timeout", 0.1, 3600)
         self.max_retries = _number(values, "max_retries", 0, 20, integer=True)
         self.rate_limit = _number(values, "rate_limit", 0.1, 1000)
+        self.sts_rate_limit = _number(values, "sts_rate_limit", 0.1, 1000)
         self.deadline = _number(values, "deadline", 1, 86400)
         self.max_in_flight = _number(values, "max_in_flight", 1, 1000, integer=True)
         self.endpoint = _endpoint(values, "endpoint", "kms.cn-hangzhou.aliyuncs.com")

@@ -15,26 +15,49 @@ class RateLimiter(object):
 
     Even spacing rather than a bursty bucket, because the quota (50/s per account
     and region) is shared with every other client of the account.
+
+    Throttling widens the spacing (slow_down), once per round of requests: the replies to requests sent before
+    the last slow-down say nothing new, so a burst of them (every request in flight throttled at once) slows the
+    pace once, not once each. Every success narrows it again a little (succeeded), back to `rate` at most: the run
+    settles just under what the quota, shared with other clients, leaves it.
     """
 
+    RECOVERY = 0.98  # each success takes back 2% of the spacing: about 20 successes undo one slow-down
+
     def __init__(self, rate, clock=time.monotonic, sleep=time.sleep):
-        self.interval = 1.0 / rate if rate else 0.0
+        self.interval = self.base = 1.0 / rate if rate else 0.0
         self._next = 0.0
+        self._sent = 0  # requests handed a start time so far
+        self._slowed_at = -1  # _sent when the spacing was last widened
         self._lock = threading.Lock()
         self._clock = clock
         self._sleep = sleep
 
     def wait(self):
+        """Wait for this request's start time; returns its ticket for slow_down."""
         if not self.interval:
-            return
+            return 0
         with self._lock:
             now = self._clock()
             start = max(now, self._next)
             self._next = start + self.interval
+            self._sent += 1
+            ticket = self._sent
         if start > now:
             self._sleep(start - now)
+        return ticket
 
-    def slow_down(self, factor=1.5, floor_rate=1.0):
-        """After a 429 the quota is evidently shared: widen the spacing."""
+    def slow_down(self, factor=1.5, floor_rate=1.0, ticket=None):
+        """After a 429 the quota is evidently shared: widen the spacing, down to floor_rate (never below rate).
+
+        ticket (what wait() gave the throttled request): a request sent before the last slow-down slows nothing."""
         with self._lock:
-            self.interval = min(self.interval * factor, 1.0 / floor_rate)
+            if ticket is not None and ticket <= self._slowed_at:
+                return
+            self._slowed_at = self._sent
+            self.interval = max(self.base, min(self.interval * factor, 1.0 / floor_rate))
+
+    def succeeded(self):
+        with self._lock:
+            if self.interval > self.base:
+                self.interval = max(self.base, self.interval * self.RECOVERY)

@@ -48,25 +48,36 @@ def backoff(attempt, retry_after=None, rand=random.random):
 
 
 def call_with_retries(
-    func, max_retries, sleep=time.sleep, on_retry=None, deadline=None, clock=time.monotonic, retryable=is_retryable
+    func,
+    max_retries,
+    sleep=time.sleep,
+    on_retry=None,
+    deadline=None,
+    clock=time.monotonic,
+    retryable=is_retryable,
+    unbounded=None,
 ):
     """Call func() until it succeeds, fails for good, max_retries extra attempts are spent,
     or the next wait would pass the deadline (a clock() value).
 
     func raises KmsError; the final error is the last one, with the number of attempts made. retryable(error) says
     which failures are worth another attempt (is_throttling alone for a request that must not run twice).
+    unbounded(error), with a deadline, says which retryable failures do not spend max_retries: they are retried
+    until the deadline (throttling: the service ran nothing, and the caller slows down instead of giving up).
     """
-    attempt = 0
+    attempt = counted = 0
     while True:
         try:
             return func()
         except KmsError as error:
             attempt += 1
-            delay = backoff(attempt - 1, error.retry_after)
+            free = deadline is not None and unbounded is not None and unbounded(error)
+            counted += 0 if free else 1
+            delay = backoff(min(attempt, counted + 3) - 1, error.retry_after)
             late = deadline is not None and clock() + delay >= deadline
-            if not retryable(error) or attempt > max_retries or late:
+            if not retryable(error) or counted > max_retries or late:
                 error.attempts = attempt
-                if late and retryable(error) and attempt <= max_retries:
+                if late and retryable(error) and counted <= max_retries:
                     error.note = "gave up at the deadline"
                 raise
             if on_retry is not None:

@@ -64,9 +64,23 @@ def parser() -> argparse.ArgumentParser:
         help="token bucket per account and region (default 50, as the real service; 0 = unlimited); 429 beyond",
     )
     faults.add_argument(
+        "--sts-qps",
+        type=float,
+        default=None,
+        help="AssumeRole token bucket per calling account (the documented STS quota is 100); 400 Throttling.User "
+        "beyond (default: unlimited)",
+    )
+    faults.add_argument(
+        "--sts-session-seconds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="AssumeRole credentials expire after N seconds whatever DurationSeconds asked for",
+    )
+    faults.add_argument(
         "--retry-after-ms", type=int, default=None, help="x-acs-retry-after header (milliseconds) on throttling replies"
     )
-    for name in ("error-rate-503", "error-rate-500", "drop-rate", "malformed-rate"):
+    for name in ("error-rate-503", "error-rate-500", "drop-rate", "malformed-rate", "throttle-rate"):
         faults.add_argument(f"--{name}", type=float, default=0, metavar="RATE", help="probability 0..1")
     faults.add_argument(
         "--deny-region",

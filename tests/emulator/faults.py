@@ -10,7 +10,7 @@ import time
 from .backend import FILTER_KEYS, SECRET_FILTER_KEYS, Backend
 from .hostile import DEFAULT_CANARY, MISMATCHES, check_canary
 
-RATES = ("error_rate_503", "error_rate_500", "drop_rate", "malformed_rate")
+RATES = ("error_rate_503", "error_rate_500", "drop_rate", "malformed_rate", "throttle_rate")
 
 
 @dataclasses.dataclass
@@ -18,6 +18,17 @@ class FaultSettings:
     latency_ms: float = 0
     latency_jitter_ms: float = 0
     qps: float | None = 50  # per account and region, as the real service; None or 0 = unlimited
+    # STS AssumeRole per calling account: 100/s is the documented quota ("Notification of Request Limit Upgrade of
+    # STS AssumeRole API", Alibaba Cloud notice of 2022-08-29: "100 requests per second ... per Alibaba Cloud account.
+    # API requests that are sent by using RAM users and RAM roles within the Alibaba Cloud account are also counted";
+    # beyond it "Throttling errors will be returned"). Default None: unlimited, so that tests without it are unchanged.
+    sts_qps: float | None = None
+    # Every request of any service (KMS, STS, ResourceManager) is throttled with this probability, on top of the
+    # quotas: each service's own throttling reply (server.throttled). 0: never.
+    throttle_rate: float = 0
+    # AssumeRole issues credentials that expire after this many seconds whatever DurationSeconds asked for (a role
+    # session cut short, or a clock far ahead): lets a test see a client re-assume near expiry. None: as asked.
+    sts_session_seconds: int | None = None
     retry_after_ms: int | None = None  # sent as x-acs-retry-after on throttling replies (the SDK reads milliseconds)
     error_rate_503: float = 0
     error_rate_500: float = 0
@@ -65,6 +76,7 @@ class Decision:
     error_500: bool
     malformed: bool
     malformed_html: bool
+    throttle: bool = False
 
 
 class TokenBucket:
@@ -97,10 +109,14 @@ def _check(name: str, value):
         value = float(value or 0)
         if value < 0:
             raise ValueError(f"{name} must not be negative")
-    elif name == "qps":
+    elif name in ("qps", "sts_qps"):
         value = float(value) if value else None
         if value is not None and value < 0:
-            raise ValueError("qps must not be negative")
+            raise ValueError(f"{name} must not be negative")
+    elif name == "sts_session_seconds":
+        value = int(value) if value else None
+        if value is not None and value < 1:
+            raise ValueError("sts_session_seconds must be at least 1 (or null)")
     elif name == "retry_after_ms":
         value = int(value) if value else None
     elif name == "deny_regions":
@@ -181,7 +197,7 @@ class Faults:
         with self.lock:
             checked = {name: _check(name, value) for name, value in settings.items()}
             self.settings = dataclasses.replace(self.settings, **checked)
-            if "qps" in checked:
+            if "qps" in checked or "sts_qps" in checked:
                 self.buckets.clear()
             if "random_seed" in checked:
                 self.rng.seed(self.settings.random_seed)
@@ -200,6 +216,8 @@ class Faults:
     def decide(self) -> Decision:
         with self.lock:
             s, draw = self.settings, [self.rng.random() for dummy in range(6)]
+            # drawn only when asked for, so that the seeded sequences of the other faults stay as they were
+            throttle = bool(s.throttle_rate) and self.rng.random() < s.throttle_rate
         return Decision(
             latency_s=max(0.0, s.latency_ms + (2 * draw[0] - 1) * s.latency_jitter_ms) / 1000,
             drop=draw[1] < s.drop_rate,
@@ -207,6 +225,7 @@ class Faults:
             error_500=draw[3] < s.error_rate_500,
             malformed=draw[4] < s.malformed_rate,
             malformed_html=draw[5] < 0.5,
+            throttle=throttle,
         )
 
     def allow(self, account_id: str, region: str) -> bool:
@@ -217,6 +236,16 @@ class Faults:
             bucket = self.buckets.get((account_id, region))
             if bucket is None:
                 bucket = self.buckets[(account_id, region)] = TokenBucket(self.settings.qps)
+            return bucket.take()
+
+    def allow_sts(self, account_id: str) -> bool:
+        """False when the calling account's AssumeRole bucket (sts_qps) is empty."""
+        with self.lock:
+            if not self.settings.sts_qps:
+                return True
+            bucket = self.buckets.get(("sts", account_id))
+            if bucket is None:
+                bucket = self.buckets[("sts", account_id)] = TokenBucket(self.settings.sts_qps)
             return bucket.take()
 
     def take_mutation(self, page_number: int) -> dict | None:

@@ -240,11 +240,14 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(403, "Forbidden.NoPermission", "This operation is forbidden by permission system.")
             if service == "kms" and action in settings.deny_actions.get(region, ()):
                 raise unknown_action()  # a region without the action answers as for one that does not exist
-            if service == "kms" and not emulator.faults.allow(
-                access_key.account_id, region
-            ):  # STS documents no code for it
-                extra = {"x-acs-retry-after": str(settings.retry_after_ms)} if settings.retry_after_ms else {}
-                raise ApiError(429, "Rejected.Throttling", "Request was denied due to request throttling.", extra)
+            if (
+                decision.throttle
+                or (service == "kms" and not emulator.faults.allow(access_key.account_id, region))
+                or (
+                    service == "sts" and action == "AssumeRole" and not emulator.faults.allow_sts(access_key.account_id)
+                )
+            ):
+                raise throttled(service, settings)
             if decision.error_503:
                 raise ApiError(
                     503,
@@ -258,7 +261,13 @@ class Handler(BaseHTTPRequestHandler):
             if service == "sts" and action == "GetCallerIdentity":
                 result = sts.get_caller_identity(access_key)
             elif service == "sts":
-                result = sts.assume_role(emulator.backend, access_key.account_id, params, emulator.auth.clock())
+                result = sts.assume_role(
+                    emulator.backend,
+                    access_key.account_id,
+                    params,
+                    emulator.auth.clock(),
+                    settings.sts_session_seconds,
+                )
             elif service == "resourcemanager":
                 with emulator.backend.lock:
                     directory = emulator.backend.directory
@@ -346,6 +355,19 @@ class Handler(BaseHTTPRequestHandler):
 
 
 STS_ACTIONS = ("AssumeRole", "GetCallerIdentity")
+
+
+def throttled(service: str, settings) -> ApiError:
+    """Each service's throttling reply. KMS: 429 Rejected.Throttling (the KMS error codes). STS and ResourceManager
+    answer through the OpenAPI gateway, whose flow control replies 400 Throttling.User "Request was denied due to user
+    flow control." (OpenAPI throttling docs; the STS notice of 2022-08-29: "the Throttling errors will be returned for
+    the excessive requests"): a client must know it by its code, not by a 429."""
+    extra = {"x-acs-retry-after": str(settings.retry_after_ms)} if settings.retry_after_ms else {}
+    if service == "kms":
+        return ApiError(429, "Rejected.Throttling", "Request was denied due to request throttling.", extra)
+    return ApiError(400, "Throttling.User", "Request was denied due to user flow control.", extra)
+
+
 PRODUCTS = {"kms": "Kms", "sts": "Sts", "resourcemanager": "ResourceManager"}  # as in the error's Recommend link
 
 

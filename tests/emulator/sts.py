@@ -59,8 +59,13 @@ def _check_policy(policy) -> None:
         raise _bad("InvalidParameter.PolicyGrammar", "The parameter Policy has not passed grammar check.")
 
 
-def assume_role(backend: Backend, caller_account: str, params: dict, now: float) -> dict:
-    """AssumeRoleResponseBody without RequestId; registers the new credentials in the role's account."""
+def assume_role(
+    backend: Backend, caller_account: str, params: dict, now: float, session_seconds: int | None = None
+) -> dict:
+    """AssumeRoleResponseBody without RequestId; registers the new credentials in the role's account.
+
+    session_seconds (the sts_session_seconds fault), when given, cuts the session short: the credentials expire then,
+    whatever DurationSeconds asked for."""
     match = ROLE_ARN_RE.match(params.get("RoleArn") or "")
     if not match:
         raise _bad("InvalidParameter.RoleArn", "The parameter RoleArn is wrongly formed.")
@@ -76,6 +81,8 @@ def assume_role(backend: Backend, caller_account: str, params: dict, now: float)
     if role is None:
         raise ApiError(404, "EntityNotExist.Role", "The specified Role not exists.")
     duration = _duration(params.get("DurationSeconds"), role)
+    if session_seconds:
+        duration = min(duration, session_seconds)
     if caller_account not in role.trusted_accounts:
         raise ApiError(
             403, "NoPermission", "You are not authorized to do this action. You should be authorized by RAM."

@@ -8,7 +8,12 @@ from ansible_collections.alicloud.kms.plugins.module_utils._connection import ti
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import ConnectionOptions
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.alicloud.kms.plugins.module_utils._ratelimit import RateLimiter
-from ansible_collections.alicloud.kms.plugins.module_utils._retry import backoff, call_with_retries, is_retryable
+from ansible_collections.alicloud.kms.plugins.module_utils._retry import (
+    backoff,
+    call_with_retries,
+    is_retryable,
+    is_throttling,
+)
 
 
 @pytest.mark.parametrize(
@@ -159,3 +164,68 @@ def test_no_retry_starts_that_would_end_after_the_deadline():
         call_with_retries(fail, 20, sleep=fake.sleep, deadline=fake.now + 5, clock=fake.clock)
     assert calls == [100.0, 102.0, 104.0] and fake.slept == [2.0, 2.0]
     assert info.value.attempts == 3 and "gave up at the deadline" in str(info.value)
+
+
+def test_throttling_does_not_spend_max_retries_but_stops_at_the_deadline():
+    fake = FakeClock()
+    outcomes = [KmsError("Rejected.Throttling", "slow down", status=429)] * 12 + [
+        KmsError("Throttling.User", "flow control", status=400)
+    ] * 3
+    outcomes = iter(outcomes + ["ok"])
+
+    def throttled():
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    result = call_with_retries(
+        throttled, 0, sleep=fake.sleep, deadline=fake.now + 60, clock=fake.clock, unbounded=is_throttling
+    )
+    assert result == "ok" and len(fake.slept) == 15
+    assert max(fake.slept) <= 0.8, "a throttled retry waits a short jittered time: the pace slows instead"
+
+    def always():
+        raise KmsError("Rejected.Throttling", "slow down", status=429)
+
+    with pytest.raises(KmsError) as info:
+        call_with_retries(always, 0, sleep=fake.sleep, deadline=fake.now + 5, clock=fake.clock, unbounded=is_throttling)
+    assert info.value.attempts > 1 and "gave up at the deadline" in str(info.value)
+
+
+def test_other_failures_still_spend_max_retries_between_throttled_attempts():
+    outcomes = iter(
+        [
+            KmsError("Rejected.Throttling", "slow down", status=429),
+            KmsError("InternalFailure", "x", status=500),
+            KmsError("Rejected.Throttling", "slow down", status=429),
+            KmsError("InternalFailure", "x", status=500),
+        ]
+    )
+
+    def flaky():
+        raise next(outcomes)
+
+    with pytest.raises(KmsError) as info:
+        call_with_retries(flaky, 1, sleep=lambda s: None, deadline=1e12, unbounded=is_throttling)
+    assert info.value.code == "InternalFailure" and info.value.attempts == 4
+
+
+def test_a_burst_of_throttled_replies_slows_the_pace_once_and_successes_recover_it():
+    fake = FakeClock()
+    limiter = RateLimiter(100, clock=fake.clock, sleep=fake.sleep)
+    tickets = [limiter.wait() for _request in range(10)]  # ten requests in flight, all throttled
+    for ticket in tickets:
+        limiter.slow_down(ticket=ticket)
+    assert limiter.interval == pytest.approx(0.015)
+    limiter.slow_down(ticket=limiter.wait())  # a request sent after the slow-down: slows again
+    assert limiter.interval == pytest.approx(0.0225)
+    for _success in range(200):
+        limiter.succeeded()
+    assert limiter.interval == pytest.approx(0.01)
+
+
+def test_a_slow_down_never_speeds_up_a_rate_below_its_floor():
+    limiter = RateLimiter(0.5)
+    limiter.slow_down()
+    assert limiter.interval == pytest.approx(2.0)
