@@ -28,8 +28,10 @@ from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ACCOU
 from ansible_collections.alicloud.kms.plugins.module_utils._connection import SDK_IMPORT_ERROR, SDK_REQUIREMENT
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import proxy_password
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
+from ansible_collections.alicloud.kms.plugins.module_utils._instances import InstanceRequest
 from ansible_collections.alicloud.kms.plugins.module_utils._keys import KeyRequest
 from ansible_collections.alicloud.kms.plugins.module_utils._kinds import skip_text
+from ansible_collections.alicloud.kms.plugins.module_utils._secrets import SecretRequest
 from ansible_collections.alicloud.kms.plugins.plugin_utils import _compliance_remediation as remediation
 from ansible_collections.alicloud.kms.plugins.plugin_utils import _compliance_reports as reports
 
@@ -49,6 +51,8 @@ COMPLIANCE_SPEC = dict(
 ARGUMENT_SPEC = dict(CONNECTION_SPEC, **dict(ACCOUNTS_SPEC, **COMPLIANCE_SPEC))
 ROLE = os.path.realpath(os.path.join(reports.TEMPLATES, ".."))
 ROLE_PREFIX = "kms_compliance_"
+# the kinds listed beside keys, each only when a rule of the policy judges it (the plan's gathering of that name)
+KINDS = {"secrets": SecretRequest, "instances": InstanceRequest}
 
 
 class ActionModule(ActionBase):
@@ -118,12 +122,21 @@ class ActionModule(ActionBase):
         secrets = [options[n] for n, spec in CONNECTION_SPEC.items() if spec.get("no_log") and options[n]]
         secrets += [p for p in (proxy_password(options[n]) for n in ("http_proxy", "https_proxy")) if p]
         request, gathered = self._gather(options, warnings, secrets)
+        skipped, kinds = list(gathered.skipped), {}
+        for gathering, kind in KINDS.items():
+            if plan[gathering]:  # the same accounts, roles and pacing as the keys; the listing options only
+                listing = dict((n, options[n]) for n in dict(CONNECTION_SPEC, **ACCOUNTS_SPEC))
+                _other, more = self._gather(listing, warnings, secrets, kind, after=request)
+                kinds[gathering] = more.records
+                skipped += [entry for entry in more.skipped if entry not in skipped]
 
         generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         run_id = str(uuid.uuid4())
         records, fixes = gathered.records, None
         if args["remediate"]:
-            found = kms_violations(records, policy, args["exempt_keys"], generated)  # exempted keys are never changed
+            found = [  # exempted keys are never changed; secrets and instances have no fix
+                v for v in kms_violations(records, policy, args["exempt_keys"], generated, **kinds) if "key_id" in v
+            ]
             if self._play_context.check_mode:
                 fixes = remediation.plan(records, found, args["remediate"], policy)
             else:
@@ -134,8 +147,8 @@ class ActionModule(ActionBase):
                 done = set((e["account_id"], e["region"], e["key_id"], e["rule"]) for e in fixes)
                 more = [
                     v
-                    for v in kms_violations(records, policy, args["exempt_keys"], generated)
-                    if (v["account_id"], v["region"], v["key_id"]) in fixed
+                    for v in kms_violations(records, policy, args["exempt_keys"], generated, **kinds)
+                    if (v["account_id"], v["region"], v.get("key_id")) in fixed
                     and (v["account_id"], v["region"], v["key_id"], v["rule"]) not in done
                 ]
                 if more:
@@ -145,16 +158,17 @@ class ActionModule(ActionBase):
             documents = kms_compliance_documents(
                 records,
                 args["policy"],
-                args["exempt_keys"],
-                regions,
-                gathered.skipped,
-                accounts,
-                excluded,
-                generated,
-                baseline,
-                run_id,
-                baseline_path,
-                fixes,
+                exempt_keys=args["exempt_keys"],
+                regions=regions,
+                skipped=skipped,
+                accounts=accounts,
+                exclude_accounts=excluded,
+                now=generated,
+                baseline=baseline,
+                run_id=run_id,
+                baseline_path=baseline_path,
+                remediation=fixes,
+                **kinds,
             )
         except AnsibleFilterError as error:
             self._fail(None, self._text(error))
@@ -235,11 +249,13 @@ class ActionModule(ActionBase):
         with open(path, "rb") as handle:
             return path, handle.read().decode("utf-8", errors="replace")
 
-    def _gather(self, options, warnings, secrets):
-        """The records, through the core, as alicloud.kms.key_facts would list them; errors name the option."""
+    def _gather(self, options, warnings, secrets, kind=KeyRequest, after=None):
+        """The records of a kind, through the core, as its module would list them; errors name the option. after:
+        the keys' request, whose accounts, roles and pacing another kind shares."""
         try:
-            request = KeyRequest(options, log=display.v, warn=warnings.append)
-            gathered = request.run(progress=display.v)
+            connection = after.connection if after is not None else None
+            request = kind(options, log=display.v, warn=warnings.append, connection=connection)
+            gathered = request.run(progress=display.v, after=after)
         except KmsOptionError as error:
             raise AnsibleActionFail(_masked(to_native(error), secrets), result={"option": error.option}) from None
         except KmsError as error:

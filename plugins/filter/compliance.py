@@ -35,12 +35,15 @@ from ansible_collections.alicloud.kms.plugins.module_utils._rules import (  # th
     FACETS,
     FAIL,
     PASS,
+    RESOURCE_RULES,
+    RESOURCES,
     RULE_NAMES,
     RULES,
     UNKNOWN,
     PolicyError,
     missing,
     parse_time,
+    subject,
 )
 from ansible_collections.alicloud.kms.plugins.plugin_utils import _compliance_documents as documents
 from ansible_collections.alicloud.kms.plugins.plugin_utils._compliance_changes import (
@@ -52,8 +55,8 @@ from ansible_collections.alicloud.kms.plugins.plugin_utils._compliance_changes i
 
 # What every report shows (bar charts per region), whatever the rules
 REPORT_FACETS = ("key_state", "key_spec")
-# the gathering options of alicloud.kms.key_facts beside facets, in the plan
-GATHERINGS = ("details", "aliases", "tags", "key_policy")
+# the gathering options of alicloud.kms.key_facts beside facets, then the kinds listed beside keys, in the plan
+GATHERINGS = ("details", "aliases", "tags", "key_policy") + tuple(g for _i, _a, g in RESOURCES.values() if g)
 
 # A 16-digit account ID, and a RAM role ARN acs:ram::<account>:role/<name> (as alicloud.kms.key_facts takes them)
 _ACCOUNT_ID = re.compile(r"^\d{16}\Z")
@@ -62,7 +65,18 @@ _ROLE_ARN = re.compile(r"^acs:ram::(\d{16}):role/.+\Z")
 SKIPPED_FIELDS = ("account_id", "region", "code", "message", "request_id")
 
 # kms_compliance_report's arguments after the policy, in order (kms_compliance_documents takes them too)
-REPORT_ARGUMENTS = ("exempt_keys", "regions", "skipped", "accounts", "exclude_accounts", "now", "baseline", "run_id")
+REPORT_ARGUMENTS = (
+    "exempt_keys",
+    "regions",
+    "skipped",
+    "accounts",
+    "exclude_accounts",
+    "now",
+    "baseline",
+    "run_id",
+    "secrets",
+    "instances",
+)
 # kms_compliance_documents also takes the baseline's path, for its error messages, and the remediation entries of
 # the run (alicloud.kms.compliance_check with remediate)
 DOCUMENTS_ARGUMENTS = REPORT_ARGUMENTS + ("baseline_path", "remediation")
@@ -116,24 +130,31 @@ def check_policy(policy):
     return rules
 
 
+# what an exemption names, per kind: a key by ID or ARN, a secret by name or ARN, an instance by ID
+_EXEMPTED = dict((fields[0], kind) for kind, fields in RESOURCES.items())
+_NAMED_BY = "key_id (a key ID or ARN), secret_name (a secret name or ARN) or instance_id (a KMS instance ID)"
+
+
 def check_exemptions(exempt_keys):
-    """Exemptions as [{key_id, reason, rules}], rules None meaning every rule; raises on any mistake."""
+    """Exemptions as [{key_id, secret_name or instance_id: the ID, reason, rules}], rules None meaning every rule of
+    that kind; raises on any mistake. Its result is its own valid input."""
     result = []
     for index, entry in enumerate(exempt_keys or ()):
         where = "kms_compliance_exempt_keys[%d]" % index
         if not isinstance(entry, dict):
             raise _error("%s must be a dict with key_id and reason, got %r" % (where, entry))
-        unknown = sorted(set(entry) - {"key_id", "reason", "rules"})
+        unknown = sorted(set(entry) - set(_EXEMPTED) - {"reason", "rules"})
         if unknown:
             raise _error(
-                "%s: unknown field(s) %s; an exemption has key_id, reason and optionally rules"
-                % (where, ", ".join(unknown))
+                "%s: unknown field(s) %s; an exemption has one of %s, a reason and optionally rules"
+                % (where, ", ".join(unknown), _NAMED_BY)
             )
-        key_id, reason = entry.get("key_id"), entry.get("reason")
-        if not isinstance(key_id, str) or not key_id:
-            raise _error("%s: key_id is required (a key ID or ARN)" % where)
+        named = [field for field in _EXEMPTED if field in entry]
+        if len(named) != 1 or not isinstance(entry[named[0]], str) or not entry[named[0]]:
+            raise _error("%s: exactly one of %s is required" % (where, _NAMED_BY))
+        kind, ident, reason = _EXEMPTED[named[0]], entry[named[0]], entry.get("reason")
         if not isinstance(reason, str) or not reason.strip():
-            raise _error("%s (%s): a reason is required, for example the ticket that allows it" % (where, key_id))
+            raise _error("%s (%s): a reason is required, for example the ticket that allows it" % (where, ident))
         rules = entry.get("rules")
         if rules is not None:
             rules = _as_list("%s.rules" % where, rules)
@@ -142,7 +163,13 @@ def check_exemptions(exempt_keys):
                 raise _error(
                     "%s: unknown rule(s) %s; known rules are %s" % (where, ", ".join(unknown), ", ".join(RULE_NAMES))
                 )
-        result.append({"key_id": key_id, "reason": reason.strip(), "rules": rules})
+            other = [r for r in rules if RULES[r].resource != kind]
+            if other:
+                raise _error(
+                    "%s: %s judge no %s; the rules on a %s are %s"
+                    % (where, ", ".join(other), kind, kind, ", ".join(RESOURCE_RULES[kind]))
+                )
+        result.append({named[0]: ident, "reason": reason.strip(), "rules": rules})
     return result
 
 
@@ -184,70 +211,108 @@ def evaluate(rule, value, key, now=None):
     return RULES[rule].evaluate(value, key, _now(now))
 
 
-def _exemption_for(key, rule, exemptions):
+def _exempted(exemption):
+    """What an exemption names: its ID or ARN."""
+    return next(exemption[field] for field in _EXEMPTED if field in exemption)
+
+
+def _exemption_for(kind, ident, arn, rule, exemptions):
+    field = RESOURCES[kind][0]
     for exemption in exemptions:
-        if exemption["key_id"] in (key.get("key_id"), key.get("key_arn")) and (
-            exemption["rules"] is None or rule in exemption["rules"]
+        if (
+            exemption.get(field) not in (None, "")
+            and exemption[field] in (ident, arn)
+            and (exemption["rules"] is None or rule in exemption["rules"])
         ):
             return exemption
     return None
 
 
-def _keys(keys):
+def _records(records, kind="key"):
     """The records as plain dicts: ansible-core 2.19 hands filters lazy containers that cost microseconds per read,
     and the rules read each of 20,000 records' fields several times; one shallow copy reads each field once."""
-    if not isinstance(keys, (list, tuple)):
-        raise _error("expected a list of key records, got %s" % type(keys).__name__)
-    records = [dict(key) if isinstance(key, dict) else key for key in keys]
-    for key in records:
-        if not isinstance(key, dict) or not key.get("key_id"):
-            raise _error("every key record must be a dict with key_id, got %r" % (key,))
+    if records is None and kind != "key":
+        return None  # not gathered
+    id_field = RESOURCES[kind][0]
+    if not isinstance(records, (list, tuple)):
+        raise _error("expected a list of %s records, got %s" % (kind, type(records).__name__))
+    records = [dict(record) if isinstance(record, dict) else record for record in records]
+    for record in records:
+        if not isinstance(record, dict) or not record.get(id_field):
+            raise _error("every %s record must be a dict with %s, got %r" % (kind, id_field, record))
     return records
 
 
-def compliance_checks(keys, policy, exempt_keys=None, now=None):
-    """One check per key and active rule, in key order then rule order."""
+def _kinds(keys, secrets, instances):
+    """{kind: its records} of the kinds given (secrets and instances None: not gathered)."""
+    given = {"key": _records(keys), "secret": _records(secrets, "secret"), "instance": _records(instances, "instance")}
+    return dict((kind, records) for kind, records in given.items() if records is not None)
+
+
+def compliance_checks(keys, policy, exempt_keys=None, now=None, secrets=None, instances=None):
+    """One check per record and active rule of its kind: keys, then secrets, then instances, in record order then
+    rule order. A check names its record as a violation does (key_id and key_arn, secret_name and arn, or
+    instance_id). A rule on secrets or instances with none given (not gathered) is an error: it cannot be judged."""
     rules = check_policy(policy)
     exemptions = check_exemptions(exempt_keys)
     moment = _now(now)
+    kinds = _kinds(keys, secrets, instances)
+    lost = [r for r in rules if RULES[r].resource not in kinds]
+    if lost:
+        raise _error(
+            "%s judge %s, which were not given: pass them (the role gathers them for these rules)"
+            % (", ".join(lost), ", ".join(dict.fromkeys(RESOURCES[RULES[r].resource][2] for r in lost)))
+        )
     checks = []
-    for key in _keys(keys):
-        for rule, value in rules.items():
-            status, actual, note = RULES[rule].evaluate(value, key, moment)
-            check = {
-                "key_id": key["key_id"],
-                "key_arn": key.get("key_arn"),
-                "region": key.get("region"),
-                "account_id": key.get("account_id"),
-                "account_name": key.get("account_name"),
-                "alias": (key.get("aliases") or [None])[0],
-                "description": key.get("description"),
-                "rule": rule,
-                "status": status,
-                "actual": actual,
-                "expected": expected(rule, value),
-                "note": note,
-            }
-            if status == FAIL:
-                exemption = _exemption_for(key, rule, exemptions)
-                if exemption:
-                    check.update(status=EXEMPT, note=exemption["reason"])
-            checks.append(check)
+    for kind, records in kinds.items():
+        id_field, arn_field, _gathering = RESOURCES[kind]
+        active = [(rule, value) for rule, value in rules.items() if RULES[rule].resource == kind]
+        for record in records:
+            ident, arn = record[id_field], record.get(arn_field) if arn_field else None
+            for rule, value in active:
+                status, actual, note = RULES[rule].evaluate(value, record, moment)
+                check = {id_field: ident}
+                if arn_field:
+                    check[arn_field] = arn
+                check.update(
+                    region=record.get("region"),
+                    account_id=record.get("account_id"),
+                    account_name=record.get("account_name"),
+                    alias=(record.get("aliases") or [None])[0],
+                    description=record.get("description"),
+                    rule=rule,
+                    status=status,
+                    actual=actual,
+                    expected=expected(rule, value),
+                    note=note,
+                )
+                if status == FAIL:
+                    exemption = _exemption_for(kind, ident, arn, rule, exemptions)
+                    if exemption:
+                        check.update(status=EXEMPT, note=exemption["reason"])
+                checks.append(check)
     return checks
 
 
 def _violation(check, with_reason=False):
-    entry = dict((name, check[name]) for name in ("key_id", "key_arn"))
-    entry["key_name"] = documents.key_name(check) or None
+    kind, _ident, _arn = subject(check)
+    id_field, arn_field, _gathering = RESOURCES[kind]
+    entry = dict((name, check[name]) for name in (id_field, arn_field) if name)
+    if kind == "key":
+        entry["key_name"] = documents.key_name(check) or None
     entry.update((name, check[name]) for name in ("account_id", "region", "rule", "actual", "expected"))
     if with_reason:
         entry["reason"] = check["note"]
     return entry
 
 
-def kms_violations(keys, policy, exempt_keys=None, now=None):
-    """The broken rules that no exemption covers: one dict per key and rule."""
-    return [_violation(c) for c in compliance_checks(keys, policy, exempt_keys, now) if c["status"] == FAIL]
+def kms_violations(keys, policy, exempt_keys=None, now=None, secrets=None, instances=None):
+    """The broken rules that no exemption covers: one dict per record and rule."""
+    return [
+        _violation(c)
+        for c in compliance_checks(keys, policy, exempt_keys, now, secrets, instances)
+        if c["status"] == FAIL
+    ]
 
 
 def _count(counter, value):
@@ -339,6 +404,8 @@ def kms_compliance_report(
     now=None,
     baseline=None,
     run_id=None,
+    secrets=None,
+    instances=None,
 ):
     """Verdict, summary per account, region and rule, violations, exemptions, what was not assessed, every check.
 
@@ -346,22 +413,26 @@ def kms_compliance_report(
     makes the verdict ``incomplete``. ``accounts`` (IDs, role ARNs or ``all``) names accounts that appear in the
     per-account summary even without keys, in that order, unless ``exclude_accounts`` names them. ``baseline``, an
     earlier kms-compliance.json (its text or parsed), adds ``changes``. ``run_id``, when given, is added.
+    ``secrets`` and ``instances`` (alicloud.kms.secret_info's and instance_info's records) are what the rules on them
+    judge; None means not gathered.
     """
     baseline = check_baseline(baseline)
     rules = check_policy(policy)
     exemptions = check_exemptions(exempt_keys)
-    keys = _keys(keys)
+    kinds = _kinds(keys, secrets, instances)
+    keys = kinds["key"]
+    every = [record for records in kinds.values() for record in records]
     not_assessed = check_skipped(skipped)
     excluded = set(_account_list(exclude_accounts, "exclude_accounts"))
     named_accounts = [a for a in _account_list(accounts, "accounts") if a not in excluded]
-    checks = compliance_checks(keys, rules, exemptions, now)
+    checks = compliance_checks(keys, rules, exemptions, now, kinds.get("secret"), kinds.get("instance"))
     if isinstance(regions, str):
         regions = [regions]
     named = [r for r in (regions or ()) if r and r != "all"]
-    order = list(dict.fromkeys(named + sorted(set(k.get("region") or "unknown" for k in keys))))
+    order = list(dict.fromkeys(named + sorted(set(r.get("region") or "unknown" for r in every))))
 
     by_region = dict((r, _region_stats()) for r in order)
-    by_account = _accounts(keys, named, named_accounts, not_assessed)
+    by_account = _accounts(every, named, named_accounts, not_assessed)
     for key in keys:
         for entry in _stats_of(by_region, by_account, key.get("account_id"), key.get("region")):
             entry["key_count"] += 1
@@ -394,27 +465,32 @@ def kms_compliance_report(
             stats["violations"] += 1
             for entry in counted:
                 entry["violations"] += 1
-            failing.setdefault((check["account_id"], check["region"], check["key_id"]), check)
+            failing.setdefault((check["account_id"], check["region"]) + subject(check)[:2], check)
         elif check["status"] == EXEMPT:
             stats["exempted"] += 1
             for entry in counted:
                 entry["exempted"] += 1
         else:
             stats["not_applicable"] += 1
-    for check in failing.values():
-        for entry in _stats_of(by_region, by_account, check["account_id"], check["region"]):
-            entry["non_compliant_keys"] += 1
+    failing_by_kind = dict((kind, 0) for kind in RESOURCES)
+    for (account_id, region, kind, _ident), check in failing.items():
+        failing_by_kind[kind] += 1
+        if kind == "key":
+            for entry in _stats_of(by_region, by_account, account_id, region):
+                entry["non_compliant_keys"] += 1
     for entry in list(by_region.values()) + [r for a in by_account.values() for r in a["by_region"].values()]:
         entry["key_state"] = _ordered(entry["key_state"], KEY_STATES)
         entry["key_spec"] = _ordered(entry["key_spec"])
 
     violations = [_violation(c) for c in checks if c["status"] == FAIL]
     exempted = [_violation(c, with_reason=True) for c in checks if c["status"] == EXEMPT]
-    known = set(k["key_id"] for k in keys) | set(k.get("key_arn") for k in keys)
+    known = set(name for record in every for name in subject(record)[1:] if name)
     since = None
     if baseline is not None:
         every_account = "all" in [str(a).strip() for a in (accounts or ())]
-        since = changes(baseline, keys, violations, regions, None if every_account else named_accounts, not_assessed)
+        since = changes(
+            baseline, keys, violations, regions, None if every_account else named_accounts, not_assessed, set(kinds)
+        )
     report = {
         "verdict": _verdict(violations, not_assessed),
         "policy": rules,
@@ -426,8 +502,13 @@ def kms_compliance_report(
             "checks": len(checks),
             "violations": len(violations),
             "exempted": len(exempted),
-            "non_compliant_keys": len(failing),
-            "compliant_keys": len(keys) - len(failing),
+            "non_compliant_keys": failing_by_kind["key"],
+            "compliant_keys": len(keys) - failing_by_kind["key"],
+            # secrets and instances: null when the run did not gather them (no rule judges them)
+            "secret_count": len(kinds["secret"]) if "secret" in kinds else None,
+            "non_compliant_secrets": failing_by_kind["secret"] if "secret" in kinds else None,
+            "instance_count": len(kinds["instance"]) if "instance" in kinds else None,
+            "non_compliant_instances": failing_by_kind["instance"] if "instance" in kinds else None,
             "not_assessed": len(not_assessed),
             "by_region": by_region,
             "by_account": by_account,
@@ -435,7 +516,7 @@ def kms_compliance_report(
         },
         "violations": violations,
         "exempted": exempted,
-        "unused_exemptions": [e["key_id"] for e in exemptions if e["key_id"] not in known],
+        "unused_exemptions": [_exempted(e) for e in exemptions if _exempted(e) not in known],
         "accounts": [_roster_entry(a) for a in by_account.values()],
         "not_assessed": not_assessed,
         "changes": since,
@@ -529,7 +610,9 @@ def kms_compliance_documents(keys, policy, *args, **kwargs):
     )
     if now is None:
         raise _error("kms_compliance_documents needs now, the report's time (the role passes it)")
-    keys = _keys(keys)
+    kinds = _kinds(keys, options.get("secrets"), options.get("instances"))
+    keys = kinds["key"]
+    options.update(secrets=kinds.get("secret"), instances=kinds.get("instance"))
     options["baseline"] = baseline = check_baseline(options.get("baseline"), baseline_path)
     report = kms_compliance_report(keys, policy, **options)
     report["remediation"] = remediation
@@ -546,8 +629,10 @@ def kms_compliance_documents(keys, policy, *args, **kwargs):
         accounts_excluded=list(exclude_accounts or ()),
         **dict((name, report[name]) for name in REPORT_PARTS),
         keys=keys,
+        secrets=kinds.get("secret"),
+        instances=kinds.get("instance"),
     )
-    names = dict((identity(k), k) for k in keys)
+    names = dict((identity(r), r) for records in kinds.values() for r in records)
     if baseline is not None:
         names.update((identity(k), k) for k in baseline["keys"] if identity(k) not in names)
     labels = dict(
@@ -567,7 +652,7 @@ def kms_compliance_documents(keys, policy, *args, **kwargs):
         "accounts": labels,
         "json": text,
         "junit": documents.junit_testcases(checks, across, remediation),
-        "html": documents.html_rows(checks, keys, across),
+        "html": documents.html_rows(checks, kinds, across),
         "changes": documents.html_changes(report["changes"], names, across) if report["changes"] else None,
         "remediation": documents.html_remediation(remediation, names, across) if remediation else None,
     }

@@ -26,9 +26,9 @@ class KeyRequest(Request):
 
     plural = "keys"
 
-    def __init__(self, options, environ=None, log=None, warn=None):
+    def __init__(self, options, environ=None, log=None, warn=None, connection=None):
         self.query = KeyQuery.from_options(options)
-        Request.__init__(self, options, environ=environ, log=log, warn=warn)
+        Request.__init__(self, options, environ=environ, log=log, warn=warn, connection=connection)
         self.facets = _check_facets(options.get("facets"))
         self.details = bool(options.get("details"))
         self.wanted = enrichment(options)

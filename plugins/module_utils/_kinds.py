@@ -73,8 +73,9 @@ class Request(object):
 
     plural = None
 
-    def __init__(self, options, environ=None, log=None, warn=None):
-        self.connection = Connection(options, environ=environ, log=log, warn=warn)
+    def __init__(self, options, environ=None, log=None, warn=None, connection=None):
+        # connection: an earlier request's, to list another kind of the same accounts under the same pacing
+        self.connection = connection or Connection(options, environ=environ, log=log, warn=warn)
         self.regions = _check_regions(options.get("regions"))
         self.accounts = _accounts.AccountSpec(options)
         strict = options.get("strict_permissions")
@@ -128,17 +129,20 @@ class Request(object):
             raise malformed(body, entry, "DescribeRegions", "no valid region list")
         return known
 
-    def run(self, progress=None):
+    def run(self, progress=None, after=None):
         """A Result: the records of every account and region, what was skipped, and what the run cost.
 
         With strict_permissions false, an account whose role cannot be assumed, or an account and region that is
         denied or unreachable after retries, is skipped (and listed) instead of failing the run.
-        progress(text), when given, hears of every account-region done.
+        progress(text), when given, hears of every account-region done. after: an earlier request that ran over
+        the same accounts (another kind): its accounts and roles are used again, and the accounts it skipped are
+        its Result's, not this one's.
         """
         if not self.regions and not self.connection.region:
             raise KmsOptionError("region", "no region given; set region (or ALICLOUD_REGION) or regions")
         regions = self.resolve_regions()
-        targets, skipped = self._targets()
+        targets, skipped = (after.targets, []) if after is not None else self._targets()
+        self.targets = targets
         pairs = [(target, connection, region) for target, connection in targets for region in regions]
         # the connection of every account read (None: the caller's), for writes after the listing
         self.connections = dict(((target.account_id if target else None), connection) for target, connection in targets)

@@ -139,11 +139,11 @@ class SecretRequest(Request):
 
     plural = "secrets"
 
-    def __init__(self, options, environ=None, log=None, warn=None):
+    def __init__(self, options, environ=None, log=None, warn=None, connection=None):
         self.secret_types = _check_list(options, "secret_type", SECRET_TYPES)
         self.instances = _check_list(options, "dkms_instance_id", form=INSTANCE_ID)
         self.tag_filters = check_tag_filters(options.get("tag_filters"))
-        Request.__init__(self, options, environ=environ, log=log, warn=warn)
+        Request.__init__(self, options, environ=environ, log=log, warn=warn, connection=connection)
         filters = [("SecretType", self.secret_types), ("DKMSInstanceId", self.instances)]
         if self.tag_filters and len(self.tag_filters) <= MAX_FILTER_VALUES:
             filters.append(("TagKey", sorted(self.tag_filters)))

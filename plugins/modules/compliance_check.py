@@ -43,8 +43,9 @@ options:
     default: {}
   exempt_keys:
     description:
-      - Keys excused from the rules, each a dict with C(key_id) (ID or ARN), C(reason) (required, for example a
-        ticket), and optionally C(rules) (by default every rule).
+      - Keys, secrets and KMS instances excused from the rules, each a dict with one of C(key_id) (ID or ARN),
+        C(secret_name) (name or ARN) or C(instance_id), C(reason) (required, for example a ticket), and optionally
+        C(rules) (rules of that kind; by default every one).
       - Their violations are reported apart with the reason and do not count.
     type: list
     elements: dict

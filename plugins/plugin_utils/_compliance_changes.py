@@ -10,8 +10,9 @@ import json
 
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import check_region
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsOptionError
-from ansible_collections.alicloud.kms.plugins.module_utils._records import ACCOUNT_ID, KEY_ID, parse_arn
-from ansible_collections.alicloud.kms.plugins.module_utils._rules import RULE_NAMES, missing
+from ansible_collections.alicloud.kms.plugins.module_utils._records import ACCOUNT_ID, INSTANCE_ID, KEY_ID, parse_arn
+from ansible_collections.alicloud.kms.plugins.module_utils._rules import RESOURCES, RULE_NAMES, missing, subject
+from ansible_collections.alicloud.kms.plugins.module_utils._secrets import SECRET_ARN, SECRET_NAME
 
 REPORT = "alicloud.kms.compliance"
 # the fields changed_keys compares: state, spec, rotation, deletion protection (when both runs gathered them)
@@ -38,13 +39,26 @@ def _arn(value):
     return region, account_id, key_id
 
 
+def _secret_arn(value):
+    """(region, account_id, secret name) of a well-formed secret ARN, or None."""
+    match = SECRET_ARN.match(value)
+    if not match or not _region(match.group("region")) or not SECRET_NAME.match(match.group("name")):
+        return None
+    return match.group("region"), match.group("account"), match.group("name")
+
+
 # identifier field -> (whether a value has the form the role writes it in, that form in words)
 _FORMS = {
     "key_id": (lambda v: bool(KEY_ID.match(v)), "a KMS key ID"),
     "account_id": (lambda v: bool(ACCOUNT_ID.match(v)), "a 16-digit account ID"),
     "region": (lambda v: _region(v) is not None, "a region ID like cn-hangzhou"),
     "key_arn": (lambda v: _arn(v) is not None, "a key ARN acs:kms:<region>:<account ID>:key/<key ID>"),
+    "secret_name": (lambda v: bool(SECRET_NAME.match(v)), "a secret name"),
+    "arn": (lambda v: _secret_arn(v) is not None, "a secret ARN acs:kms:<region>:<account ID>:secret/<name>"),
+    "instance_id": (lambda v: bool(INSTANCE_ID.match(v)), "a KMS instance ID"),
 }
+# ARN field -> how to read it: (region, account_id, identifier) or None
+_ARNS = {"key_arn": _arn, "arn": _secret_arn}
 
 
 def _got(value):
@@ -58,20 +72,25 @@ def _got(value):
 
 
 def _check_entry(entry, where, violation):
-    """One entry of keys or violations as the role writes it: what identifies the key in its documented form and
-    agreeing with the ARN, the rule known, the fields compared and shown scalar. Anything else in the entry is not
+    """One entry of keys or violations as the role writes it: what identifies the key (a violation's key, secret or
+    instance) in its documented form and agreeing with the ARN, the rule known, the fields compared and shown scalar. Anything else in the entry is not
     read. Raises BaselineError naming the entry and field."""
     for name, (valid, form) in _FORMS.items():
         value = entry.get(name)
         # "\n" apart: the forms' `$` also matches before a final newline
         if value is not None and not (isinstance(value, str) and "\n" not in value and valid(value)):
             raise BaselineError("%s.%s is not %s or null (got %s)" % (where, name, form, _got(value)))
-    arn = _arn(entry["key_arn"]) if entry.get("key_arn") is not None else None
-    for name, from_arn in zip(("region", "account_id", "key_id"), arn or ()):
+    # keys are keys; a violation is about a key, a secret or an instance, by the identifiers it has
+    kinds = [k for k, (id_field, arn_field, _g) in RESOURCES.items() if id_field in entry or arn_field in entry]
+    if violation and len(kinds) > 1:
+        raise BaselineError("%s names more than one of a key, a secret and an instance" % where)
+    id_field, arn_field, _gathering = RESOURCES[kinds[0] if violation and kinds else "key"]
+    arn = _ARNS[arn_field](entry[arn_field]) if arn_field and entry.get(arn_field) is not None else None
+    for name, from_arn in zip(("region", "account_id", id_field), arn or ()):
         if entry.get(name) not in (None, from_arn):
-            raise BaselineError("%s.%s is not the one its key_arn names (%s)" % (where, name, from_arn))
-    if entry.get("key_id") is None and arn is None:
-        raise BaselineError("%s has neither key_id nor key_arn" % where)
+            raise BaselineError("%s.%s is not the one its %s names (%s)" % (where, name, arn_field, from_arn))
+    if entry.get(id_field) is None and arn is None:
+        raise BaselineError("%s has neither %s nor %s" % (where, id_field, arn_field or "an ARN"))
     if violation and entry.get("rule") not in RULE_NAMES:
         raise BaselineError("%s.rule is not a rule of this role (got %s)" % (where, _got(entry.get("rule"))))
     for name in COMPARED_FIELDS + ("description",):
@@ -105,14 +124,24 @@ def parse_baseline(baseline):
 
 
 def identity(entry):
-    """(account_id, region, key_id) of a key record or violation; the ARN fills what the entry leaves out."""
-    region, account_id, key_id = parse_arn(entry.get("key_arn"))
-    return (entry.get("account_id") or account_id, entry.get("region") or region, entry.get("key_id") or key_id)
+    """(account_id, region, what) of a record or violation: what is a key's ID, or (kind, ID) of a secret or an
+    instance; the ARN fills what the entry leaves out."""
+    kind, ident, arn = subject(entry)
+    if kind == "key":
+        region, account_id, ident = parse_arn(arn)
+        return (entry.get("account_id") or account_id, entry.get("region") or region, entry.get("key_id") or ident)
+    region, account_id, name = (_secret_arn(arn) if isinstance(arn, str) else None) or (None, None, None)
+    return (entry.get("account_id") or account_id, entry.get("region") or region, (kind, ident or name))
 
 
-def _entry(key, rule=None):
-    account_id, region, key_id = identity(key)
-    entry = {"key_id": key_id, "account_id": account_id, "region": region, "key_arn": key.get("key_arn")}
+def _entry(record, rule=None):
+    """A record or violation as changes names it: its identifier (and ARN), account and region, and rule."""
+    account_id, region, what = identity(record)
+    kind, _ident, _arn = subject(record)
+    id_field, arn_field, _gathering = RESOURCES[kind]
+    entry = {id_field: what if kind == "key" else what[1], "account_id": account_id, "region": region}
+    if arn_field:
+        entry[arn_field] = record.get(arn_field)
     if rule:
         entry["rule"] = rule
     return entry
@@ -136,10 +165,11 @@ def _in_scope(regions, accounts, not_assessed):
     return looked_at
 
 
-def changes(baseline, keys, violations, regions=None, accounts=None, not_assessed=()):
+def changes(baseline, keys, violations, regions=None, accounts=None, not_assessed=(), kinds=("key",)):
     """New and removed keys, new and resolved violations, and keys whose compared fields changed since baseline.
 
-    accounts: the account IDs the run named (None or empty: every account it could read)."""
+    accounts: the account IDs the run named (None or empty: every account it could read). kinds: what the run
+    gathered (a secret's violation is never resolved by a run that did not read secrets)."""
     looked_at = _in_scope(regions, accounts, not_assessed)
     before = dict((identity(k), k) for k in baseline["keys"])
     now = dict((identity(k), k) for k in keys)
@@ -165,7 +195,9 @@ def changes(baseline, keys, violations, regions=None, accounts=None, not_assesse
         "resolved_violations": [
             _entry(v, v.get("rule"))
             for v in baseline["violations"]
-            if identity(v) + (v.get("rule"),) not in broken_now and looked_at(*identity(v)[:2])
+            if identity(v) + (v.get("rule"),) not in broken_now
+            and looked_at(*identity(v)[:2])
+            and subject(v)[0] in kinds
         ],
         "changed_keys": changed,
     }

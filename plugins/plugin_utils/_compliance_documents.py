@@ -15,6 +15,9 @@ from __future__ import annotations
 import json
 import re
 
+from ansible_collections.alicloud.kms.plugins.module_utils._rules import subject
+from ansible_collections.alicloud.kms.plugins.plugin_utils._compliance_changes import identity
+
 # Characters XML 1.0 does not allow (section 2.2): C0 controls but tab, newline and carriage return, lone
 # surrogates, U+FFFE and U+FFFF. Escaping cannot express them (&#1; is not well-formed either).
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -80,13 +83,15 @@ def _remediated(remediation):
 
 
 def junit_testcases(checks, across_accounts, remediation=None):
-    """{rule: the <testcase> elements of its testsuite}: one per key, a <failure> when the key breaks the rule, a
-    <skipped> when it is exempt or the rule does not apply. The name is "rule: key ID - alias (description)". A case
-    the run remediated (or would) says so in its <system-out>."""
+    """{rule: the <testcase> elements of its testsuite}: one per key (secret, instance), a <failure> when it breaks
+    the rule, a <skipped> when it is exempt or the rule does not apply. The name is "rule: key ID - alias
+    (description)" (a secret's name, an instance's ID). A case the run remediated (or would) says so in its
+    <system-out>."""
     cases, remediated = {}, _remediated(remediation)
     for check in checks:
         rule = check["rule"]
-        key_id, region = xml_escape(check["key_id"]), xml_escape(check["region"])
+        _kind, ident, arn = subject(check)
+        key_id, region = xml_escape(ident), xml_escape(check["region"])
         account = ""
         classname = "kms.%s" % region
         if across_accounts:
@@ -102,7 +107,7 @@ def junit_testcases(checks, across_accounts, remediation=None):
             " - %s" % xml_escape(name) if name else "",
         )
         status = check["status"]
-        entry = remediated.get((check["account_id"], check["region"], check["key_id"], rule))
+        entry = remediated.get((check["account_id"], check["region"], check.get("key_id"), rule))
         out = "      <system-out>%s</system-out>\n" % xml_escape(remediation_text(entry)) if entry else ""
         if status == "pass" and not out:
             text = head + "/>\n"
@@ -119,7 +124,7 @@ def junit_testcases(checks, across_accounts, remediation=None):
                         key_id,
                         actual,
                         expected,
-                        xml_escape(check["key_arn"]),
+                        xml_escape(arn or ident),
                         region,
                         account,
                         rule,
@@ -151,11 +156,12 @@ def account_label(account_id, account_name):
 
 
 def _cells(entry, across_accounts):
-    """The cells every row about a key starts with: region, key ID, name (alias (description)), account."""
+    """The cells every row about a key (secret, instance) starts with: region, key ID (secret name, instance ID),
+    name (alias (description), a secret's description), account."""
     name = key_name(entry)
     cells = '<td class="region">%s</td><td><code>%s</code></td><td class="key-name">%s</td>' % (
         xml_escape(entry.get("region")),
-        xml_escape(entry.get("key_id")),
+        xml_escape(subject(entry)[1]),
         xml_escape(name) if name else '<span class="none">-</span>',
     )
     if across_accounts:
@@ -176,28 +182,44 @@ def _code(value):
     return "<code>%s</code>" % xml_escape(value)
 
 
-# the columns of the keys table after the key's own
-KEY_COLUMNS = ("key_state", "key_spec", "key_usage", "protection_level", "creator_type")
+# the columns of the keys, secrets and instances tables after the record's own
+COLUMNS = {
+    "key": ("key_state", "key_spec", "key_usage", "protection_level", "creator_type"),
+    "secret": ("secret_type", "automatic_rotation", "last_rotation_date", "create_time"),
+    "instance": ("status", "spec", "zone_ids", "end_date"),
+}
+# kind -> its table in html_rows
+TABLES = {"key": "keys", "secret": "secrets", "instance": "instances"}
 
 
-def html_rows(checks, keys, across_accounts):
-    """{violations, exempted, keys}: the <tr> rows of the HTML report's three long tables."""
+def _column(value):
+    return ", ".join(value) if isinstance(value, list) else str(value if value is not None else "")
+
+
+def html_rows(checks, kinds, across_accounts):
+    """{violations, exempted, keys, secrets, instances}: the <tr> rows of the HTML report's long tables (secrets and
+    instances None when they were not gathered). kinds: {key, secret, instance: records}."""
     violations, exempted = [], []
     for check in checks:
         cells = (_code(check["rule"]), _actual(check["actual"]), xml_escape(check["expected"]))
         if check["status"] == "fail":
-            violations.append(_row(check, across_accounts, *cells, arn_html(check["key_arn"])))
+            arn = subject(check)[2]
+            violations.append(_row(check, across_accounts, *cells, arn_html(arn) if arn else ""))
         elif check["status"] == "exempt":
             exempted.append(_row(check, across_accounts, *cells, xml_escape(check["note"])))
-    rows = [_row(key, across_accounts, *(xml_escape(key.get(field) or "") for field in KEY_COLUMNS)) for key in keys]
-    return {"violations": "".join(violations), "exempted": "".join(exempted), "keys": "".join(rows)}
+    rows = {"violations": "".join(violations), "exempted": "".join(exempted), "secrets": None, "instances": None}
+    for kind, records in kinds.items():
+        rows[TABLES[kind]] = "".join(
+            _row(r, across_accounts, *(xml_escape(_column(r.get(field))) for field in COLUMNS[kind])) for r in records
+        )
+    return rows
 
 
 def html_remediation(remediation, names, across_accounts):
     """{applied, planned, failed}: <tr> rows of the remediation section, per status. names as for html_changes."""
     rows = dict((status, []) for status in REMEDIATION_STATUS)
     for entry in remediation:
-        known = names.get((entry["account_id"], entry["region"], entry["key_id"])) or {}
+        known = names.get(identity(entry)) or {}
         change = "<br>".join(
             "%s: %s &rarr; %s" % (xml_escape(field), xml_escape(old), xml_escape(new))
             for field, (old, new) in entry["change"].items()
@@ -209,10 +231,10 @@ def html_remediation(remediation, names, across_accounts):
 
 def html_changes(changes, names, across_accounts):
     """{new_violations, resolved_violations, new_keys, removed_keys, changed_keys}: <tr> rows of the "Since" section.
-    names: (account_id, region, key_id) -> the key record, for its alias and description."""
+    names: identity (account_id, region, key ID or (kind, ID)) -> the record, for its alias and description."""
 
     def row(entry, *cells):
-        known = names.get((entry["account_id"], entry["region"], entry["key_id"])) or {}
+        known = names.get(identity(entry)) or {}
         return _row(dict(known, **entry), across_accounts, *cells)
 
     rows = dict(

@@ -72,7 +72,14 @@ def broken(policy, keys=None, exempt=None):
 
 # --- the plan: only what the rules need ------------------------------------------------------------
 
-NOTHING_MORE = {"details": False, "aliases": False, "tags": False, "key_policy": False}
+NOTHING_MORE = {
+    "details": False,
+    "aliases": False,
+    "tags": False,
+    "key_policy": False,
+    "secrets": False,
+    "instances": False,
+}
 
 
 @pytest.mark.parametrize(
@@ -535,7 +542,7 @@ def test_exemptions_that_match_no_key_are_listed():
     [
         ([{"key_id": "k"}], "a reason is required"),
         ([{"key_id": "k", "reason": "  "}], "a reason is required"),
-        ([{"reason": "why"}], "key_id is required"),
+        ([{"reason": "why"}], "exactly one of key_id (a key ID or ARN), secret_name"),
         ([{"key_id": "k", "reason": "r", "rules": ["rotation"]}], "unknown rule(s) rotation"),
         ([{"key_id": "k", "reason": "r", "until": "2030"}], "unknown field(s) until"),
         (["k"], "must be a dict with key_id and reason"),

@@ -14,9 +14,11 @@ import pytest
 import yaml
 
 from ansible_collections.alicloud.kms.plugins.filter.compliance import compliance_plan
+from ansible_collections.alicloud.kms.plugins.module_utils import _instances, _secrets
 from ansible_collections.alicloud.kms.plugins.module_utils._rules import (
     DESCRIBED_FACETS,
     FACETS,
+    RESOURCES,
     RULE_NAMES,
     RULES,
     SOURCES,
@@ -29,6 +31,12 @@ ARGSPEC = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["ar
 SCHEMA = json.loads((ROLE / "files" / "kms-compliance.schema.json").read_text())
 VIOLATIONS_DOC = yaml.safe_load((ROOT / "plugins" / "filter" / "kms_violations.yml").read_text())["DOCUMENTATION"]
 CONFIG_RULE = re.compile(r"^kms-[a-z-]+$")
+# the fields a rule may read, per kind: what gathers them (keys), what the kind's records carry (secrets, instances)
+RECORD_FIELDS = {
+    "key": set(FACETS) | set(SOURCES),
+    "secret": set(f for f, _name in _secrets.DESCRIBED) | {"secret_name", "secret_type", "create_time", "tags"},
+    "instance": set(f for f, _name, _check in _instances.FIELDS) | {"instance_id", "zone_ids"},
+}
 
 
 def test_the_table_is_well_formed():
@@ -37,8 +45,9 @@ def test_the_table_is_well_formed():
         assert isinstance(rule, Rule) and rule.name == name
         assert rule.kind in ("list", "bool", "int", "str", "dict"), name
         assert rule.fields, name
+        assert rule.resource in RESOURCES, name
         for field in rule.fields + rule.applies_fields:
-            assert field in FACETS or field in SOURCES, (name, field)
+            assert field in RECORD_FIELDS[rule.resource], (name, field)
         assert rule.config_rule is None or CONFIG_RULE.match(rule.config_rule), name
         assert rule.breaks, name
 
@@ -86,7 +95,7 @@ def test_the_plan_gathers_what_each_rule_reads(name):
     value = samples[rule.kind] if not rule.choices else ([rule.choices[0]] if rule.kind == "list" else rule.choices[0])
     plan = compliance_plan({name: value})
     gathers = rule.gathers()
-    for source in ("details", "aliases", "tags", "key_policy"):
+    for source in ("details", "aliases", "tags", "key_policy", "secrets", "instances"):
         assert plan[source] == (source in gathers), (name, source)
     for field in rule.fields + rule.applies_fields:
         if field in FACETS:
