@@ -98,14 +98,26 @@ def not_assessed_text(result):
     )
 
 
+def _counted(summary, non_compliant=False):
+    """What was judged, in words: 30 key(s), and 11 secret(s), 2 instance(s) when the run gathered them (all of
+    them, or the non-compliant ones)."""
+    parts = [("non_compliant_keys" if non_compliant else "key_count", "key(s)")]
+    parts += [
+        ("non_compliant_%ss" % kind if non_compliant else "%s_count" % kind, "%s(s)" % kind)
+        for kind in ("secret", "instance")
+        if summary.get("%s_count" % kind) is not None
+    ]
+    return ", ".join("%d %s" % (summary[field], what) for field, what in parts)
+
+
 def verdict_lines(result, across_accounts, baseline, directory):
     """The verdict as the role prints it: counts, run ID, changes, accounts, what was not assessed, rules, files."""
     summary, changes = result["summary"], result["changes"]
-    line = "KMS compliance: %s - %d violation(s)%s in %d key(s), %d region(s), %d rule(s)%s%s" % (
+    line = "KMS compliance: %s - %d violation(s)%s in %s, %d region(s), %d rule(s)%s%s" % (
         result["verdict"].upper().replace("_", "-"),
         summary["violations"],
         " (%d exempted)" % summary["exempted"] if summary["exempted"] else "",
-        summary["key_count"],
+        _counted(summary),
         summary["region_count"],
         len(summary["rules"]),
         ", %d account(s)" % summary["account_count"] if across_accounts else "",
@@ -162,8 +174,8 @@ def failure(result, fail_on, directory):
     see = "; see %s" % os.path.join(directory, "kms-compliance.html")
     if verdict == "incomplete":
         return (
-            "KMS compliance: INCOMPLETE - not assessed: %s; %d violation(s) of the policy in %d key(s) of what was "
-            "assessed%s" % (not_assessed_text(result), summary["violations"], summary["non_compliant_keys"], see)
+            "KMS compliance: INCOMPLETE - not assessed: %s; %d violation(s) of the policy in %s of what was "
+            "assessed%s" % (not_assessed_text(result), summary["violations"], _counted(summary, True), see)
         )
     if verdict != "non_compliant":
         return None
@@ -180,9 +192,9 @@ def failure(result, fail_on, directory):
     by_rule = ", ".join(
         "%s: %d" % (rule, stats["violations"]) for rule, stats in summary["by_rule"].items() if stats["violations"]
     )
-    return "KMS compliance: %d violation(s) of the policy in %d key(s) (%s)%s" % (
+    return "KMS compliance: %d violation(s) of the policy in %s (%s)%s" % (
         summary["violations"],
-        summary["non_compliant_keys"],
+        _counted(summary, True),
         by_rule,
         see,
     )

@@ -180,7 +180,13 @@ def checks_of(report):
     # imported here: pytest-ansible puts the collection on sys.path after conftest files are loaded
     from ansible_collections.alicloud.kms.plugins.filter.compliance import kms_compliance_report
 
-    return kms_compliance_report(report["keys"], report["policy"], now=report["generated_at"])["checks"]
+    return kms_compliance_report(
+        report["keys"],
+        report["policy"],
+        now=report["generated_at"],
+        secrets=report.get("secrets"),
+        instances=report.get("instances"),
+    )["checks"]
 
 
 def run_ids(report_dir):

@@ -20,7 +20,17 @@ HANGZHOU = [
 ]
 SHANGHAI = ["datalake/warehouse-dsn", "datalake/etl-ram"]
 PAYMENTS_HANGZHOU = ["payments/stripe", "payments/legacy-webhook"]
-SECRET_VALUES = ("n3w-Pa55", "old-Pa55", "tok_live_4f2a9c", "rds-Pa55", "etl-secret", "sk_live_1", "whsec_legacy")
+PAYMENTS_SHANGHAI = ["payments/replica-polardb"]
+SECRET_VALUES = (
+    "n3w-Pa55",
+    "old-Pa55",
+    "tok_live_4f2a9c",
+    "rds-Pa55",
+    "etl-secret",
+    "sk_live_1",
+    "whsec_legacy",
+    "plr-Pa55",
+)
 
 
 def names(result):
@@ -34,10 +44,11 @@ def test_every_secret_of_two_regions_and_two_accounts(ansible, emulator):
         [(MANAGEMENT, "cn-hangzhou", n) for n in HANGZHOU]
         + [(MANAGEMENT, "cn-shanghai", n) for n in SHANGHAI]
         + [(PAYMENTS, "cn-hangzhou", n) for n in PAYMENTS_HANGZHOU]
+        + [(PAYMENTS, "cn-shanghai", n) for n in PAYMENTS_SHANGHAI]
     )
     assert sorted(names(r.result)) == sorted(expected)
     assert r["secret_names"] == [s["secret_name"] for s in r["secrets"]]
-    assert r["summary"]["secrets"] == 10 and r["summary"]["accounts"] == 2 and r["summary"]["regions"] == 2
+    assert r["summary"]["secrets"] == 11 and r["summary"]["accounts"] == 2 and r["summary"]["regions"] == 2
     by_name = dict((s["secret_name"], s) for s in r["secrets"])
     assert by_name["orders/db-app"] == {
         "secret_name": "orders/db-app",
