@@ -5,6 +5,7 @@
 python bench/run.py [--quick]    (or BENCH_QUICK=1) a tenth of the sizes, about a minute; the full run takes about 8.
 python bench/run.py --only-g     scenario (g) alone: the compliance role at 20,000 keys.
 python bench/run.py --only-i     scenario (i) alone: the role remediating rotation on 1,000 keys.
+python bench/run.py --only-h     scenario (h) alone: 1,000 members x 4 regions under the STS quota, and its profile.
 
 The emulator runs in its own process with 100 ms latency per request and the service's quota of 50 requests
 per second per account and region (HTTP 429 beyond). Request counts come from the emulator. The quota-bound
@@ -53,7 +54,11 @@ SIZES = {
     "tagged": (1000, 100),
     "compliance": ((50, 400), (10, 200)),
     "remediate": (1000, 100),
+    "scale": ((1000, 4, 1), (100, 4, 1)),
 }
+# (h): the STS quota (AssumeRole per calling account, Alibaba Cloud notice of 2022-08-29) and the latency of a nearby
+# region; the emulator throttles AssumeRole beyond it as STS does
+STS_QPS, SCALE_LATENCY = 100, 0.05
 ORG_REGIONS = ["cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen"]  # the emulator's first four
 ONE, FOUR, ATTRS, MEMORY, EMPTY = (
     "cn-hangzhou",
@@ -67,7 +72,7 @@ LOAD_AT_START = [0.0]
 
 
 class EmulatorProcess(object):
-    def __init__(self, size=None, accounts=None, world=None, latency=LATENCY):
+    def __init__(self, size=None, accounts=None, world=None, latency=LATENCY, extra=()):
         if world:
             pass
         elif accounts:  # scenario (e): an organisation of MEMBERS:REGIONS:KEYS, each account-region with its quota
@@ -92,6 +97,7 @@ class EmulatorProcess(object):
                 "--log",
                 os.devnull,
             ]
+            + list(extra)
         )
         self.proc = subprocess.Popen(
             self.command,
@@ -115,9 +121,11 @@ class EmulatorProcess(object):
         least time the quota allows, when the busiest region's count does not give it (several accounts); 0: none
         that means anything (shown as -)."""
         self.control("reset", {})
+        cpu = client_cpu()
         started = time.monotonic()
         result = func()
         wall = time.monotonic() - started
+        cpu = client_cpu() - cpu
         stats = self.control("stats")
         per_region = {}
         for entry in stats["requests"]:
@@ -133,6 +141,7 @@ class EmulatorProcess(object):
             "wall": wall,
             "bound": bound,
             "in_flight": stats["max_in_flight"],
+            "cpu_ms": 1000.0 * cpu / max(1, stats["total"]),
             "result": result,
             "by_action": stats["by_action"],
         }
@@ -142,6 +151,13 @@ class EmulatorProcess(object):
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=30)
+
+
+def client_cpu():
+    """CPU seconds of this process (the core runs here) and of its finished children (ansible-playbook, the memory
+    child), not of the emulator, which runs on until the scenario ends."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def check(ok, what):
@@ -389,6 +405,125 @@ def remediation_at_scale(size):
         emu.stop()
 
 
+def organisation_at_scale(size):
+    """(h): accounts: [all] over MEMBERS x REGIONS x 1 key at 50 ms with the STS quota on: exact keys, within 1.3x of
+    the bound (the AssumeRoles at the quota, then the listings at max_in_flight), CPU per request and where it goes."""
+    members, regions, keys = size["scale"]
+    emu = EmulatorProcess(
+        accounts="%d:%d:%d" % (members, regions, keys),
+        latency=SCALE_LATENCY,
+        extra=["--sts-qps", str(STS_QPS)],
+    )
+    try:
+        name = "(h) %d members x %d regions x %d key, STS quota" % (members, regions, keys)
+        options = dict(accounts=["all"], regions=ORG_REGIONS[:regions])
+        truth = organisation_truth(members, regions, keys)
+        row = emu.measure(name, "core, accounts: [all]", lambda: core(emu.url, **options), 0)
+        found = sorted(r["key_arn"] for r in row["result"])
+        check(found == truth and len(truth) == members * regions * keys, name + ": the exact keys")
+        by_action = row["by_action"]
+        in_flight = ARGUMENT_SPEC["max_in_flight"]["default"]
+        listings = by_action.get("ListKeys", 0) * SCALE_LATENCY / in_flight
+        # GetCallerIdentity, ListAccounts page 1 and the other pages one after another; the roles at the quota; the
+        # listings at max_in_flight requests of SCALE_LATENCY each
+        row["bound"] = 3 * SCALE_LATENCY + by_action.get("AssumeRole", 0) / float(STS_QPS) + listings
+        shares = cpu_profile(lambda: core(emu.url, **options))
+        text = (
+            "(h) %d members x %d regions: exact keys, within 1.3x of the bound (%d AssumeRole at %d/s = %.1f s, %d "
+            "ListKeys at %d in flight = %.1f s): %.2f s (%.2fx), %d throttled; client CPU %.2f ms per request (%s)"
+            % (
+                members,
+                regions,
+                by_action.get("AssumeRole", 0),
+                STS_QPS,
+                by_action.get("AssumeRole", 0) / float(STS_QPS),
+                by_action.get("ListKeys", 0),
+                in_flight,
+                listings,
+                row["wall"],
+                row["wall"] / row["bound"],
+                row["throttled"],
+                row["cpu_ms"],
+                ", ".join("%s %d%%" % (what, round(100 * share)) for what, share in shares),
+            )
+        )
+        return [row], [(text, row["wall"] <= 1.3 * row["bound"])]
+    finally:
+        emu.stop()
+
+
+def organisation_truth(members, regions, keys):
+    """Every key ARN of the generated organisation, from the emulator's own generator (the same seed)."""
+    from emulator.seeding import build_backend  # pylint: disable=import-outside-toplevel
+
+    backend = build_backend(None, None, 0, (), "%d:%d:%d" % (members, regions, keys))
+    return sorted(k.arn for account in backend.accounts.values() for listed in account.keys.values() for k in listed)
+
+
+# where the client's CPU goes, by the file a function is in (its own time, every thread)
+# (built-in functions have no file: their names say where they belong)
+CPU_PARTS = (
+    ("signing", ("alibabacloud_tea_openapi/utils.py", "darabonba_signature", "hmac", "hashlib", "_sha", "openssl_")),
+    (
+        "HTTP",
+        (
+            "requests/",
+            "urllib3/",
+            "http/client.py",
+            "email/",
+            "socket",
+            "darabonba/",
+            "ssl",
+            "select",
+            "urllib/parse",
+            "idna",
+        ),
+    ),
+    ("JSON", ("json/", "scanner", "_json")),
+    ("threads", ("threading.py", "concurrent/futures", "queue", "_thread", "lock", "sleep")),
+    ("SDK request building", ("alibabacloud_tea_openapi/", "alibabacloud_credentials", "Tea/")),
+    ("the collection", ("ansible_collections/",)),
+)
+
+
+def cpu_profile(func):
+    """Run func with every thread under cProfile counting CPU time (time.thread_time); [(part, share of CPU)]."""
+    import cProfile  # pylint: disable=import-outside-toplevel
+    import pstats  # pylint: disable=import-outside-toplevel
+    import threading  # pylint: disable=import-outside-toplevel
+
+    profiles, original = [], threading.Thread.run
+
+    def run(thread):
+        profile = cProfile.Profile(time.thread_time)
+        profiles.append(profile)
+        profile.enable()
+        try:
+            original(thread)
+        finally:
+            profile.disable()
+
+    threading.Thread.run = run
+    main = cProfile.Profile(time.thread_time)
+    try:
+        main.enable()
+        func()
+    finally:
+        main.disable()
+        threading.Thread.run = original
+    stats = pstats.Stats(main)
+    for profile in profiles:
+        stats.add(profile)
+    parts = dict((what, 0.0) for what, _files in CPU_PARTS)
+    parts["other"] = 0.0
+    for (filename, _line, function), entry in stats.stats.items():
+        where = filename + " " + function
+        what = next((w for w, files in CPU_PARTS if any(f in where for f in files)), "other")
+        parts[what] += entry[2]  # tottime
+    total = sum(parts.values()) or 1.0
+    return sorted(((w, t / total) for w, t in parts.items()), key=lambda p: -p[1])
+
+
 def html_size(work):
     return (Path(work) / "report" / "kms-compliance.html").stat().st_size / 1e6
 
@@ -452,6 +587,7 @@ HEADER = [
     "quota bound s",
     "wall / bound",
     "SDK loop / this",
+    "client CPU ms / request",
 ]
 
 
@@ -468,6 +604,7 @@ def cells(rows):
             + ["%.2f" % row["wall"]]
             + (["%.2f" % row["bound"], "%.2f" % (row["wall"] / row["bound"])] if row["bound"] else ["-", "-"])
             + ["%.1fx" % (sdk["wall"] / row["wall"]) if sdk else "-"]
+            + ["%.2f" % row["cpu_ms"] if row.get("cpu_ms") is not None else "-"]
         )
     return table
 
@@ -532,7 +669,7 @@ def targets(key, memory):
             memory["result"]["peak_mb"] < 250,
         )
     )
-    return found + key["g"] + key["i"]
+    return found + key["g"] + key["h"] + key["i"]
 
 
 def machine():
@@ -562,8 +699,13 @@ def main():
     LOAD_AT_START[0] = os.getloadavg()[0]
     if LOAD_AT_START[0] > 0.5:
         sys.stderr.write("note: load average %.1f: other work on this machine skews the timings\n" % LOAD_AT_START[0])
-    if "--only-g" in sys.argv[1:] or "--only-i" in sys.argv[1:]:  # the compliance role alone, while working on it
-        rows, found = (compliance_at_scale if "--only-g" in sys.argv[1:] else remediation_at_scale)(size)
+    only = [f for f in ("--only-g", "--only-h", "--only-i") if f in sys.argv[1:]]
+    if only:  # one scenario alone, while working on it
+        rows, found = {
+            "--only-g": compliance_at_scale,
+            "--only-h": organisation_at_scale,
+            "--only-i": remediation_at_scale,
+        }[only[0]](size)
         print(table(rows) + "\n\n" + "\n".join("  %s  %s" % ("PASS" if ok else "FAIL", text) for text, ok in found))
         return
     sys.stderr.write("starting the emulator (%s sizes) ...\n" % ("quick" if quick else "full"))
@@ -576,8 +718,9 @@ def main():
     org_rows, key["e"] = organisation(size)
     tag_rows, key["f"] = aliases_and_tags(size)
     compliance_rows, key["g"] = compliance_at_scale(size)
+    scale_rows, key["h"] = organisation_at_scale(size)
     remediation_rows, key["i"] = remediation_at_scale(size)
-    rows += org_rows + tag_rows + compliance_rows + remediation_rows
+    rows += org_rows + tag_rows + compliance_rows + scale_rows + remediation_rows
     print(
         "\nalicloud.kms benchmark%s: emulator with %d ms latency, quota %d requests/s per region; rate_limit default %g/s"
         % (

@@ -88,6 +88,19 @@ class RunState(object):
         self.lock = threading.Lock()
         self.requests = {}  # action -> requests sent, retries included
         self.retries = 0
+        self.opened = set()  # endpoints a request has reached: the SDK keeps an HTTP session for each
+        self._opening = {}
+
+    def first_to(self, endpoint):
+        """A lock to hold while sending the first request to endpoint, or None once one was sent.
+
+        The SDK builds one HTTP session (connection pool, TLS context) per endpoint on first use, unguarded: every
+        thread that starts before it exists builds its own, which costs tens of ms of CPU each. The first request
+        builds it; the others wait for it and then share its connections, whatever account they read."""
+        if endpoint in self.opened:
+            return None
+        with self.lock:
+            return None if endpoint in self.opened else self._opening.setdefault(endpoint, threading.Lock())
 
     def count(self, action):
         with self.lock:
@@ -231,8 +244,18 @@ class Connection(object):
                 # a role is assumed (or renewed) before taking a slot: AssumeRole needs one too
                 self._credentials(region).get_credential()
             run.count(action)
-            with run.slots:
-                body = self._send(client, service, region, action, query or {}, remaining)
+            endpoint = self.options.service_endpoint(service, region)
+            gate = run.first_to(endpoint)
+            if gate is None:
+                with run.slots:
+                    body = self._send(client, service, region, action, query or {}, remaining)
+            else:
+                with gate:
+                    try:
+                        with run.slots:
+                            body = self._send(client, service, region, action, query or {}, run.end - time.monotonic())
+                    finally:
+                        run.opened.add(endpoint)
             limiter.succeeded()
             return body
 
@@ -267,7 +290,14 @@ class Connection(object):
         )
         request = _api_models.OpenApiRequest(query=dict((k, str(v)) for k, v in query.items() if v is not None))
         connect_ms, read_ms = timeouts_ms(o, remaining)
-        runtime = _RuntimeOptions(ignore_ssl=not o.validate_certs, connect_timeout=connect_ms, read_timeout=read_ms)
+        # max_idle_conns: the SDK's pool per endpoint keeps as many connections as may be in flight (its default, 40,
+        # would close and reopen the others), shared by every account the run reads
+        runtime = _RuntimeOptions(
+            ignore_ssl=not o.validate_certs,
+            connect_timeout=connect_ms,
+            read_timeout=read_ms,
+            max_idle_conns=o.max_in_flight,
+        )
         try:
             body = client.call_api(params, request, runtime).get("body")
         except Exception as exc:  # pylint: disable=broad-except

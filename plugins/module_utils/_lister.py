@@ -34,6 +34,15 @@ def _page_count(total, page_size):
     return (total + page_size - 1) // page_size
 
 
+def _through(pool, call, items):
+    """[call(item) for item in items]: through the pool when there are several, in this thread when one (the common
+    listing of one page: no hand-over to a worker thread, which costs more CPU than the request's own bookkeeping)."""
+    items = list(items)
+    if len(items) <= 1:
+        return [call(item) for item in items]
+    return windowed(pool, call, items)
+
+
 class Lister(object):
     def __init__(self, connection, region, pool, account_id=None):
         self.connection = connection
@@ -56,14 +65,14 @@ class Lister(object):
 
         The first count_only queries are read for their TotalCount only (page 1).
         """
-        pages = [[first] for first in self.pool.map(lambda q: self._page(q, 1), queries)]
+        pages = [[first] for first in _through(self.pool, lambda q: self._page(q, 1), queries)]
         tasks = [
             (i, n)
             for i, query_pages in enumerate(pages)
             if i >= count_only
             for n in range(2, _page_count(query_pages[0].total, queries[i].page_size) + 1)
         ]
-        for (i, _n), page in zip(tasks, windowed(self.pool, lambda t: self._page(queries[t[0]], t[1]), tasks)):
+        for (i, _n), page in zip(tasks, _through(self.pool, lambda t: self._page(queries[t[0]], t[1]), tasks)):
             pages[i].append(page)
         listings = []
         for query_pages in pages:
