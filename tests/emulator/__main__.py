@@ -78,6 +78,13 @@ def parser() -> argparse.ArgumentParser:
         help="AssumeRole credentials expire after N seconds whatever DurationSeconds asked for",
     )
     faults.add_argument(
+        "--throttle-first",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the first N requests of each service (KMS, STS, ResourceManager) are throttled",
+    )
+    faults.add_argument(
         "--retry-after-ms", type=int, default=None, help="x-acs-retry-after header (milliseconds) on throttling replies"
     )
     for name in ("error-rate-503", "error-rate-500", "drop-rate", "malformed-rate", "throttle-rate"):

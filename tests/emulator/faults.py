@@ -26,6 +26,9 @@ class FaultSettings:
     # Every request of any service (KMS, STS, ResourceManager) is throttled with this probability, on top of the
     # quotas: each service's own throttling reply (server.throttled). 0: never.
     throttle_rate: float = 0
+    # The first N requests of each service (KMS, STS, ResourceManager) from the moment it is set are throttled the same
+    # way: a throttled reply on every service, whatever the random draws. 0: none.
+    throttle_first: int = 0
     # AssumeRole issues credentials that expire after this many seconds whatever DurationSeconds asked for (a role
     # session cut short, or a clock far ahead): lets a test see a client re-assume near expiry. None: as asked.
     sts_session_seconds: int | None = None
@@ -159,6 +162,10 @@ def _check(name: str, value):
         for names in value.values():
             if not all(n in known for n in names):
                 raise ValueError(f"{name}: each region takes a list of {sorted(known)}")
+    elif name == "throttle_first":
+        value = int(value or 0)
+        if value < 0:
+            raise ValueError("throttle_first must not be negative")
     elif name == "tag_page_size":
         value = int(value)
         if value < 1:
@@ -184,6 +191,7 @@ class Faults:
         self.settings = FaultSettings()
         self.rng = random.Random(0)
         self.buckets: dict[tuple, TokenBucket] = {}
+        self.throttled_first: dict[str, int] = {}  # service -> requests throttled by throttle_first so far
         self.update(**settings)
         self.initial = self.settings  # what reset() returns to
 
@@ -199,6 +207,8 @@ class Faults:
             self.settings = dataclasses.replace(self.settings, **checked)
             if "qps" in checked or "sts_qps" in checked:
                 self.buckets.clear()
+            if "throttle_first" in checked:
+                self.throttled_first.clear()
             if "random_seed" in checked:
                 self.rng.seed(self.settings.random_seed)
             return self.as_dict()
@@ -209,6 +219,7 @@ class Faults:
             self.settings = self.initial
             self.rng.seed(self.settings.random_seed)
             self.buckets.clear()
+            self.throttled_first.clear()
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self.settings)
@@ -237,6 +248,15 @@ class Faults:
             if bucket is None:
                 bucket = self.buckets[(account_id, region)] = TokenBucket(self.settings.qps)
             return bucket.take()
+
+    def throttle_now(self, service: str) -> bool:
+        """True for the first throttle_first requests of the service."""
+        with self.lock:
+            done = self.throttled_first.get(service, 0)
+            if done >= self.settings.throttle_first:
+                return False
+            self.throttled_first[service] = done + 1
+            return True
 
     def allow_sts(self, account_id: str) -> bool:
         """False when the calling account's AssumeRole bucket (sts_qps) is empty."""

@@ -242,6 +242,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise unknown_action()  # a region without the action answers as for one that does not exist
             if (
                 decision.throttle
+                or emulator.faults.throttle_now(service)
                 or (service == "kms" and not emulator.faults.allow(access_key.account_id, region))
                 or (
                     service == "sts" and action == "AssumeRole" and not emulator.faults.allow_sts(access_key.account_id)
