@@ -111,6 +111,32 @@ class RunState(object):
             self.retries += 1
 
 
+class CredentialCache(object):
+    """Roles assumed by one long-lived caller, kept across its runs (the event source polls with a new Connection
+    each time): a role is assumed again only when its credentials near expiry (REFRESH_MARGIN), not once per run.
+
+    Keyed by role ARN; it holds credentials in memory only, never writes or shows them. clear() forgets them all
+    (the caller's identity changed, or the service refused a token)."""
+
+    def __init__(self):
+        self._roles = {}
+        self._lock = threading.Lock()
+
+    def provider(self, key, make, connection, source):
+        """The role's provider, bound to this run's connection and source credentials; made by make() if new."""
+        with self._lock:
+            provider = self._roles.get(key)
+            if provider is None:
+                provider = self._roles[key] = make()
+            else:
+                provider.rebind(connection, source)
+            return provider
+
+    def clear(self):
+        with self._lock:
+            self._roles.clear()
+
+
 class Connection(object):
     """Validated options and the clients built from them: one per service and region, each with its rate limiter.
 
@@ -126,6 +152,7 @@ class Connection(object):
             self.options, self.run = _parent.options, _parent.run
         self._parent = _parent
         self._role = _role
+        self.cache = _parent.cache if _parent is not None else None
         self._credential = None
         self._clients = {}
         self._limiters = {}
@@ -138,6 +165,18 @@ class Connection(object):
     @property
     def deadline(self):
         return self.options.deadline
+
+    def keep_credentials(self, cache):
+        """Take assumed roles from cache (a CredentialCache) and keep new ones there; before the first request."""
+        self.cache = cache
+
+    def _assumed(self, connection, source, region, role, session):
+        def make():
+            return _AssumedRole(connection, source, region, role, session)
+
+        if self.cache is None:
+            return make()
+        return self.cache.provider((role, session), make, connection, source)
 
     def for_role(self, role_arn):
         """A connection with the credentials of role_arn, assumed (once, on first use) with this one's."""
@@ -169,13 +208,13 @@ class Connection(object):
                 if self._parent is not None:  # a member account: its role, assumed with the caller's credentials
                     source = self._parent._credentials(region)  # pylint: disable=protected-access
                     self._credential = _CredentialClient(
-                        provider=_AssumedRole(self._parent, source, sts_region, self._role, session)
+                        provider=self._assumed(self._parent, source, sts_region, self._role, session)
                     )
                     return self._credential
                 source = _CredentialClient(provider=self._source_provider())
                 role = self.options.credentials["assume_role_arn"]
                 if role:
-                    source = _CredentialClient(provider=_AssumedRole(self, source, sts_region, role, session))
+                    source = _CredentialClient(provider=self._assumed(self, source, sts_region, role, session))
                 self._credential = source
             return self._credential
 
@@ -324,11 +363,20 @@ class _AssumedRole(_ProviderBase):
         self._lock = threading.Lock()
         self._value = None
         self._expires = 0
+        self._margin = REFRESH_MARGIN
+
+    def rebind(self, connection, source):
+        """Assume (or renew) through another run's connection and source credentials, keeping what was assumed."""
+        with self._lock:
+            self._connection, self._source = connection, source
 
     def get_credentials(self):
         with self._lock:
-            if self._value is None or self._expires - time.time() < REFRESH_MARGIN:
+            if self._value is None or self._expires - time.time() < self._margin:
                 self._value, self._expires = self._assume()
+                # renewed REFRESH_MARGIN before expiry, or halfway through a session shorter than twice that: a short
+                # session is renewed once per half-life, not before every request
+                self._margin = min(REFRESH_MARGIN, max(0.0, self._expires - time.time()) / 2.0)
             return self._value
 
     async def get_credentials_async(self):

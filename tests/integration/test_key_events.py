@@ -998,3 +998,69 @@ def test_the_shipped_rules_hand_the_playbook_only_identifiers_in_their_documente
     assert received["event"] == good  # not the key record with its free text
     assert received["accounts"] == [ACCOUNT] and received["regions"] == ["cn-hangzhou"]
     assert not canary.exists()
+
+
+# --- roles assumed once, again only near expiry (issue 25) ----------------------------------------------------------
+MEMBERS = ["9876543210987654", "2222333344445555"]  # the demo seed's members whose role trusts the demo account
+
+
+def assumed(emu):
+    return [q for q in emu.stats()["requests"] if q["action"] == "AssumeRole"]
+
+
+def test_member_roles_are_assumed_once_not_every_poll(emu):
+    async def run():
+        driver = Driver(arguments(emu, regions=["cn-hangzhou"], accounts=MEMBERS))
+        try:
+            events = await driver.poll()
+            assert [e["type"] for e in events] == ["baseline"], events
+            assert [q["status"] for q in assumed(emu)] == [200] * len(MEMBERS)
+            emu.counts.reset()  # the stats alone
+            for _poll in range(3):
+                assert await driver.poll() == []
+        finally:
+            await driver.stop()
+
+    scenario(run())
+    assert assumed(emu) == [], "the roles were not assumed again in three more polls"
+    by_action = emu.stats()["by_action"]
+    assert "AssumeRole" not in by_action and by_action["ListKeys"] >= 3 * len(MEMBERS), by_action
+
+
+def test_a_role_is_assumed_again_when_its_credentials_near_expiry(emu):
+    # STS cuts the sessions to 10 s: shorter than twice the 5 minutes' margin, so they are renewed halfway through
+    emu.set_faults(sts_session_seconds=10)
+
+    async def run():
+        driver = Driver(arguments(emu, regions=["cn-hangzhou"], accounts=MEMBERS, watch=["key_state"]))
+        try:
+            await driver.poll()
+            assert await driver.poll() == []  # 8 s or more left: kept
+            assert len(assumed(emu)) == len(MEMBERS)
+            await asyncio.sleep(5)
+            assert await driver.poll() == []  # under 5 s left: renewed first
+        finally:
+            await driver.stop()
+
+    scenario(run())
+    assert [q["status"] for q in assumed(emu)] == [200] * 2 * len(MEMBERS)
+
+
+def test_a_refused_token_is_forgotten_and_the_role_assumed_again(emu):
+    async def run():
+        driver = Driver(arguments(emu, regions=["cn-hangzhou"], accounts=MEMBERS))
+        try:
+            await driver.poll()
+            with emu.backend.lock:  # the STS credentials issued so far are revoked
+                for key_id in [k for k, v in emu.backend.access_keys.items() if v.security_token]:
+                    if key_id.startswith("STS.NU"):
+                        emu.backend.access_keys.pop(key_id)
+            failed = await driver.poll()
+            assert [e["type"] for e in failed] == ["poll_failed"], failed
+            assert await driver.poll() == []
+        finally:
+            await driver.stop()
+        assert_no_secret(driver.seen)
+
+    scenario(run())
+    assert len([q for q in assumed(emu) if q["status"] == 200]) == 2 * len(MEMBERS)

@@ -49,6 +49,7 @@ from ansible_collections.alicloud.kms.plugins.module_utils._argspec import ARGUM
 from ansible_collections.alicloud.kms.plugins.module_utils._connection import (
     SDK_IMPORT_ERROR,
     SDK_REQUIREMENT,
+    CredentialCache,
 )
 from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import check_region
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsError, KmsOptionError
@@ -89,6 +90,10 @@ description:
     poll read); a listing holding another record is a failed poll (C(poll_failed), code C(MalformedResponse)).
   - The scope of a snapshot includes the caller's account (STS GetCallerIdentity, one request per poll): a state
     file written with other credentials is not reused, and credentials that change account make a new baseline.
+  - Roles (O(assume_role_arn), the member roles of O(accounts)) are assumed once and kept in memory across polls:
+    a role is assumed again only when its credentials have less than 5 minutes left, when the caller's account
+    changes, or when the service refuses a token; not every poll, which would spend the STS quota (100 C(AssumeRole)
+    per second per calling account).
   - The first listing is the baseline; it emits one C(baseline) event with the C(count) of keys
     (or, with O(emit_existing), one C(key_created) event per key, with C(existing) true).
   - A poll that fails emits one C(poll_failed) event (C(code), C(request_id), C(message); never a secret) and the
@@ -223,6 +228,14 @@ class EventSourceError(ValueError):
 def _fail(option: str, message: str) -> NoReturn:
     text = f"alicloud.kms.key_events: argument {option}: {message}"
     raise EventSourceError(text)
+
+
+def _refused_credentials(error: Exception) -> bool:
+    """Whether the service refused the credentials themselves (an STS token expired or revoked, a key unknown)."""
+    code = getattr(error, "code", None) or ""
+    return getattr(error, "status", None) == 401 or code.startswith(
+        ("InvalidSecurityToken", "InvalidAccessKeyId", "InvalidAccessKeySecret")
+    )
 
 
 def _now() -> str:
@@ -524,6 +537,8 @@ class KeyEvents:
             message = f"alicloud.kms.key_events needs {SDK_REQUIREMENT}: pip install {install}"
             raise EventSourceError(message)
         self.environ = environ
+        # the roles assumed, kept across polls until they near expiry
+        self.credentials = CredentialCache()
         try:
             request = self._request()
         except KmsOptionError as error:
@@ -541,8 +556,10 @@ class KeyEvents:
             self._saved = self._open_state()
 
     def _request(self) -> KeyRequest:
-        # one per poll: a KeyRequest's deadline and request counts are one run's
-        return KeyRequest(self.options, environ=self.environ, log=LOG.debug, warn=LOG.warning)
+        # one per poll: a KeyRequest's deadline and request counts are one run's; the roles it assumes are kept
+        request = KeyRequest(self.options, environ=self.environ, log=LOG.debug, warn=LOG.warning)
+        request.connection.keep_credentials(self.credentials)
+        return request
 
     # --- state file ----------------------------------------------------------------------------
     def _open_state(self) -> object:
@@ -651,6 +668,9 @@ class KeyEvents:
             result = request.run()
         except (KmsError, KmsOptionError) as error:
             self.failures += 1
+            if _refused_credentials(error):
+                # a token expired early or was revoked: the next poll assumes the roles again
+                self.credentials.clear()
             return [self._failed(error, detected)], None
         except Exception as error:  # pylint: disable=broad-except
             # anything else (a bug, a library surprise) must not end the source; its text may quote
@@ -706,6 +726,8 @@ class KeyEvents:
                     self.caller,
                 )
                 self.snapshot = None
+                # roles assumed by the former identity are not this one's to use
+                self.credentials.clear()
             self.caller = caller
             self.scope = _scope(self.options, self.settings, caller)
             if self._saved is not None:
