@@ -34,6 +34,7 @@ from ansible_collections.alicloud.kms.plugins.module_utils._kinds import skip_te
 from ansible_collections.alicloud.kms.plugins.module_utils._secrets import SecretRequest
 from ansible_collections.alicloud.kms.plugins.plugin_utils import _compliance_remediation as remediation
 from ansible_collections.alicloud.kms.plugins.plugin_utils import _compliance_reports as reports
+from ansible_collections.alicloud.kms.plugins.plugin_utils._compliance_merge import MergeError, merge
 
 display = Display()
 
@@ -47,6 +48,7 @@ COMPLIANCE_SPEC = dict(
     aliases=dict(type="bool", default=True),
     key_facts=dict(type="bool", default=False),
     remediate=dict(type="list", elements="str", choices=list(remediation.REMEDIABLE), default=[]),
+    merge_dirs=dict(type="list", elements="path", default=[]),
 )
 ARGUMENT_SPEC = dict(CONNECTION_SPEC, **dict(ACCOUNTS_SPEC, **COMPLIANCE_SPEC))
 ROLE = os.path.realpath(os.path.join(reports.TEMPLATES, ".."))
@@ -98,6 +100,11 @@ class ActionModule(ActionBase):
                 "accounts the check reads the caller's account only" % self._name("accounts"),
             )
         baseline_path, baseline = self._baseline(args["baseline"], args["fail_on"])
+        warnings = []
+        merged = self._merge(args, regions, accounts, excluded, warnings) if args["merge_dirs"] else None
+        if merged:
+            args["policy"], args["exempt_keys"] = merged["policy"], merged["exempt_keys"]
+            regions, accounts, excluded = merged["regions"], merged["accounts"], merged["exclude_accounts"]
         try:
             plan = compliance_plan(args["policy"])
         except AnsibleFilterError as error:
@@ -112,27 +119,14 @@ class ActionModule(ActionBase):
         if unused:
             self._fail("remediate", "%s not in the policy: a fix applies to the keys a rule finds" % ", ".join(unused))
 
-        options = dict((name, args[name]) for name in CONNECTION_SPEC)
-        options["strict_permissions"] = args["strict_permissions"]
-        options.update(regions=regions or None, accounts=accounts or None, exclude_accounts=excluded or None)
-        options.update((name, plan[name]) for name in ("facets", "details", "tags", "key_policy"))
-        options["aliases"] = plan["aliases"] or args["aliases"]
-        warnings = []
-        # no secret in a message: the core never quotes one, and this is the backstop a module's no_log_values is
-        secrets = [options[n] for n, spec in CONNECTION_SPEC.items() if spec.get("no_log") and options[n]]
-        secrets += [p for p in (proxy_password(options[n]) for n in ("http_proxy", "https_proxy")) if p]
-        request, gathered = self._gather(options, warnings, secrets)
-        skipped, kinds = list(gathered.skipped), {}
-        for gathering, kind in KINDS.items():
-            if plan[gathering]:  # the same accounts, roles and pacing as the keys; the listing options only
-                listing = dict((n, options[n]) for n in dict(CONNECTION_SPEC, **ACCOUNTS_SPEC))
-                _other, more = self._gather(listing, warnings, secrets, kind, after=request)
-                kinds[gathering] = more.records
-                skipped += [entry for entry in more.skipped if entry not in skipped]
-
-        generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if merged:  # no request: the slices' records, as of the oldest slice
+            records, skipped, generated, fixes = (merged[n] for n in ("records", "skipped", "generated", "remediation"))
+            kinds = dict((g, merged[g]) for g in KINDS if merged[g] is not None)
+        else:
+            records, skipped, kinds, request = self._gather_all(args, plan, regions, accounts, excluded, warnings)
+            generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            fixes = None
         run_id = str(uuid.uuid4())
-        records, fixes = gathered.records, None
         if args["remediate"]:
             found = [  # exempted keys are never changed; secrets and instances have no fix
                 v for v in kms_violations(records, policy, args["exempt_keys"], generated, **kinds) if "key_id" in v
@@ -199,7 +193,7 @@ class ActionModule(ActionBase):
                 alicloud_kms_key_arns=[r["key_arn"] for r in records],
             )
         return {
-            "changed": any(e["status"] == "applied" and e["change"] for e in fixes or ()),
+            "changed": not merged and any(e["status"] == "applied" and e["change"] for e in fixes or ()),
             "verdict": report["verdict"],
             "run_id": run_id,
             "reports": paths,
@@ -248,6 +242,56 @@ class ActionModule(ActionBase):
             self._fail("baseline", "%s is not a readable file" % path)
         with open(path, "rb") as handle:
             return path, handle.read().decode("utf-8", errors="replace")
+
+    def _merge(self, args, regions, accounts, excluded, warnings):
+        """The slices of merge_dirs (_compliance_merge.merge): what to gather comes from them, so the options that
+        say it must be left out; a policy given must be theirs."""
+        given = [n for n, v in (("regions", regions), ("accounts", accounts), ("exclude_accounts", excluded)) if v]
+        given += ["remediate"] if args["remediate"] else []
+        if given:
+            self._fail(
+                "merge_dirs",
+                "merges the reports of slices: %s come from them, leave %s out"
+                % (", ".join(self._name(n) for n in given), "it" if len(given) == 1 else "them"),
+            )
+        try:
+            merged = merge(args["merge_dirs"])
+        except MergeError as error:
+            self._fail("merge_dirs", str(error))
+        try:
+            policy = check_policy(args["policy"])
+        except AnsibleFilterError as error:
+            self._fail("policy", self._text(error))
+        if policy and policy != merged["policy"]:
+            self._fail(
+                "policy",
+                "is not the policy of the slices in %s (leave it out to use theirs)" % self._name("merge_dirs"),
+            )
+        if args["exempt_keys"]:
+            warnings.append(
+                "%s are not used when merging: the exemptions are those the slices applied" % self._name("exempt_keys")
+            )
+        return merged
+
+    def _gather_all(self, args, plan, regions, accounts, excluded, warnings):
+        """(key records, skipped, {secrets, instances: records} of the kinds the plan needs, the keys' request)."""
+        options = dict((name, args[name]) for name in CONNECTION_SPEC)
+        options["strict_permissions"] = args["strict_permissions"]
+        options.update(regions=regions or None, accounts=accounts or None, exclude_accounts=excluded or None)
+        options.update((name, plan[name]) for name in ("facets", "details", "tags", "key_policy"))
+        options["aliases"] = plan["aliases"] or args["aliases"]
+        # no secret in a message: the core never quotes one, and this is the backstop a module's no_log_values is
+        secrets = [options[n] for n, spec in CONNECTION_SPEC.items() if spec.get("no_log") and options[n]]
+        secrets += [p for p in (proxy_password(options[n]) for n in ("http_proxy", "https_proxy")) if p]
+        request, gathered = self._gather(options, warnings, secrets)
+        skipped, kinds = list(gathered.skipped), {}
+        for gathering, kind in KINDS.items():
+            if plan[gathering]:  # the same accounts, roles and pacing as the keys; the listing options only
+                listing = dict((n, options[n]) for n in dict(CONNECTION_SPEC, **ACCOUNTS_SPEC))
+                _other, more = self._gather(listing, warnings, secrets, kind, after=request)
+                kinds[gathering] = more.records
+                skipped += [entry for entry in more.skipped if entry not in skipped]
+        return gathered.records, skipped, kinds, request
 
     def _gather(self, options, warnings, secrets, kind=KeyRequest, after=None):
         """The records of a kind, through the core, as its module would list them; errors name the option. after:

@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - alicloud.kms.connection
   - alicloud.kms.connection.listing
+  - alicloud.kms.connection.accounts
   - ansible.builtin.action_common_attributes.facts
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
@@ -90,6 +91,16 @@ options:
     elements: str
     choices: [require_rotation, max_rotation_interval_days, require_deletion_protection, forbidden_states]
     default: []
+  merge_dirs:
+    description:
+      - Merge the reports of the slices of one run (each directory holding a C(kms-compliance.json)) into one report
+        instead of reading the service, as the role's C(kms_compliance_merge_dirs) documents. No request is made.
+      - O(regions), O(accounts), O(exclude_accounts) and O(remediate) must be left out; O(policy), when given, must be
+        the slices' policy; O(exempt_keys) are not used (the slices' exemptions are).
+    type: list
+    elements: path
+    default: []
+    version_added: 1.1.0
   key_facts:
     description:
       - Also set the facts M(alicloud.kms.key_facts) sets (RV(ansible_facts.alicloud_kms_keys) and the lists of IDs

@@ -71,10 +71,11 @@ def _got(value):
     return "%s %s" % ("an" if name[0] in "aeiou" else "a", name)
 
 
-def _check_entry(entry, where, violation):
+def _check_entry(entry, where, violation, kind="key"):
     """One entry of keys or violations as the role writes it: what identifies the key (a violation's key, secret or
     instance) in its documented form and agreeing with the ARN, the rule known, the fields compared and shown scalar. Anything else in the entry is not
-    read. Raises BaselineError naming the entry and field."""
+    read. kind: what a record entry is (keys, secrets, instances); a violation's is read from its identifiers.
+    Raises BaselineError naming the entry and field."""
     for name, (valid, form) in _FORMS.items():
         value = entry.get(name)
         # "\n" apart: the forms' `$` also matches before a final newline
@@ -84,7 +85,7 @@ def _check_entry(entry, where, violation):
     kinds = [k for k, (id_field, arn_field, _g) in RESOURCES.items() if id_field in entry or arn_field in entry]
     if violation and len(kinds) > 1:
         raise BaselineError("%s names more than one of a key, a secret and an instance" % where)
-    id_field, arn_field, _gathering = RESOURCES[kinds[0] if violation and kinds else "key"]
+    id_field, arn_field, _gathering = RESOURCES[kinds[0] if violation and kinds else kind]
     arn = _ARNS[arn_field](entry[arn_field]) if arn_field and entry.get(arn_field) is not None else None
     for name, from_arn in zip(("region", "account_id", id_field), arn or ()):
         if entry.get(name) not in (None, from_arn):
@@ -101,8 +102,9 @@ def _check_entry(entry, where, violation):
         raise BaselineError("%s.aliases is not a list of alias names (got %s)" % (where, _got(aliases)))
 
 
-def parse_baseline(baseline):
-    """An earlier report, from its text or already parsed; raises BaselineError naming what is wrong."""
+def parse_baseline(baseline, whole=False):
+    """An earlier report, from its text or already parsed; raises BaselineError naming what is wrong. whole: every
+    part a merge reads is checked too (a slice of an organisation run, _compliance_merge.py)."""
     if isinstance(baseline, (str, bytes)):
         try:
             baseline = json.loads(baseline)
@@ -120,7 +122,41 @@ def parse_baseline(baseline):
             raise BaselineError("its %s is not a list of entries" % name)
         for index, entry in enumerate(baseline[name]):
             _check_entry(entry, "%s[%d]" % (name, index), name == "violations")
+    if whole:
+        _check_whole(baseline)
     return baseline
+
+
+def _entries(report, name, nullable=False):
+    value = report.get(name)
+    if value is None and nullable:
+        return []
+    if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+        raise BaselineError("its %s is not a list of entries" % name)
+    return value
+
+
+def _check_whole(report):
+    """The parts beside keys and violations that a merge reads, each in the form the role writes it."""
+    for index, entry in enumerate(_entries(report, "exempted")):
+        _check_entry(entry, "exempted[%d]" % index, True)
+        if not isinstance(entry.get("reason"), str) or not entry["reason"].strip():
+            raise BaselineError("exempted[%d] has no reason" % index)
+    for name, kind in (("secrets", "secret"), ("instances", "instance")):
+        for index, entry in enumerate(_entries(report, name, nullable=True)):
+            _check_entry(entry, "%s[%d]" % (name, index), False, kind)
+            if not isinstance(entry.get(RESOURCES[kind][0]), str):
+                raise BaselineError("%s[%d] has no %s" % (name, index, RESOURCES[kind][0]))
+    _entries(report, "not_assessed")
+    _entries(report, "remediation", nullable=True)
+    for name in ("regions_requested", "accounts_requested", "accounts_excluded", "unused_exemptions"):
+        value = report.get(name)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise BaselineError("its %s is not a list of strings" % name)
+    if not isinstance(report.get("policy"), dict):
+        raise BaselineError("its policy is not a dict of rules")
+    if not isinstance(report.get("generated_at"), str):
+        raise BaselineError("it has no generated_at")
 
 
 def identity(entry):

@@ -13,12 +13,13 @@ import json
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import BIN, DEMO_KEY, ROOT
+from conftest import BIN, DEMO_KEY, ROOT, listing
 
 RUNNER = BIN / "ansible-runner"
 
@@ -35,9 +36,9 @@ def report_playbook():
     raise AssertionError("neither playbooks/inventory_report.yml nor playbooks/demo.yml exists")
 
 
-def private_data_dir(ansible, inventory, extravars=None):
+def private_data_dir(ansible, inventory, extravars=None, name="pdd"):
     """A private data dir as AWX writes one; returns its path."""
-    pdd = ansible.tmp / "pdd"
+    pdd = ansible.tmp / name
     (pdd / "env").mkdir(parents=True)
     (pdd / "inventory").mkdir()
     # the project checkout (AWX copies the SCM project here and runs the playbook from it)
@@ -200,3 +201,87 @@ def test_the_inventory_plugin_feeds_a_job_under_ansible_runner(ansible, emulator
         assert msg == "%s %s %s" % (key.region, key.key_state, ",".join(groups))
     summary = stats(events)
     assert summary["failures"] == {} and sorted(summary["ok"]) == sorted(expected)
+
+
+# --- past one controller (issue 25): AWX job slicing over the accounts inventory, then the merge ----------------------
+
+SLICE_POLICY = {
+    "forbidden_states": ["PendingDeletion"],
+    "require_rotation": True,
+    "secret_require_rotation": True,
+    "instance_require_multi_zone": True,
+}
+SLICE_REGIONS = ["cn-hangzhou", "cn-shanghai", "ap-southeast-1"]
+SLICE_EXEMPT = [
+    {"key_id": "56a09368-9b33-553e-9f7d-b19a138a5083", "reason": "SEC-2211: deletion approved"},
+    {"secret_name": "payments/replica-polardb", "reason": "DB-3: rotation function pending"},
+    {"instance_id": "kst-nowhere0000000000000000", "reason": "OPS-9: an instance no slice has"},
+]
+
+
+def _sorted(entries):
+    return sorted(entries, key=lambda e: json.dumps(e, sort_keys=True))
+
+
+def test_slices_run_in_parallel_as_awx_job_slicing_and_merge_into_the_report_of_one_run(ansible, emulator):
+    # AWX syncs the inventory source into its database, then job slicing gives slice k of n the hosts k, k+n, ...
+    source = ansible.tmp / "org.kms_accounts.yml"
+    source.write_text(yaml.safe_dump({"plugin": "alicloud.kms.accounts"}))
+    proc, synced = listing(ansible, source)
+    assert proc.returncode == 0, proc.stderr
+    hosts = synced["kms_accounts"]["hosts"]
+    assert len(hosts) >= 4, synced
+    vars_file = ansible.tmp / "policy.yml"
+    vars_file.write_text(
+        yaml.safe_dump(
+            {
+                "kms_compliance_policy": SLICE_POLICY,
+                "kms_compliance_regions": SLICE_REGIONS,
+                "kms_compliance_exempt_keys": SLICE_EXEMPT,
+            }
+        )
+    )
+    slices_dir, count = ansible.tmp / "slices", 3
+    pdds = []
+    for index in range(count):
+        part = dict(
+            (h, dict(synced["_meta"]["hostvars"][h], ansible_python_interpreter=str(BIN / "python")))
+            for h in hosts[index::count]
+        )
+        inventory = {"hosts.yml": yaml.safe_dump({"all": {"children": {"kms_accounts": {"hosts": part}}}})}
+        extravars = {"kms_compliance_vars_file": str(vars_file), "kms_compliance_slices_dir": str(slices_dir)}
+        pdds.append(private_data_dir(ansible, inventory, extravars, name="slice%d" % index))
+    with ThreadPoolExecutor(max_workers=count) as pool:  # separate processes, at once, as AWX's execution nodes
+        jobs = list(pool.map(lambda i: run(ansible, pdds[i], "compliance_accounts.yml", "slice%d" % i), range(count)))
+    for proc, status, rc, _events in jobs:
+        assert (status, rc) == ("successful", "0"), proc.stdout[-4000:] + proc.stderr[-2000:]
+    accounts = sorted(synced["_meta"]["hostvars"][h]["account_id"] for h in hosts)
+    assert sorted(p.name for p in slices_dir.iterdir()) == accounts
+
+    # the workflow's next node: the merge, under ansible-runner too
+    merged_dir = ansible.tmp / "merged"
+    pdd = private_data_dir(
+        ansible,
+        {"hosts": "localhost ansible_connection=local ansible_python_interpreter=%s\n" % BIN.joinpath("python")},
+        {"kms_compliance_merge_dirs": [str(slices_dir / "*")], "kms_compliance_report_dir": str(merged_dir)},
+        name="merge",
+    )
+    requests = emulator.stats()["total"]
+    proc, status, rc, _events = run(ansible, pdd, "compliance_merge.yml", "merge")
+    merged = json.loads((merged_dir / "kms-compliance.json").read_text())
+    assert merged["verdict"] != "compliant" and (status, rc) == ("failed", "2"), proc.stdout[-3000:]
+    assert emulator.stats()["total"] == requests  # the merge reads files, not the service
+
+    # one run over the same accounts
+    result, single = ansible.role(SLICE_POLICY, SLICE_EXEMPT, regions=SLICE_REGIONS, accounts=accounts)
+    assert result.rc == 0, result.stdout + result.stderr
+    assert merged["verdict"] == single["verdict"]
+    assert merged["summary"] == single["summary"]
+    assert merged["policy"] == single["policy"] and merged["accounts"] == single["accounts"]
+    for part in ("keys", "secrets", "instances", "violations", "exempted", "not_assessed"):
+        assert _sorted(merged[part]) == _sorted(single[part]), part
+    assert merged["unused_exemptions"] == single["unused_exemptions"] == ["kst-nowhere0000000000000000"]
+    assert merged["accounts_requested"] == accounts and merged["regions_requested"] == SLICE_REGIONS
+    assert merged["generated_at"] == min(
+        json.loads((slices_dir / a / "kms-compliance.json").read_text())["generated_at"] for a in accounts
+    )
