@@ -189,6 +189,7 @@ EVENT_IDENTIFIERS = ("key_id", "account_id", "region")
 # null)
 TEXT_FIELDS = frozenset(tuple(FILTER_OPTIONS) + tuple(METADATA_FIELDS.values()) + ("account_name",))
 RECORD_FIELDS = frozenset(IDENTIFIERS) | TEXT_FIELDS | frozenset(ENRICHED)
+HTTP_UNAUTHORIZED = 401
 # a skipped area in state_file: [account ID or None, region or None]
 AREA_SIZE = 2
 SOURCE_OPTIONS = {
@@ -233,9 +234,8 @@ def _fail(option: str, message: str) -> NoReturn:
 def _refused_credentials(error: Exception) -> bool:
     """Whether the service refused the credentials themselves (an STS token expired or revoked, a key unknown)."""
     code = getattr(error, "code", None) or ""
-    return getattr(error, "status", None) == 401 or code.startswith(
-        ("InvalidSecurityToken", "InvalidAccessKeyId", "InvalidAccessKeySecret")
-    )
+    refused = ("InvalidSecurityToken", "InvalidAccessKeyId", "InvalidAccessKeySecret")
+    return getattr(error, "status", None) == HTTP_UNAUTHORIZED or code.startswith(refused)
 
 
 def _now() -> str:
