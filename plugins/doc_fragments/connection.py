@@ -7,7 +7,7 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
     """Connection options, described once in DOCUMENTATION; LISTING adds several regions and accounts for the faces
-    that list; PLUGINS adds what only the lookup and inventory read."""
+    that list, ACCOUNTS the accounts they leave out; PLUGINS adds what only the lookup and inventory read."""
 
     DOCUMENTATION = r"""
 requirements:
@@ -182,11 +182,6 @@ options:
       - Records then carry C(account_name), the display name C(ListAccounts) gave (or null).
     type: list
     elements: str
-  exclude_accounts:
-    description:
-      - Account IDs (16 digits) not to read, for example with O(accounts=[all]).
-    type: list
-    elements: str
   strict_permissions:
     description:
       - What to do when an account's role cannot be assumed, or an account and region is denied or unreachable
@@ -195,6 +190,18 @@ options:
         (modules) and goes on with the others; a wrong or inconsistent answer fails the run either way.
     type: bool
     default: true
+"""
+
+    # The accounts a run leaves out, beside LISTING in the faces that list and alone in the accounts inventory, which
+    # reads a Resource Directory but no keys.
+    ACCOUNTS = r"""
+options:
+  exclude_accounts:
+    description:
+      - Account IDs (16 digits) to leave out, for example members of the Resource Directory that C(accounts=[all])
+        would read, or that the accounts inventory would make hosts of.
+    type: list
+    elements: str
 """
 
     # The plugins variant adds only where a lookup or inventory also reads an option: environment variables

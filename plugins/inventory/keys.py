@@ -39,6 +39,7 @@ extends_documentation_fragment:
   - inventory_cache
   - alicloud.kms.connection
   - alicloud.kms.connection.listing
+  - alicloud.kms.connection.accounts
   - alicloud.kms.connection.plugins
   - alicloud.kms.filters
 options:
@@ -94,130 +95,50 @@ compose:
 # cache_timeout: 3600
 """
 
-import hashlib
-import json
-import re
-import sys
-
 from ansible.errors import AnsibleParserError
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
-from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.alicloud.kms.plugins.module_utils._argspec import OPTION_NAMES
-from ansible_collections.alicloud.kms.plugins.module_utils._connection_options import SECRET_FIELDS
 from ansible_collections.alicloud.kms.plugins.module_utils._kinds import skip_text
+from ansible_collections.alicloud.kms.plugins.plugin_utils._inventory import KmsInventory
 from ansible_collections.alicloud.kms.plugins.plugin_utils._options import key_request, run_request
 
 display = Display()
-GROUP = "alicloud_kms_keys"
-# record fields whose names Ansible reserves (play keywords), and their hostvar names
-RENAMED = {"tags": "key_tags"}
-# what a host name may not hold: template delimiters, whitespace, control characters
-_UNFIT_HOSTNAME = re.compile(r"[{}\s\x00-\x1f\x7f]")
 
 
-class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+class InventoryModule(KmsInventory):
     NAME = "alicloud.kms.keys"
+    SUFFIXES = ("kms_keys.yml", "kms_keys.yaml")
+    GROUP = "alicloud_kms_keys"
+    NOUN = "key"
+    ID_FIELD = "key_id"
+    NAME_HINT = "key_id, key_arn or aliases"
+    UNIQUE_HINT = "key_id or key_arn"
+    # record fields whose names Ansible reserves (play keywords), and their hostvar names
+    RENAMED = {"tags": "key_tags"}
 
-    def verify_file(self, path):
-        return super().verify_file(path) and path.endswith(("kms_keys.yml", "kms_keys.yaml"))
-
-    def parse(self, inventory, loader, path, cache=True):
-        super().parse(inventory, loader, path, cache=cache)
-        config = self._read_config_data(path) or {}
-        unknown = sorted(set(config) - set(self._options))
-        if unknown:
-            raise AnsibleParserError(
-                "%s: unknown option(s) %s; see ansible-doc -t inventory alicloud.kms.keys" % (path, ", ".join(unknown))
-            )
-        for entry in self.get_option("keyed_groups") or []:
-            if not isinstance(entry, dict) or not entry.get("key"):
-                raise AnsibleParserError(
-                    "%s: keyed_groups: every entry must be a dict with at least 'key' "
-                    "(and optionally prefix, separator, default_value), got %r" % (path, entry)
-                )
-        # Validate before the cache is consulted, so bad options fail even when a cache would answer.
+    def request(self):
         request = key_request(self, AnsibleParserError)
-        cache_key = self._cache_key(path)
-        use_cache = self.get_option("cache") and cache
-        records = None
-        if use_cache:
-            try:
-                records = self._cache[cache_key]
-            except KeyError:
-                pass
-        if records is None:
+
+        def read():
             result = run_request(lambda: request.run(progress=display.v), AnsibleParserError)
             for entry in result.skipped:
                 display.warning("alicloud.kms.keys: %s (strict_permissions is false)" % skip_text(entry))
-            records = result.records
-            if self.get_option("cache"):
-                self._cache[cache_key] = records
-        self._populate(records)
+            return result.records
 
-    def _cache_key(self, path):
-        """The file's cache key plus a digest of every option that changes the records and of the credentials'
-        identity (access key ID, profile, role; never a secret), so another account or filter is never served."""
-        identity = dict((name, self.get_option(name)) for name in OPTION_NAMES if name not in SECRET_FIELDS)
-        digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
-        return "%s_%s" % (self.get_cache_key(path), digest)
+        return read
 
-    def _hostname(self, record, hostvars):
-        name = self.get_option("hostname")
-        try:
-            if name in record:
-                host = record[name]
-            elif "{{" in name:  # a template, such as "{{ aliases | first | default(key_id) }}"
-                self.templar.available_variables = hostvars
-                host = self.templar.template(name)
-            else:  # an expression, such as region ~ '/' ~ key_id
-                host = self._compose(name, hostvars)
-        except Exception as error:  # pylint: disable=broad-except
-            raise AnsibleParserError(
-                "hostname: cannot evaluate %r for key %s: %s" % (name, record["key_id"], error)
-            ) from None
-        if not isinstance(host, str) or not host:
-            raise AnsibleParserError("hostname: %r gives key %s no name (%r)" % (name, record["key_id"], host))
-        if _UNFIT_HOSTNAME.search(host):
-            raise AnsibleParserError(
-                "hostname: %r gives key %s a name with braces, whitespace or control characters, which Ansible would "
-                "template or split; name hosts by key_id, key_arn or aliases" % (name, record["key_id"])
-            )
-        return str(host)
+    def identity(self):
+        return OPTION_NAMES
 
-    def _populate(self, records):
-        strict = self.get_option("strict")
-        self.inventory.add_group(GROUP)
-        owners = {}
-        for record in records:
-            # Service values are data on every core: unsafe, so that no template in them is ever rendered (before
-            # 2.19 set_variable and the templar took them as templates). The controller's own Python: plays over
-            # keys run locally, without interpreter discovery.
-            hostvars = dict(
-                wrap_var(dict((RENAMED.get(name, name), value) for name, value in record.items())),
-                ansible_connection="local",
-                ansible_python_interpreter=sys.executable,
-            )
-            host = self._hostname(record, hostvars)
-            if host in owners:
-                raise AnsibleParserError(
-                    "hostname: %r gives two keys the host name %r (%s and %s); choose a hostname that "
-                    "is unique per key, such as key_id or key_arn"
-                    % (self.get_option("hostname"), host, owners[host], record["key_arn"] or record["key_id"])
-                )
-            owners[host] = record["key_arn"] or record["key_id"]
-            region_group = self.inventory.add_group(
-                self._sanitize_group_name("region_" + (record["region"] or "unknown"))
-            )
-            self.inventory.add_host(host, group=GROUP)
-            self.inventory.add_host(host, group=region_group)
-            if record["account_id"]:
-                self.inventory.add_host(
-                    host, group=self.inventory.add_group(self._sanitize_group_name("account_" + record["account_id"]))
-                )
-            for name, value in hostvars.items():
-                self.inventory.set_variable(host, name, value)
-            self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
-            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
+    def records(self, data):
+        return data
+
+    def owner(self, record):
+        return record["key_arn"] or record["key_id"]
+
+    def groups_of(self, record):
+        groups = ["region_" + (record["region"] or "unknown")]
+        if record["account_id"]:
+            groups.append("account_" + record["account_id"])
+        return groups

@@ -20,6 +20,7 @@ author:
 extends_documentation_fragment:
   - alicloud.kms.connection
   - alicloud.kms.connection.listing
+  - alicloud.kms.connection.accounts
   - alicloud.kms.connection.plugins
   - alicloud.kms.filters
 options:

@@ -17,6 +17,7 @@ author:
 extends_documentation_fragment:
   - alicloud.kms.connection
   - alicloud.kms.connection.listing
+  - alicloud.kms.connection.accounts
   - alicloud.kms.attributes  # before the builtin ones: the first definition of an attribute wins
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups

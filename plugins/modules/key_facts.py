@@ -18,6 +18,7 @@ author:
 extends_documentation_fragment:
   - alicloud.kms.connection
   - alicloud.kms.connection.listing
+  - alicloud.kms.connection.accounts
   - alicloud.kms.filters
   - ansible.builtin.action_common_attributes.facts
   - alicloud.kms.attributes  # before the builtin ones: the first definition of an attribute wins

@@ -22,6 +22,7 @@ author:
 extends_documentation_fragment:
   - alicloud.kms.connection
   - alicloud.kms.connection.listing
+  - alicloud.kms.connection.accounts
   - alicloud.kms.filters
   - alicloud.kms.attributes  # before the builtin ones: the first definition of an attribute wins
   - ansible.builtin.action_common_attributes

@@ -317,7 +317,7 @@ def inventory_env(ansible):
         "ALICLOUD_ACCESS_KEY": c["access_key_id"],
         "ALICLOUD_SECRET_KEY": c["access_key_secret"],
         "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
-        "ANSIBLE_INVENTORY_ENABLED": "alicloud.kms.keys",
+        "ANSIBLE_INVENTORY_ENABLED": "alicloud.kms.keys,alicloud.kms.accounts",  # each takes its own file names
     }
 
 

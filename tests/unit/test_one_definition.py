@@ -49,6 +49,7 @@ def test_the_plugins_variant_adds_only_where_options_come_from():
 
 def test_every_option_is_documented_once_with_its_argument_spec_type_and_default():
     documented = dict(options(Connection.DOCUMENTATION), **options(Connection.LISTING))
+    documented.update(options(Connection.ACCOUNTS))
     documented.update(options(Filters.DOCUMENTATION))
     assert set(documented) == set(ARGUMENT_SPEC)
     for name, spec in ARGUMENT_SPEC.items():
