@@ -141,15 +141,13 @@ class Request(object):
         if not self.regions and not self.connection.region:
             raise KmsOptionError("region", "no region given; set region (or ALICLOUD_REGION) or regions")
         regions = self.resolve_regions()
-        targets, skipped = (after.targets, []) if after is not None else self._targets()
-        self.targets = targets
-        pairs = [(target, connection, region) for target, connection in targets for region in regions]
-        # the connection of every account read (None: the caller's), for writes after the listing
-        self.connections = dict(((target.account_id if target else None), connection) for target, connection in targets)
-        done = []
+        if after is not None:
+            planned, skipped, assume = [t for t, _c in after.targets], [], dict(after.targets).get
+        else:
+            planned, skipped, assume = self._plan()
+        done, whole, partial = [], [], {}
 
-        def one(pair):
-            target, connection, region = pair
+        def one(target, connection, region):
             try:
                 account_id = target.account_id if target else None
                 records = self.list_region(connection, region, account_id)
@@ -157,7 +155,7 @@ class Request(object):
                 error.account = error.account or (target.account_id if target else None)
                 if self.strict or not _skippable(error):
                     raise
-                skipped.append(_skip(error, region))
+                partial[(id(target), region)] = _skip(error, region)
                 records = []
             for record in records:
                 if target is not None:
@@ -167,12 +165,43 @@ class Request(object):
                 run = self.connection.run
                 progress(
                     "%d of %d account-regions listed, %d %s, %d requests, %d retries"
-                    % (len(done), len(pairs), sum(done), self.plural, sum(run.requests.values()), run.retries)
+                    % (
+                        len(done),
+                        len(planned) * len(regions),
+                        sum(done),
+                        self.plural,
+                        sum(run.requests.values()),
+                        run.retries,
+                    )
                 )
             return records
 
-        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_LISTINGS, max(1, len(pairs)))) as pool:
-            records = [record for listed in pool.map(one, pairs) for record in listed]
+        # An account's regions are listed as soon as its role is assumed: with 1,000 members the roles take 10 s at
+        # the STS quota, and listing the first accounts meanwhile overlaps the two.
+        workers = min(MAX_PARALLEL_LISTINGS, max(1, len(planned) * len(regions)))
+        with ThreadPoolExecutor(max_workers=workers) as listing, ThreadPoolExecutor(max_workers=workers) as assuming:
+
+            def account(target):
+                connection, failure = assume(target), None
+                if isinstance(connection, dict):  # the role could not be assumed: skipped as a whole
+                    connection, failure = None, connection
+                jobs = [listing.submit(one, target, connection, region) for region in regions] if connection else []
+                return connection, failure, jobs
+
+            accounts = [(target, assuming.submit(account, target)) for target in planned]
+            targets, records = [], []
+            for target, future in accounts:
+                connection, failure, jobs = future.result()
+                if failure:
+                    whole.append(failure)
+                else:
+                    targets.append((target, connection))
+                for job in jobs:
+                    records.extend(job.result())
+        skipped += whole + [partial[(id(t), r)] for t, _c in targets for r in regions if (id(t), r) in partial]
+        self.targets = targets
+        # the connection of every account read (None: the caller's), for writes after the listing
+        self.connections = dict(((target.account_id if target else None), connection) for target, connection in targets)
         run = self.connection.run
         summary = dict(
             accounts=len(targets),
@@ -184,21 +213,22 @@ class Request(object):
         )
         return Result(records, skipped, summary)
 
-    def _targets(self):
-        """[(Target or None, connection)] and the accounts skipped before listing; without accounts, the caller's.
+    def _plan(self):
+        """([Target or None], the accounts skipped before any role is assumed, assume(target) -> its connection, or
+        the skipped entry of an account whose role cannot be assumed); without accounts, the caller's alone.
 
-        Each member role is assumed here, once per account and in parallel, so that an account whose role cannot
-        be assumed fails (or is skipped) as a whole, before any of its regions is listed.
+        Each member role is assumed once per account, so that an account whose role cannot be assumed fails (or is
+        skipped) as a whole, before any of its regions is listed.
         """
         if not self.accounts.enabled:
-            return [(None, self.connection)], []
+            return [None], [], lambda target: self.connection
         caller = self.connection.caller_account()
         directory = _accounts.directory_accounts(self.connection) if self.accounts.all else None
         targets, skipped = self.accounts.targets(caller, directory)
 
         def assume(target):
             if target.role_arn is None:
-                return self.connection, None
+                return self.connection
             connection = self.connection.for_role(target.role_arn)
             try:
                 connection.credentials_now()
@@ -206,13 +236,10 @@ class Request(object):
                 error.account = target.account_id
                 if self.strict or not _skippable(error):
                     raise
-                return None, dict(_skip(error, None), region=None)
-            return connection, None
+                return dict(_skip(error, None), region=None)
+            return connection
 
-        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_LISTINGS, max(1, len(targets)))) as pool:
-            assumed = list(pool.map(assume, targets))
-        skipped += [failure for _connection, failure in assumed if failure]
-        return [(t, c) for t, (c, _failure) in zip(targets, assumed) if c is not None], skipped
+        return targets, skipped, assume
 
 
 def _is_region(name):
