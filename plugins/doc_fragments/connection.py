@@ -131,7 +131,7 @@ options:
         most. STS allows 100 C(AssumeRole) per second per calling Alibaba Cloud account, its RAM users and roles
         included (Alibaba Cloud notice of 2022-08-29; STS FAQ); lower it when other clients of the account assume
         roles at the same time, raise it only after the quota was raised. Slowed down further when STS throttles.
-      - With O(accounts=[all]) over 1,000 members, the roles alone take 10 seconds at the default.
+      - With C(accounts=[all]) over 1,000 members, the roles alone take 10 seconds at the default.
     type: float
     default: 100
   deadline:
