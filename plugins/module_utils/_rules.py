@@ -209,30 +209,30 @@ class Rule(object):
 
     # --- judgement ---------------------------------------------------------------------------------------------
 
-    def is_unknown(self, key, field):
-        return missing(key.get(field))
+    def is_unknown(self, record, field):
+        return missing(record.get(field))
 
-    def not_applicable(self, key):  # pylint: disable=unused-argument
+    def not_applicable(self, record):  # pylint: disable=unused-argument
         """(why the rule does not apply to this key or None, the unknown fields that would decide it)."""
         return None, ()
 
-    def evaluate(self, value, key, now):
+    def evaluate(self, value, record, now):
         """(status, actual, note) of this rule for one key; status is pass, fail or not_applicable.
 
         A rule never passes a key whose field it reads (or that decides whether it applies) is unknown: the check
         fails with actual `unknown` and a note naming what to gather.
         """
-        why, unknown = self.not_applicable(key)
+        why, unknown = self.not_applicable(record)
         if why:
-            return NOT_APPLICABLE, key.get(self.fields[0]), why
+            return NOT_APPLICABLE, record.get(self.fields[0]), why
         if unknown:
             return unknown_check(*unknown, resource=self.resource)
-        absent = [f for f in (self.fields if self.required is None else self.required) if self.is_unknown(key, f)]
+        absent = [f for f in (self.fields if self.required is None else self.required) if self.is_unknown(record, f)]
         if absent:
             return unknown_check(*absent, resource=self.resource)
-        return self.judge(value, key, now)
+        return self.judge(value, record, now)
 
-    def judge(self, value, key, now):
+    def judge(self, value, record, now):
         raise NotImplementedError  # pragma: no cover
 
     # --- what the generated and checked copies say -------------------------------------------------------------
@@ -289,8 +289,8 @@ class ForbiddenStates(Rule):
     def expected(self, value):
         return "none of %s" % ", ".join(value)
 
-    def judge(self, value, key, now):
-        actual = key["key_state"]
+    def judge(self, value, record, now):
+        actual = record["key_state"]
         return (FAIL if actual in value else PASS), actual, None
 
 
@@ -300,8 +300,8 @@ class _AllowedValues(Rule):
     def expected(self, value):
         return "one of %s" % ", ".join(value)
 
-    def judge(self, value, key, now):
-        actual = key[self.fields[0]]
+    def judge(self, value, record, now):
+        actual = record[self.fields[0]]
         return (PASS if actual in value else FAIL), actual, None
 
 
@@ -325,8 +325,8 @@ class RequiredProtectionLevel(Rule):
     fields = ("protection_level",)
     breaks = "a key with another protection_level"
 
-    def judge(self, value, key, now):
-        actual = key["protection_level"]
+    def judge(self, value, record, now):
+        actual = record["protection_level"]
         return (PASS if actual == value else FAIL), actual, None
 
 
@@ -351,8 +351,8 @@ class _Rotation(Rule):
     kind = "bool"
     applies_fields = ("key_spec", "creator_type", "origin")
 
-    def not_applicable(self, key):
-        spec, creator, origin = key.get("key_spec"), key.get("creator_type"), key.get("origin")
+    def not_applicable(self, record):
+        spec, creator, origin = record.get("key_spec"), record.get("creator_type"), record.get("origin")
         if not missing(spec) and not str(spec).startswith("Aliyun_"):
             return "asymmetric keys (%s) do not rotate automatically" % spec, ()
         if creator == "Service":
@@ -374,8 +374,8 @@ class RequireRotation(_Rotation):
     def expected(self, value):
         return "Enabled"
 
-    def judge(self, value, key, now):
-        rotation = key["automatic_rotation"]
+    def judge(self, value, record, now):
+        rotation = record["automatic_rotation"]
         return (PASS if rotation == "Enabled" else FAIL), rotation, None
 
 
@@ -401,8 +401,8 @@ class MaxRotationIntervalDays(_Rotation):
     def expected(self, value):
         return "at most %d days" % value
 
-    def judge(self, value, key, now):
-        rotation, actual = key["automatic_rotation"], key.get("rotation_interval")
+    def judge(self, value, record, now):
+        rotation, actual = record["automatic_rotation"], record.get("rotation_interval")
         # The service sends RotationInterval only while rotation is Enabled or Suspended: without it, the
         # rotation state explains its absence. A key that never rotates is rotated less often than any interval.
         if rotation != "Enabled":
@@ -425,8 +425,8 @@ class RequireDeletionProtection(Rule):
     config_rule = "kms-key-delete-protection-enabled"
     breaks = "an Enabled key the account created whose deletion_protection is not Enabled"
 
-    def not_applicable(self, key):
-        creator, state = key.get("creator_type"), key.get("key_state")
+    def not_applicable(self, record):
+        creator, state = record.get("creator_type"), record.get("key_state")
         if creator == "Service":
             return "a cloud service manages this key", ()
         if not missing(state) and state != "Enabled":
@@ -440,8 +440,8 @@ class RequireDeletionProtection(Rule):
     def expected(self, value):
         return "Enabled"
 
-    def judge(self, value, key, now):
-        actual = key["deletion_protection"]
+    def judge(self, value, record, now):
+        actual = record["deletion_protection"]
         return (PASS if actual == "Enabled" else FAIL), actual, None
 
 
@@ -473,16 +473,16 @@ class RequiredTags(Rule):
             result[tag] = list(allowed)
         return result or None
 
-    def is_unknown(self, key, field):
-        return not isinstance(key.get(field), dict)
+    def is_unknown(self, record, field):
+        return not isinstance(record.get(field), dict)
 
     def expected(self, value):
         return "tags %s" % ", ".join(
             tag if allowed is None else "%s=%s" % (tag, "|".join(allowed)) for tag, allowed in value.items()
         )
 
-    def judge(self, value, key, now):
-        tags = key["tags"]
+    def judge(self, value, record, now):
+        tags = record["tags"]
         wrong = []
         for tag, allowed in value.items():
             if tag not in tags:
@@ -498,14 +498,14 @@ class RequireAlias(Rule):
     fields = ("aliases",)
     breaks = "a key without an alias"
 
-    def is_unknown(self, key, field):
-        return not isinstance(key.get(field), (list, tuple))
+    def is_unknown(self, record, field):
+        return not isinstance(record.get(field), (list, tuple))
 
     def expected(self, value):
         return "an alias"
 
-    def judge(self, value, key, now):
-        aliases = key["aliases"]
+    def judge(self, value, record, now):
+        aliases = record["aliases"]
         return (PASS if aliases else FAIL), (", ".join(aliases) if aliases else "no alias"), None
 
 
@@ -516,15 +516,15 @@ class RequireDescription(Rule):
     config_rule = "kms-key-description-required"
     breaks = "a key whose description is empty"
 
-    def is_unknown(self, key, field):
+    def is_unknown(self, record, field):
         # DescribeKey always sends Description ("" when none was set): absent means details were not gathered
-        return not isinstance(key.get(field), str)
+        return not isinstance(record.get(field), str)
 
     def expected(self, value):
         return "a description"
 
-    def judge(self, value, key, now):
-        text = key["description"]
+    def judge(self, value, record, now):
+        text = record["description"]
         return (PASS if text.strip() else FAIL), (text if text.strip() else "no description"), None
 
 
@@ -546,8 +546,8 @@ class MaxKeyAgeDays(Rule):
     applies_fields = ("key_state",)
     breaks = "a key whose current key material is older (created longer ago and never rotated, or last rotated)"
 
-    def not_applicable(self, key):
-        state = key.get("key_state")
+    def not_applicable(self, record):
+        state = record.get("key_state")
         if state == "PendingImport":
             return "no key material yet (PendingImport)", ()
         return None, (("key_state",) if missing(state) else ())
@@ -555,11 +555,11 @@ class MaxKeyAgeDays(Rule):
     def expected(self, value):
         return "key material at most %d days old" % value
 
-    def judge(self, value, key, now):
-        created = parse_time(key["creation_date"])
+    def judge(self, value, record, now):
+        created = parse_time(record["creation_date"])
         if created is None:
-            return FAIL, "unknown creation date (%s)" % key["creation_date"], None
-        rotated = parse_time(key.get("last_rotation_date"))
+            return FAIL, "unknown creation date (%s)" % record["creation_date"], None
+        rotated = parse_time(record.get("last_rotation_date"))
         since = rotated if rotated is not None and rotated > created else created
         age = (now - since).total_seconds() / DAY
         how = "last rotated %s" % _date(since) if since is not created else "created %s, never rotated" % _date(created)
@@ -574,8 +574,8 @@ class MinMaterialValidityDays(Rule):
     applies_fields = ("origin", "key_state")
     breaks = "a key with imported key material (origin EXTERNAL) that expires within that many days"
 
-    def not_applicable(self, key):
-        origin, state = key.get("origin"), key.get("key_state")
+    def not_applicable(self, record):
+        origin, state = record.get("origin"), record.get("key_state")
         if not missing(origin) and origin != "EXTERNAL":
             return "key material from %s does not expire" % origin, ()
         if state == "PendingImport":
@@ -585,8 +585,8 @@ class MinMaterialValidityDays(Rule):
     def expected(self, value):
         return "key material valid for at least %d more days" % value
 
-    def judge(self, value, key, now):
-        text = key.get("material_expire_time")
+    def judge(self, value, record, now):
+        text = record.get("material_expire_time")
         if missing(text):  # "If this parameter value is empty, the key material does not expire"
             return PASS, "never expires", None
         expires = parse_time(text)
@@ -650,20 +650,20 @@ class ForbidPublicKeyPolicy(Rule):
     fields = ("key_policy",)
     breaks = "a key whose key policy allows the principal * (keys without a key policy are not applicable)"
 
-    def is_unknown(self, key, field):
-        return field not in key
+    def is_unknown(self, record, field):
+        return field not in record
 
-    def not_applicable(self, key):
-        if "key_policy" in key and key["key_policy"] is None:
+    def not_applicable(self, record):
+        if "key_policy" in record and record["key_policy"] is None:
             return "no key policy (the key is not in a KMS instance)", ()
         return None, ()
 
     def expected(self, value):
         return "no principal *"
 
-    def judge(self, value, key, now):
+    def judge(self, value, record, now):
         try:
-            found = public_statements(key["key_policy"])
+            found = public_statements(record["key_policy"])
         except UnreadablePolicy as exc:
             return FAIL, UNKNOWN, "unreadable key policy: %s" % exc
         return (FAIL if found else PASS), ("allows * (%s)" % ", ".join(found) if found else "no principal *"), None
@@ -679,8 +679,8 @@ class ForbidExternalOrigin(Rule):
     def expected(self, value):
         return "key material generated by KMS (origin not EXTERNAL)"
 
-    def judge(self, value, key, now):
-        origin = key["origin"]
+    def judge(self, value, record, now):
+        origin = record["origin"]
         return (FAIL if origin == "EXTERNAL" else PASS), origin, None
 
 
@@ -694,8 +694,8 @@ class _SecretRotation(Rule):
     resource = "secret"
     applies_fields = ("secret_type",)
 
-    def not_applicable(self, secret):
-        kind = secret.get("secret_type")
+    def not_applicable(self, record):
+        kind = record.get("secret_type")
         if not missing(kind) and str(kind).lower() == "generic":
             return "a generic secret does not rotate automatically", ()
         return None, (("secret_type",) if missing(kind) else ())
@@ -711,8 +711,8 @@ class SecretRequireRotation(_SecretRotation):
     def expected(self, value):
         return "Enabled"
 
-    def judge(self, value, secret, now):
-        rotation = secret["automatic_rotation"]
+    def judge(self, value, record, now):
+        rotation = record["automatic_rotation"]
         return (PASS if rotation == "Enabled" else FAIL), rotation, None
 
 
@@ -729,11 +729,11 @@ class SecretMaxRotationAgeDays(_SecretRotation):
     def expected(self, value):
         return "rotated within the last %d days" % value
 
-    def judge(self, value, secret, now):
-        created = parse_time(secret["create_time"])
+    def judge(self, value, record, now):
+        created = parse_time(record["create_time"])
         if created is None:
-            return FAIL, "unknown creation time (%s)" % secret["create_time"], None
-        rotated = parse_time(secret.get("last_rotation_date"))
+            return FAIL, "unknown creation time (%s)" % record["create_time"], None
+        rotated = parse_time(record.get("last_rotation_date"))
         since = rotated if rotated is not None and rotated > created else created
         age = (now - since).total_seconds() / DAY
         how = "last rotated %s" % _date(since) if since is not created else "created %s, never rotated" % _date(created)
@@ -754,10 +754,10 @@ class InstanceMinDaysToExpiry(Rule):
     def expected(self, value):
         return "at least %d more days" % value
 
-    def judge(self, value, instance, now):
-        ends = parse_time(instance["end_date"])
+    def judge(self, value, record, now):
+        ends = parse_time(record["end_date"])
         if ends is None:
-            return FAIL, "unknown end date (%s)" % instance["end_date"], None
+            return FAIL, "unknown end date (%s)" % record["end_date"], None
         left = (ends - now).total_seconds() / DAY
         if left < 0:
             return FAIL, "expired %s" % _date(ends), None
@@ -772,14 +772,14 @@ class InstanceRequireMultiZone(Rule):
     config_rule = "kms-instance-multi-zone"
     breaks = "a KMS instance in fewer than two zones"
 
-    def is_unknown(self, instance, field):
-        return not isinstance(instance.get(field), (list, tuple))
+    def is_unknown(self, record, field):
+        return not isinstance(record.get(field), (list, tuple))
 
     def expected(self, value):
         return "two or more zones"
 
-    def judge(self, value, instance, now):
-        zones = list(dict.fromkeys(instance["zone_ids"]))
+    def judge(self, value, record, now):
+        zones = list(dict.fromkeys(record["zone_ids"]))
         return (PASS if len(zones) >= 2 else FAIL), ", ".join(zones) or "no zone", None
 
 

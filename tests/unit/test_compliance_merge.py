@@ -34,7 +34,8 @@ def secret(account, name, rotation):
     }
 
 
-def write_slice(tmp_path, account, now, keys, secrets, policy=POLICY, exempt=()):
+def write_slice(tmp_path, account, now, keys, secrets, policy=None, exempt=()):
+    policy = POLICY if policy is None else policy
     text = kms_compliance_documents(
         keys, policy, list(exempt), ["cn-hangzhou"], None, [account], None, now, secrets=secrets
     )["json"]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from bad_input import CASES, SECRETS
+from bad_input import CASES, CORE_ONLY, SECRETS
 
 from ansible_collections.alicloud.kms.plugins.module_utils._errors import KmsOptionError
 from ansible_collections.alicloud.kms.plugins.module_utils._keys import KeyRequest
 
 
-@pytest.mark.parametrize("options, option, text", CASES, ids=["%d-%s" % (i, c[1]) for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "options, option, text", CASES + CORE_ONLY, ids=["%d-%s" % (i, c[1]) for i, c in enumerate(CASES + CORE_ONLY)]
+)
 def test_the_core_rejects_it_naming_the_option(options, option, text):
     settings = dict({"access_key_id": "LTAIdemo", "access_key_secret": "demo"}, **options)
     if "region" not in settings and "regions" not in settings:
