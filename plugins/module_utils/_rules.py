@@ -532,6 +532,16 @@ def _date(moment):
     return moment.strftime("%Y-%m-%d")
 
 
+def _judge_age(value, created, last_rotation, now):
+    """(status, actual, note) of an age rule: days since the last rotation, or since creation for what never rotated
+    (a last rotation not after the creation is none: the service reports LastRotationDate = CreationDate then)."""
+    rotated = parse_time(last_rotation)
+    since = rotated if rotated is not None and rotated > created else created
+    age = (now - since).total_seconds() / DAY
+    how = "last rotated %s" % _date(since) if since is not created else "created %s, never rotated" % _date(created)
+    return (FAIL if age > value else PASS), "%d days (%s)" % (int(age), how), None
+
+
 class MaxKeyAgeDays(Rule):
     """The current key material's age: since the last rotation, or since creation for a key that never rotated.
 
@@ -559,11 +569,7 @@ class MaxKeyAgeDays(Rule):
         created = parse_time(record["creation_date"])
         if created is None:
             return FAIL, "unknown creation date (%s)" % record["creation_date"], None
-        rotated = parse_time(record.get("last_rotation_date"))
-        since = rotated if rotated is not None and rotated > created else created
-        age = (now - since).total_seconds() / DAY
-        how = "last rotated %s" % _date(since) if since is not created else "created %s, never rotated" % _date(created)
-        return (FAIL if age > value else PASS), "%d days (%s)" % (int(age), how), None
+        return _judge_age(value, created, record.get("last_rotation_date"), now)
 
 
 class MinMaterialValidityDays(Rule):
@@ -733,11 +739,7 @@ class SecretMaxRotationAgeDays(_SecretRotation):
         created = parse_time(record["create_time"])
         if created is None:
             return FAIL, "unknown creation time (%s)" % record["create_time"], None
-        rotated = parse_time(record.get("last_rotation_date"))
-        since = rotated if rotated is not None and rotated > created else created
-        age = (now - since).total_seconds() / DAY
-        how = "last rotated %s" % _date(since) if since is not created else "created %s, never rotated" % _date(created)
-        return (FAIL if age > value else PASS), "%d days (%s)" % (int(age), how), None
+        return _judge_age(value, created, record.get("last_rotation_date"), now)
 
 
 # --- the KMS instance rules (issue 24) -------------------------------------------------------------------------
