@@ -56,7 +56,10 @@ def test_what_comes_from_the_slices_is_not_given(ansible):
     result, _report = ansible.role(
         {"require_rotation": True}, merge_dirs=[str(directory)], report_dir=ansible.tmp / "m2"
     )
-    assert result.rc != 0 and "kms_compliance_policy is not the policy of the slices in kms_compliance_merge_dirs" in result.stdout
+    assert (
+        result.rc != 0
+        and "kms_compliance_policy is not the policy of the slices in kms_compliance_merge_dirs" in result.stdout
+    )
     result, _report = ansible.role({}, merge_dirs=[str(ansible.tmp / "none")], report_dir=ansible.tmp / "m3")
     assert result.rc != 0 and "no kms-compliance.json" in result.stdout
     assert not (ansible.tmp / "m3").exists()
