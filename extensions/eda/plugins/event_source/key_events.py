@@ -232,7 +232,10 @@ def _fail(option: str, message: str) -> NoReturn:
 
 
 def _refused_credentials(error: Exception) -> bool:
-    """Whether the service refused the credentials themselves (an STS token expired or revoked, a key unknown)."""
+    """Whether the service refused the credentials themselves.
+
+    An STS token expired or revoked, or an access key it does not know.
+    """
     code = getattr(error, "code", None) or ""
     refused = ("InvalidSecurityToken", "InvalidAccessKeyId", "InvalidAccessKeySecret")
     return getattr(error, "status", None) == HTTP_UNAUTHORIZED or code.startswith(refused)
@@ -556,7 +559,8 @@ class KeyEvents:
             self._saved = self._open_state()
 
     def _request(self) -> KeyRequest:
-        # one per poll: a KeyRequest's deadline and request counts are one run's; the roles it assumes are kept
+        # one per poll: a KeyRequest's deadline and request counts are one run's;
+        # the roles it assumes are kept
         request = KeyRequest(self.options, environ=self.environ, log=LOG.debug, warn=LOG.warning)
         request.connection.keep_credentials(self.credentials)
         return request
