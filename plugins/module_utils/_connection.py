@@ -284,19 +284,23 @@ class Connection(object):
                 self._credentials(region).get_credential()
             run.count(action)
             endpoint = self.options.service_endpoint(service, region)
-            gate = run.first_to(endpoint)
-            if gate is None:
+
+            def send():
                 with run.slots:
-                    body = self._send(client, service, region, action, query or {}, remaining)
-            else:
+                    body = self._send(client, service, region, action, query or {}, run.end - time.monotonic())
+                limiter.succeeded()
+                return body
+
+            gate = run.first_to(endpoint)
+            if gate is not None:
                 with gate:
-                    try:
-                        with run.slots:
-                            body = self._send(client, service, region, action, query or {}, run.end - time.monotonic())
-                    finally:
-                        run.opened.add(endpoint)
-            limiter.succeeded()
-            return body
+                    if endpoint not in run.opened:  # the first: it builds the session the others wait for
+                        try:
+                            return send()
+                        finally:
+                            run.opened.add(endpoint)
+            # the session exists: sent at once, also by those that waited for it (never one by one behind the gate)
+            return send()
 
         def on_retry(error):
             run.retried()
