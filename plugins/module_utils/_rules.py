@@ -365,18 +365,23 @@ class _Rotation(Rule):
         return None, tuple(name for name, value in decisive if missing(value))
 
 
-class RequireRotation(_Rotation):
-    name = "require_rotation"
-    fields = ("automatic_rotation",)
-    config_rule = "kms-key-rotation-enabled"
-    breaks = "a key whose automatic_rotation is not Enabled"
+class _RotationEnabled(object):
+    """What the two rotation-enabled rules (a key's, a secret's) ask: automatic_rotation Enabled."""
 
-    def expected(self, value):
+    fields = ("automatic_rotation",)
+
+    def expected(self, value):  # pylint: disable=unused-argument
         return "Enabled"
 
-    def judge(self, value, record, now):
+    def judge(self, value, record, now):  # pylint: disable=unused-argument
         rotation = record["automatic_rotation"]
         return (PASS if rotation == "Enabled" else FAIL), rotation, None
+
+
+class RequireRotation(_RotationEnabled, _Rotation):
+    name = "require_rotation"
+    config_rule = "kms-key-rotation-enabled"
+    breaks = "a key whose automatic_rotation is not Enabled"
 
 
 def _interval_seconds(value):
@@ -707,19 +712,11 @@ class _SecretRotation(Rule):
         return None, (("secret_type",) if missing(kind) else ())
 
 
-class SecretRequireRotation(_SecretRotation):
+class SecretRequireRotation(_RotationEnabled, _SecretRotation):
     name = "secret_require_rotation"
     kind = "bool"
-    fields = ("automatic_rotation",)
     config_rule = "kms-secret-rotation-enabled"
     breaks = "a managed secret (not Generic) whose automatic_rotation is not Enabled"
-
-    def expected(self, value):
-        return "Enabled"
-
-    def judge(self, value, record, now):
-        rotation = record["automatic_rotation"]
-        return (PASS if rotation == "Enabled" else FAIL), rotation, None
 
 
 class SecretMaxRotationAgeDays(_SecretRotation):
